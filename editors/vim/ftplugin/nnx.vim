@@ -1,0 +1,16 @@
+" Vim filetype plugin for nnx (.nnx): `#` comments, 2-space indentation, `import` paths.
+if exists('b:did_ftplugin')
+  finish
+endif
+let b:did_ftplugin = 1
+
+setlocal commentstring=#\ %s
+setlocal comments=:#
+setlocal formatoptions-=t formatoptions+=croql
+setlocal shiftwidth=2 softtabstop=2 expandtab
+" `gf` on an import path: `import "basics.nnx"`.
+setlocal suffixesadd=.nnx
+setlocal include=^\\s*import\\s\\+\"\\zs[^\"]*\\ze\"
+
+let b:undo_ftplugin = 'setlocal commentstring< comments< formatoptions< shiftwidth< softtabstop<'
+      \ . ' expandtab< suffixesadd< include<'

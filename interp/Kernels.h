@@ -1,0 +1,101 @@
+//===- Kernels.h - The interpreter's reference tensor kernels -------------===//
+//
+// One function per nnx operation family, on rt::Tensor, written as plain loops so that each is
+// obviously right: the interpreter is the oracle the JIT is tested against. Preconditions (equal
+// shapes, valid axes, float operands...) are asserted, not reported: the IR verifier guarantees
+// them. Every kernel returns a fresh tensor that shares no storage with its operands.
+//
+// Integer semantics, which the code generators follow: +, -, * and negation wrap around (two's
+// complement); division truncates toward zero (C++ `/`), x / 0 is 0 and INT_MIN / -1 is
+// INT_MIN; pow with a negative exponent is 0 except for bases 1 and -1. Float max/min propagate
+// NaN (like jnp.maximum). Conversions follow rt::Tensor::astype (float to integer truncates and
+// saturates, NaN to 0; any value to bool is `value != 0`).
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "runtime/Tensor.h"
+
+#include <cstdint>
+#include <vector>
+
+namespace nnx::interp {
+
+/// Elementwise operations of one operand.
+enum class UnaryOp { Neg, Exp, Log, Sqrt, Rsqrt, Tanh, Sigmoid, Relu, Gelu, Abs, Not, Sin, Cos };
+
+/// Elementwise operations of two operands.
+enum class BinaryOp { Add, Sub, Mul, Div, Pow, Max, Min, And, Or };
+
+/// Comparison predicates.
+enum class CmpPred { Eq, Ne, Lt, Le, Gt, Ge };
+
+/// Reductions.
+enum class ReduceOp { Sum, Max, Min };
+
+/// Applies `op` to every element; the result has the operand's dtype. Float ops need f32/f64;
+/// Neg, Abs and Relu also take integers; Not takes bool. Gelu is the tanh approximation
+/// (jax.nn.gelu's default): 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+rt::Tensor unary(UnaryOp op, const rt::Tensor &x);
+
+/// Applies `op` elementwise to operands of equal shape and dtype. And/Or take bool or integers
+/// (bitwise); Max/Min also take bool; the arithmetic ops take numbers.
+rt::Tensor binary(BinaryOp op, const rt::Tensor &a, const rt::Tensor &b);
+
+/// Compares operands of equal shape and dtype elementwise; the result is bool.
+rt::Tensor compare(CmpPred pred, const rt::Tensor &a, const rt::Tensor &b);
+
+/// cond ? a : b elementwise; cond is bool, all three have the same shape, a and b one dtype.
+rt::Tensor select(const rt::Tensor &cond, const rt::Tensor &a, const rt::Tensor &b);
+
+/// Converts to `dtype` (the rules of rt::Tensor::astype).
+rt::Tensor convert(const rt::Tensor &x, rt::DType dtype);
+
+/// Broadcasts `x` to `resultShape`: operand dim i maps to result dim dims[i] (dims strictly
+/// increasing); each operand extent is 1 (repeated) or equal to the result extent.
+rt::Tensor broadcastInDim(const rt::Tensor &x, const rt::Shape &resultShape,
+                          const std::vector<int64_t> &dims);
+
+/// Reduces over `axes` (sorted, unique), removing them. Sum of nothing is 0; Max of nothing is
+/// -inf (the lowest integer), Min of nothing +inf (the highest). Float Max/Min propagate NaN.
+/// Elements are combined in row-major order. Sum needs numbers; Max/Min on bool are any/all.
+rt::Tensor reduce(ReduceOp op, const rt::Tensor &x, const std::vector<int64_t> &axes);
+
+/// The elements of `x` with another shape of the same element count.
+rt::Tensor reshape(const rt::Tensor &x, const rt::Shape &shape);
+
+/// Permutes dimensions: result dim i is operand dim perm[i].
+rt::Tensor transpose(const rt::Tensor &x, const std::vector<int64_t> &perm);
+
+/// Joins tensors of one dtype and rank along `axis` (0 <= axis < rank); the other extents match.
+rt::Tensor concat(const std::vector<rt::Tensor> &xs, int64_t axis);
+
+/// The strided window start[i], start[i] + stride[i], ... < limit[i] of each dimension
+/// (0 <= start <= limit <= extent, stride > 0); result extent ceil((limit - start) / stride).
+rt::Tensor slice(const rt::Tensor &x, const std::vector<int64_t> &start,
+                 const std::vector<int64_t> &limit, const std::vector<int64_t> &stride);
+
+/// Matrix product of a [..., M, K] (rank >= 2) with b [K, N] or [..., K, N] (the same batch
+/// dims as a); result [..., M, N]. Float dtypes, equal in both; each output accumulates
+/// a[m, k] * b[k, n] in the element type for k ascending from 0.
+rt::Tensor matmul(const rt::Tensor &a, const rt::Tensor &b);
+
+/// exp(x - max) / sum(exp(x - max)) along `axis` (0 <= axis < rank), float dtypes.
+rt::Tensor softmax(const rt::Tensor &x, int64_t axis);
+
+/// x - max - log(sum(exp(x - max))) along `axis`, float dtypes.
+rt::Tensor logSoftmax(const rt::Tensor &x, int64_t axis);
+
+/// A tensor whose elements are their index along `dim` (numeric dtypes).
+rt::Tensor iota(rt::DType dtype, const rt::Shape &shape, int64_t dim);
+
+/// Uniform [0, 1) draws: key (i32[2], the bit patterns of an rt::Key) and counter (i32[]) give
+/// rt::drawKey(key, counter), filled with rt::fillUniform. f64 results are widened f32 draws.
+rt::Tensor randomUniform(const rt::Tensor &key, const rt::Tensor &counter,
+                         const rt::Shape &shape, rt::DType dtype);
+
+/// Standard normal draws with rt::fillNormal, keyed as in randomUniform.
+rt::Tensor randomNormal(const rt::Tensor &key, const rt::Tensor &counter,
+                        const rt::Shape &shape, rt::DType dtype);
+
+} // namespace nnx::interp

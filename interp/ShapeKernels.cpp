@@ -1,0 +1,131 @@
+//===- ShapeKernels.cpp - Data-movement reference kernels -----------------===//
+//
+// broadcastInDim, reshape, transpose, concat and slice move elements without looking at them,
+// so they copy raw bytes of the element size and work for every dtype. Each result element's
+// multi-index is mapped back to the operand element it comes from.
+//
+//===----------------------------------------------------------------------===//
+#include "interp/Kernels.h"
+
+#include <cassert>
+#include <cstring>
+
+namespace nnx::interp {
+namespace {
+
+using rt::Shape;
+using rt::Tensor;
+
+/// Advances a row-major multi-index within `shape` by one element (an odometer).
+void increment(std::vector<int64_t> &index, const Shape &shape) {
+  for (size_t d = shape.size(); d-- > 0;) {
+    if (++index[d] < shape[d])
+      return;
+    index[d] = 0;
+  }
+}
+
+/// For each result element (multi-index `index`, in row-major order), copies the operand
+/// element at flat offset `source(index)`.
+template <typename Fn> Tensor gather(const Tensor &x, const Shape &resultShape, Fn source) {
+  Tensor out(x.dtype(), resultShape);
+  size_t size = rt::dtypeSize(x.dtype());
+  const auto *in = x.data<std::byte>();
+  auto *dst = out.data<std::byte>();
+  std::vector<int64_t> index(resultShape.size(), 0);
+  for (int64_t i = 0, n = out.numel(); i < n; ++i, increment(index, resultShape))
+    std::memcpy(dst + i * size, in + source(index) * size, size);
+  return out;
+}
+
+} // namespace
+
+Tensor broadcastInDim(const Tensor &x, const Shape &resultShape,
+                      const std::vector<int64_t> &dims) {
+  assert(dims.size() == x.shape().size() && "one result dim per operand dim");
+  std::vector<int64_t> strides = rt::rowMajorStrides(x.shape());
+  for (size_t i = 0; i < dims.size(); ++i) {
+    assert(dims[i] >= 0 && dims[i] < static_cast<int64_t>(resultShape.size()));
+    assert((i == 0 || dims[i] > dims[i - 1]) && "broadcast dims not strictly increasing");
+    assert((x.shape()[i] == 1 || x.shape()[i] == resultShape[dims[i]]) && "bad broadcast");
+    if (x.shape()[i] == 1)
+      strides[i] = 0;
+  }
+  return gather(x, resultShape, [&](const std::vector<int64_t> &index) {
+    int64_t offset = 0;
+    for (size_t i = 0; i < dims.size(); ++i)
+      offset += index[dims[i]] * strides[i];
+    return offset;
+  });
+}
+
+Tensor reshape(const Tensor &x, const Shape &shape) {
+  assert(rt::numElements(shape) == x.numel() && "reshape changes the element count");
+  return x.clone().reshaped(shape);
+}
+
+Tensor transpose(const Tensor &x, const std::vector<int64_t> &perm) {
+  assert(perm.size() == x.shape().size() && "permutation length differs from rank");
+  Shape resultShape(perm.size());
+  std::vector<bool> used(perm.size(), false);
+  for (size_t i = 0; i < perm.size(); ++i) {
+    assert(perm[i] >= 0 && perm[i] < x.rank() && !used[perm[i]] && "not a permutation");
+    used[perm[i]] = true;
+    resultShape[i] = x.shape()[perm[i]];
+  }
+  std::vector<int64_t> strides = rt::rowMajorStrides(x.shape());
+  return gather(x, resultShape, [&](const std::vector<int64_t> &index) {
+    int64_t offset = 0;
+    for (size_t i = 0; i < perm.size(); ++i)
+      offset += index[i] * strides[perm[i]];
+    return offset;
+  });
+}
+
+Tensor concat(const std::vector<Tensor> &xs, int64_t axis) {
+  assert(!xs.empty() && "concat of nothing");
+  const Tensor &first = xs.front();
+  assert(axis >= 0 && axis < first.rank() && "concat axis out of range");
+  Shape resultShape = first.shape();
+  resultShape[axis] = 0;
+  for (const Tensor &x : xs) {
+    assert(x.dtype() == first.dtype() && x.rank() == first.rank() && "concat operands differ");
+    for (int64_t d = 0; d < x.rank(); ++d)
+      assert((d == axis || x.shape()[d] == first.shape()[d]) && "concat extents differ");
+    resultShape[axis] += x.shape()[axis];
+  }
+  int64_t outer = 1;
+  for (int64_t d = 0; d < axis; ++d)
+    outer *= resultShape[d];
+  Tensor out(first.dtype(), resultShape);
+  auto *dst = out.data<std::byte>();
+  // Each operand contributes one contiguous block per outer index.
+  for (int64_t o = 0; o < outer; ++o)
+    for (const Tensor &x : xs) {
+      size_t block = x.nbytes() / static_cast<size_t>(outer);
+      std::memcpy(dst, x.data<std::byte>() + o * block, block);
+      dst += block;
+    }
+  return out;
+}
+
+Tensor slice(const Tensor &x, const std::vector<int64_t> &start,
+             const std::vector<int64_t> &limit, const std::vector<int64_t> &stride) {
+  size_t rank = x.shape().size();
+  assert(start.size() == rank && limit.size() == rank && stride.size() == rank);
+  Shape resultShape(rank);
+  for (size_t d = 0; d < rank; ++d) {
+    assert(stride[d] > 0 && "slice stride must be positive");
+    assert(0 <= start[d] && start[d] <= limit[d] && limit[d] <= x.shape()[d] && "bad slice");
+    resultShape[d] = (limit[d] - start[d] + stride[d] - 1) / stride[d];
+  }
+  std::vector<int64_t> strides = rt::rowMajorStrides(x.shape());
+  return gather(x, resultShape, [&](const std::vector<int64_t> &index) {
+    int64_t offset = 0;
+    for (size_t d = 0; d < rank; ++d)
+      offset += (start[d] + index[d] * stride[d]) * strides[d];
+    return offset;
+  });
+}
+
+} // namespace nnx::interp

@@ -1,0 +1,304 @@
+//===- NNXOps.cpp - Verifiers, folders and syntax of nnx ops --------------===//
+//
+// The verifiers state each op's shape contract (the front end guarantees it; the verifier
+// catches compiler bugs and hand-written IR in lit tests). Folders do only what is free and
+// obviously right: constants, no-op reshapes/broadcasts/conversions, and conversions and
+// broadcasts of splat constants (scalars written in the source).
+//
+//===----------------------------------------------------------------------===//
+#include "ir/NNXDialect.h"
+
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/OpImplementation.h"
+#include "mlir/IR/TypeUtilities.h"
+#include "llvm/ADT/STLExtras.h"
+
+using namespace mlir;
+using namespace nnx::ir;
+
+#include "ir/NNXEnums.cpp.inc"
+
+Type nnx::ir::getI1SameShape(Type type) {
+  auto tensor = llvm::cast<RankedTensorType>(type);
+  return RankedTensorType::get(tensor.getShape(), IntegerType::get(type.getContext(), 1));
+}
+
+#define GET_OP_CLASSES
+#include "ir/NNXOps.cpp.inc"
+
+namespace {
+
+RankedTensorType rankedType(Value v) { return llvm::cast<RankedTensorType>(v.getType()); }
+
+/// "[784, 256]" for diagnostics of the verifier.
+std::string shapeString(ArrayRef<int64_t> shape) {
+  std::string out = "[";
+  for (auto [i, d] : llvm::enumerate(shape))
+    out += (i ? ", " : "") + std::to_string(d);
+  return out + "]";
+}
+
+/// Checks that `axis` indexes a dimension of a tensor of rank `rank`.
+LogicalResult verifyAxis(Operation *op, int64_t axis, int64_t rank) {
+  if (axis < 0 || axis >= rank)
+    return op->emitOpError() << "axis " << axis << " is out of range for rank " << rank;
+  return success();
+}
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// ConstantOp
+//===----------------------------------------------------------------------===//
+
+ParseResult ConstantOp::parse(OpAsmParser &parser, OperationState &result) {
+  ElementsAttr value;
+  if (parser.parseOptionalAttrDict(result.attributes) ||
+      parser.parseAttribute(value, "value", result.attributes))
+    return failure();
+  result.addTypes(value.getType());
+  return success();
+}
+
+void ConstantOp::print(OpAsmPrinter &printer) {
+  printer.printOptionalAttrDict((*this)->getAttrs(), /*elidedAttrs=*/{"value"});
+  printer << ' ';
+  printer.printAttribute(getValue());
+}
+
+LogicalResult ConstantOp::verify() {
+  if (getValue().getType() != getType())
+    return emitOpError("value type ") << getValue().getType() << " differs from result type "
+                                      << getType();
+  return success();
+}
+
+OpFoldResult ConstantOp::fold(FoldAdaptor) { return getValue(); }
+
+//===----------------------------------------------------------------------===//
+// IotaOp, ConvertOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult IotaOp::verify() {
+  return verifyAxis(*this, getDim(), getType().getRank());
+}
+
+LogicalResult ConvertOp::verify() {
+  if (rankedType(getInput()).getShape() != getType().getShape())
+    return emitOpError("changes the shape from ")
+           << shapeString(rankedType(getInput()).getShape()) << " to "
+           << shapeString(getType().getShape());
+  return success();
+}
+
+OpFoldResult ConvertOp::fold(FoldAdaptor adaptor) {
+  if (getInput().getType() == getType())
+    return getInput();
+  auto splat = llvm::dyn_cast_if_present<SplatElementsAttr>(adaptor.getInput());
+  if (!splat)
+    return {};
+  Type from = splat.getElementType(), to = getType().getElementType();
+  double value = llvm::isa<FloatType>(from)
+                     ? splat.getSplatValue<APFloat>().convertToDouble()
+                     : (from.isInteger(1) ? double(splat.getSplatValue<bool>())
+                                          : double(splat.getSplatValue<APInt>().getSExtValue()));
+  if (llvm::isa<FloatType>(to))
+    return DenseElementsAttr::get(getType(), FloatAttr::get(to, value).getValue());
+  if (to.isInteger(1))
+    return DenseElementsAttr::get(getType(), value != 0.0);
+  return DenseElementsAttr::get(getType(),
+                                APInt(to.getIntOrFloatBitWidth(), int64_t(value), true));
+}
+
+//===----------------------------------------------------------------------===//
+// BroadcastInDimOp and reductions
+//===----------------------------------------------------------------------===//
+
+LogicalResult BroadcastInDimOp::verify() {
+  auto in = rankedType(getInput());
+  ArrayRef<int64_t> dims = getDims(), out = getType().getShape();
+  if (in.getElementType() != getType().getElementType())
+    return emitOpError("changes the element type");
+  if (static_cast<int64_t>(dims.size()) != in.getRank())
+    return emitOpError("has ") << dims.size() << " dims for an operand of rank " << in.getRank();
+  for (auto [i, d] : llvm::enumerate(dims)) {
+    if (d < 0 || d >= static_cast<int64_t>(out.size()) || (i > 0 && d <= dims[i - 1]))
+      return emitOpError("dims must be increasing result dimensions, got ")
+             << shapeString(dims);
+    if (in.getDimSize(i) != 1 && in.getDimSize(i) != out[d])
+      return emitOpError("cannot broadcast operand dim ")
+             << i << " of extent " << in.getDimSize(i) << " to extent " << out[d];
+  }
+  return success();
+}
+
+OpFoldResult BroadcastInDimOp::fold(FoldAdaptor adaptor) {
+  if (getInput().getType() == getType())
+    return getInput();
+  if (auto splat = llvm::dyn_cast_if_present<SplatElementsAttr>(adaptor.getInput()))
+    return splat.resizeSplat(getType());
+  return {};
+}
+
+/// Shared verifier of reduce_sum/max/min: axes sorted, unique, in range; result drops them.
+static LogicalResult verifyReduce(Operation *op, RankedTensorType in, ArrayRef<int64_t> axes,
+                                  RankedTensorType out) {
+  SmallVector<int64_t> expected;
+  for (auto [i, a] : llvm::enumerate(axes)) {
+    if (failed(verifyAxis(op, a, in.getRank())))
+      return failure();
+    if (i > 0 && a <= axes[i - 1])
+      return op->emitOpError("axes must be sorted and unique, got ") << shapeString(axes);
+  }
+  for (int64_t d = 0; d < in.getRank(); ++d)
+    if (!llvm::is_contained(axes, d))
+      expected.push_back(in.getDimSize(d));
+  if (out.getShape() != ArrayRef<int64_t>(expected) ||
+      out.getElementType() != in.getElementType())
+    return op->emitOpError("result must have shape ") << shapeString(expected);
+  return success();
+}
+
+LogicalResult ReduceSumOp::verify() {
+  return verifyReduce(*this, rankedType(getInput()), getAxes(), getType());
+}
+LogicalResult ReduceMaxOp::verify() {
+  return verifyReduce(*this, rankedType(getInput()), getAxes(), getType());
+}
+LogicalResult ReduceMinOp::verify() {
+  return verifyReduce(*this, rankedType(getInput()), getAxes(), getType());
+}
+
+//===----------------------------------------------------------------------===//
+// Shape ops
+//===----------------------------------------------------------------------===//
+
+LogicalResult ReshapeOp::verify() {
+  auto in = rankedType(getInput());
+  if (in.getNumElements() != getType().getNumElements() ||
+      in.getElementType() != getType().getElementType())
+    return emitOpError("cannot reshape ") << shapeString(in.getShape()) << " to "
+                                          << shapeString(getType().getShape());
+  return success();
+}
+
+OpFoldResult ReshapeOp::fold(FoldAdaptor adaptor) {
+  if (getInput().getType() == getType())
+    return getInput();
+  if (auto producer = getInput().getDefiningOp<ReshapeOp>()) {
+    getInputMutable().assign(producer.getInput());
+    return getResult();
+  }
+  if (auto dense = llvm::dyn_cast_if_present<DenseElementsAttr>(adaptor.getInput()))
+    return dense.reshape(getType());
+  return {};
+}
+
+LogicalResult TransposeOp::verify() {
+  auto in = rankedType(getInput());
+  ArrayRef<int64_t> perm = getPerm();
+  if (static_cast<int64_t>(perm.size()) != in.getRank())
+    return emitOpError("perm has ") << perm.size() << " entries for rank " << in.getRank();
+  SmallVector<int64_t> expected;
+  SmallVector<bool> seen(perm.size(), false);
+  for (int64_t p : perm) {
+    if (p < 0 || p >= in.getRank() || seen[p])
+      return emitOpError("perm ") << shapeString(perm) << " is not a permutation";
+    seen[p] = true;
+    expected.push_back(in.getDimSize(p));
+  }
+  if (getType().getShape() != ArrayRef<int64_t>(expected))
+    return emitOpError("result must have shape ") << shapeString(expected);
+  return success();
+}
+
+LogicalResult ConcatOp::verify() {
+  if (getInputs().empty())
+    return emitOpError("needs at least one operand");
+  auto out = getType();
+  if (failed(verifyAxis(*this, getAxis(), out.getRank())))
+    return failure();
+  int64_t total = 0;
+  for (Value v : getInputs()) {
+    auto t = rankedType(v);
+    if (t.getRank() != out.getRank() || t.getElementType() != out.getElementType())
+      return emitOpError("operands must have the result's rank and element type");
+    for (int64_t d = 0; d < t.getRank(); ++d)
+      if (d != getAxis() && t.getDimSize(d) != out.getDimSize(d))
+        return emitOpError("operand shape ") << shapeString(t.getShape())
+                                             << " differs from the result off the axis";
+    total += t.getDimSize(getAxis());
+  }
+  if (total != out.getDimSize(getAxis()))
+    return emitOpError("result extent along the axis must be ") << total;
+  return success();
+}
+
+LogicalResult SliceOp::verify() {
+  auto in = rankedType(getInput());
+  ArrayRef<int64_t> start = getStart(), limit = getLimit(), stride = getStride();
+  int64_t rank = in.getRank();
+  if (static_cast<int64_t>(start.size()) != rank || static_cast<int64_t>(limit.size()) != rank ||
+      static_cast<int64_t>(stride.size()) != rank)
+    return emitOpError("start, limit and stride need ") << rank << " entries each";
+  for (int64_t d = 0; d < rank; ++d) {
+    if (stride[d] <= 0 || start[d] < 0 || start[d] > limit[d] || limit[d] > in.getDimSize(d))
+      return emitOpError("bad bounds on dim ") << d << ": " << start[d] << ":" << limit[d]
+                                               << ":" << stride[d] << " of extent "
+                                               << in.getDimSize(d);
+    int64_t extent = (limit[d] - start[d] + stride[d] - 1) / stride[d];
+    if (getType().getDimSize(d) != extent)
+      return emitOpError("result extent on dim ") << d << " must be " << extent;
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// MatmulOp, softmax
+//===----------------------------------------------------------------------===//
+
+LogicalResult MatmulOp::verify() {
+  auto a = rankedType(getLhs()), b = rankedType(getRhs());
+  if (a.getRank() < 2 || (b.getRank() != 2 && b.getRank() != a.getRank()))
+    return emitOpError("needs lhs rank >= 2 and rhs rank 2 or equal to lhs rank, got ")
+           << a.getRank() << " and " << b.getRank();
+  if (a.getElementType() != b.getElementType() ||
+      a.getElementType() != getType().getElementType())
+    return emitOpError("operands and result must share one element type");
+  int64_t k = a.getShape().back(), kb = b.getDimSize(b.getRank() - 2);
+  if (k != kb)
+    return emitOpError("inner dimensions differ: ") << k << " vs " << kb;
+  SmallVector<int64_t> expected(a.getShape().drop_back());
+  expected.push_back(b.getShape().back());
+  if (b.getRank() > 2 && a.getShape().drop_back(2) != b.getShape().drop_back(2))
+    return emitOpError("batch dimensions differ: ") << shapeString(a.getShape().drop_back(2))
+                                                    << " vs "
+                                                    << shapeString(b.getShape().drop_back(2));
+  if (getType().getShape() != ArrayRef<int64_t>(expected))
+    return emitOpError("result must have shape ") << shapeString(expected);
+  return success();
+}
+
+LogicalResult SoftmaxOp::verify() {
+  return verifyAxis(*this, getAxis(), getType().getRank());
+}
+LogicalResult LogSoftmaxOp::verify() {
+  return verifyAxis(*this, getAxis(), getType().getRank());
+}
+
+//===----------------------------------------------------------------------===//
+// Random draws
+//===----------------------------------------------------------------------===//
+
+/// Shared verifier: key is i32[2], counter is i32[].
+static LogicalResult verifyRandom(Operation *op, Value key, Value counter) {
+  if (rankedType(key).getShape() != ArrayRef<int64_t>{2})
+    return op->emitOpError("key must be tensor<2xi32>");
+  if (rankedType(counter).getRank() != 0)
+    return op->emitOpError("counter must be tensor<i32>");
+  return success();
+}
+
+LogicalResult RandomUniformOp::verify() { return verifyRandom(*this, getKey(), getCounter()); }
+LogicalResult RandomNormalOp::verify() { return verifyRandom(*this, getKey(), getCounter()); }

@@ -1,0 +1,232 @@
+//===- NNXOps.td - Ops of the nnx dialect -----------------------*- tablegen -*-===//
+//
+// Families: constants and fills; elementwise unary, binary, compare and select; conversion;
+// broadcast; reductions; shape ops (reshape, transpose, concat, slice); matmul; softmax and
+// log-softmax; iota; random draws from a counter-based key. All are pure: a random draw is a
+// function of its key and counter operands.
+//
+//===----------------------------------------------------------------------===//
+#ifndef NNX_OPS_TD
+#define NNX_OPS_TD
+
+include "ir/NNXDialect.td"
+include "mlir/IR/OpBase.td"
+include "mlir/Interfaces/InferTypeOpInterface.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+//===----------------------------------------------------------------------===//
+// Constants
+//===----------------------------------------------------------------------===//
+
+def NNX_ConstantOp : NNX_Op<"constant", [ConstantLike, Pure]> {
+  let summary = "a tensor constant";
+  let arguments = (ins ElementsAttr:$value);
+  let results = (outs NNX_AnyTensor:$result);
+  let hasCustomAssemblyFormat = 1;
+  let hasVerifier = 1;
+  let hasFolder = 1;
+  let builders = [OpBuilder<(ins "::mlir::ElementsAttr":$value), [{
+    build($_builder, $_state, ::llvm::cast<::mlir::TensorType>(value.getType()), value);
+  }]>];
+}
+
+def NNX_IotaOp : NNX_Op<"iota", [Pure]> {
+  let summary = "each element is its index along `dim`";
+  let arguments = (ins I64Attr:$dim);
+  let results = (outs NNX_NumericTensor:$result);
+  let assemblyFormat = "`dim` `=` $dim attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Elementwise
+//===----------------------------------------------------------------------===//
+
+class NNX_UnaryOp<string mnemonic, Type type, string doc>
+    : NNX_Op<mnemonic, [Pure, SameOperandsAndResultType, Elementwise]> {
+  let summary = doc;
+  let arguments = (ins type:$input);
+  let results = (outs type:$result);
+  let assemblyFormat = "$input attr-dict `:` type($result)";
+}
+
+def NNX_NegOp : NNX_UnaryOp<"neg", NNX_NumericTensor, "negation">;
+def NNX_AbsOp : NNX_UnaryOp<"abs", NNX_NumericTensor, "absolute value">;
+def NNX_ExpOp : NNX_UnaryOp<"exp", NNX_FloatTensor, "e to the power x">;
+def NNX_LogOp : NNX_UnaryOp<"log", NNX_FloatTensor, "natural logarithm">;
+def NNX_SqrtOp : NNX_UnaryOp<"sqrt", NNX_FloatTensor, "square root">;
+def NNX_RsqrtOp : NNX_UnaryOp<"rsqrt", NNX_FloatTensor, "reciprocal square root">;
+def NNX_TanhOp : NNX_UnaryOp<"tanh", NNX_FloatTensor, "hyperbolic tangent">;
+def NNX_SigmoidOp : NNX_UnaryOp<"sigmoid", NNX_FloatTensor, "logistic sigmoid 1/(1+e^-x)">;
+def NNX_ReluOp : NNX_UnaryOp<"relu", NNX_FloatTensor, "max(x, 0)">;
+def NNX_GeluOp : NNX_UnaryOp<"gelu", NNX_FloatTensor,
+    "GELU, tanh approximation (jax.nn.gelu with approximate=True)">;
+def NNX_SinOp : NNX_UnaryOp<"sin", NNX_FloatTensor, "sine">;
+def NNX_CosOp : NNX_UnaryOp<"cos", NNX_FloatTensor, "cosine">;
+def NNX_NotOp : NNX_UnaryOp<"not", NNX_BoolTensor, "logical not">;
+
+class NNX_BinaryOp<string mnemonic, Type type, string doc>
+    : NNX_Op<mnemonic, [Pure, SameOperandsAndResultType, Elementwise]> {
+  let summary = doc;
+  let arguments = (ins type:$lhs, type:$rhs);
+  let results = (outs type:$result);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($result)";
+}
+
+def NNX_AddOp : NNX_BinaryOp<"add", NNX_NumericTensor, "addition">;
+def NNX_SubOp : NNX_BinaryOp<"sub", NNX_NumericTensor, "subtraction">;
+def NNX_MulOp : NNX_BinaryOp<"mul", NNX_NumericTensor, "multiplication">;
+def NNX_DivOp : NNX_BinaryOp<"div", NNX_NumericTensor,
+    "division (integers: truncated toward zero)">;
+def NNX_PowOp : NNX_BinaryOp<"pow", NNX_FloatTensor, "lhs to the power rhs">;
+def NNX_MaxOp : NNX_BinaryOp<"max", NNX_NumericTensor, "elementwise maximum">;
+def NNX_MinOp : NNX_BinaryOp<"min", NNX_NumericTensor, "elementwise minimum">;
+def NNX_AndOp : NNX_BinaryOp<"and", NNX_BoolTensor, "logical and">;
+def NNX_OrOp : NNX_BinaryOp<"or", NNX_BoolTensor, "logical or">;
+
+def NNX_CmpOp : NNX_Op<"cmp", [Pure, Elementwise, AllTypesMatch<["lhs", "rhs"]>,
+    TypesMatchWith<"result is the i1 tensor of the operands' shape", "lhs", "result",
+                   "::nnx::ir::getI1SameShape($_self)">]> {
+  let summary = "elementwise comparison";
+  let arguments = (ins NNX_CmpPredicateAttr:$predicate, NNX_NumericTensor:$lhs,
+                       NNX_NumericTensor:$rhs);
+  let results = (outs NNX_BoolTensor:$result);
+  let assemblyFormat = "$predicate `,` $lhs `,` $rhs attr-dict `:` type($lhs)";
+}
+
+def NNX_SelectOp : NNX_Op<"select", [Pure, Elementwise,
+    AllTypesMatch<["on_true", "on_false", "result"]>,
+    TypesMatchWith<"condition is the i1 tensor of the result's shape", "result", "cond",
+                   "::nnx::ir::getI1SameShape($_self)">]> {
+  let summary = "cond ? on_true : on_false, elementwise";
+  let arguments = (ins NNX_BoolTensor:$cond, NNX_AnyTensor:$on_true, NNX_AnyTensor:$on_false);
+  let results = (outs NNX_AnyTensor:$result);
+  let assemblyFormat = "$cond `,` $on_true `,` $on_false attr-dict `:` type($result)";
+}
+
+def NNX_ConvertOp : NNX_Op<"convert", [Pure, Elementwise]> {
+  let summary = "elementwise dtype conversion (float to int truncates; to bool: x != 0)";
+  let arguments = (ins NNX_AnyTensor:$input);
+  let results = (outs NNX_AnyTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Broadcast and reductions
+//===----------------------------------------------------------------------===//
+
+def NNX_BroadcastInDimOp : NNX_Op<"broadcast_in_dim", [Pure]> {
+  let summary = "broadcast: operand dim i becomes result dim dims[i] (extent 1 or equal)";
+  let arguments = (ins NNX_AnyTensor:$input, DenseI64ArrayAttr:$dims);
+  let results = (outs NNX_AnyTensor:$result);
+  let assemblyFormat = "$input `,` `dims` `=` $dims attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+class NNX_ReduceOp<string mnemonic, string doc> : NNX_Op<mnemonic, [Pure]> {
+  let summary = doc;
+  let arguments = (ins NNX_NumericTensor:$input, DenseI64ArrayAttr:$axes);
+  let results = (outs NNX_NumericTensor:$result);
+  let assemblyFormat = "$input `,` `axes` `=` $axes attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def NNX_ReduceSumOp : NNX_ReduceOp<"reduce_sum", "sum over the axes (which disappear)">;
+def NNX_ReduceMaxOp : NNX_ReduceOp<"reduce_max", "maximum over the axes (which disappear)">;
+def NNX_ReduceMinOp : NNX_ReduceOp<"reduce_min", "minimum over the axes (which disappear)">;
+
+//===----------------------------------------------------------------------===//
+// Shape ops
+//===----------------------------------------------------------------------===//
+
+def NNX_ReshapeOp : NNX_Op<"reshape", [Pure]> {
+  let summary = "same elements in row-major order, another shape";
+  let arguments = (ins NNX_AnyTensor:$input);
+  let results = (outs NNX_AnyTensor:$result);
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def NNX_TransposeOp : NNX_Op<"transpose", [Pure]> {
+  let summary = "permute dimensions: result dim i is operand dim perm[i]";
+  let arguments = (ins NNX_AnyTensor:$input, DenseI64ArrayAttr:$perm);
+  let results = (outs NNX_AnyTensor:$result);
+  let assemblyFormat = "$input `,` `perm` `=` $perm attr-dict `:` type($input) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+def NNX_ConcatOp : NNX_Op<"concat", [Pure]> {
+  let summary = "join tensors along an axis";
+  let arguments = (ins Variadic<NNX_AnyTensor>:$inputs, I64Attr:$axis);
+  let results = (outs NNX_AnyTensor:$result);
+  let assemblyFormat = "$inputs `,` `axis` `=` $axis attr-dict `:` functional-type($inputs, $result)";
+  let hasVerifier = 1;
+}
+
+def NNX_SliceOp : NNX_Op<"slice", [Pure]> {
+  let summary = "elements start, start+stride, ... below limit along every dimension";
+  let arguments = (ins NNX_AnyTensor:$input, DenseI64ArrayAttr:$start,
+                       DenseI64ArrayAttr:$limit, DenseI64ArrayAttr:$stride);
+  let results = (outs NNX_AnyTensor:$result);
+  let assemblyFormat = [{
+    $input `[` $start `:` $limit `:` $stride `]` attr-dict `:` type($input) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+//===----------------------------------------------------------------------===//
+// Contractions and normalisations
+//===----------------------------------------------------------------------===//
+
+def NNX_MatmulOp : NNX_Op<"matmul", [Pure]> {
+  let summary = "matrix product: [..., M, K] x [K, N] or [..., K, N] -> [..., M, N]";
+  let description = [{
+    The left operand has rank >= 2. The right operand is either a matrix shared by every
+    batch element, or has the left operand's batch dimensions.
+  }];
+  let arguments = (ins NNX_FloatTensor:$lhs, NNX_FloatTensor:$rhs);
+  let results = (outs NNX_FloatTensor:$result);
+  let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($result)";
+  let hasVerifier = 1;
+}
+
+class NNX_SoftmaxLikeOp<string mnemonic, string doc>
+    : NNX_Op<mnemonic, [Pure, SameOperandsAndResultType]> {
+  let summary = doc;
+  let arguments = (ins NNX_FloatTensor:$input, I64Attr:$axis);
+  let results = (outs NNX_FloatTensor:$result);
+  let assemblyFormat = "$input `,` `axis` `=` $axis attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+def NNX_SoftmaxOp : NNX_SoftmaxLikeOp<"softmax", "exp(x - max) / sum(exp(x - max)) along axis">;
+def NNX_LogSoftmaxOp : NNX_SoftmaxLikeOp<"log_softmax", "x - max - log(sum(exp(x - max))) along axis">;
+
+//===----------------------------------------------------------------------===//
+// Random draws
+//===----------------------------------------------------------------------===//
+
+class NNX_RandomOp<string mnemonic, string doc> : NNX_Op<mnemonic, [Pure]> {
+  let summary = doc;
+  let description = [{
+    A draw from the stream whose key is `key` (the two 32-bit words of a Threefry-2x32 key,
+    stored as i32) at call counter `counter`: the draw key is threefry(key, (0, counter)) and
+    element i comes from threefry(drawKey, (i mod 2^32, i div 2^32)). docs/rng.md gives the
+    bits; the interpreter and the JIT produce the same ones.
+  }];
+  let arguments = (ins RankedTensorOf<[I32]>:$key, RankedTensorOf<[I32]>:$counter);
+  let results = (outs NNX_FloatTensor:$result);
+  let assemblyFormat = [{
+    $key `,` $counter attr-dict `:` type($key) `,` type($counter) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def NNX_RandomUniformOp : NNX_RandomOp<"random_uniform", "uniform draws in [0, 1)">;
+def NNX_RandomNormalOp : NNX_RandomOp<"random_normal", "standard normal draws (Box-Muller)">;
+
+#endif // NNX_OPS_TD

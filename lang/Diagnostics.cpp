@@ -1,0 +1,141 @@
+//===- Diagnostics.cpp - Rendering diagnostics rustc-style ----------------===//
+//
+// The renderer prints, for each diagnostic, the header `error[E0203]: message`, the location
+// arrow, the source line with carets under the primary span and its label, then the notes.
+// Columns count bytes; tabs in source lines are shown as single spaces so carets line up.
+//
+//===----------------------------------------------------------------------===//
+#include "lang/Diagnostics.h"
+
+#include <algorithm>
+#include <ostream>
+
+namespace nnx::lang {
+
+namespace {
+const char *kRed = "\033[1;31m";
+const char *kYellow = "\033[1;33m";
+const char *kBlue = "\033[1;34m";
+const char *kBold = "\033[1m";
+const char *kReset = "\033[0m";
+
+const char *paint(bool color, const char *code) { return color ? code : ""; }
+} // namespace
+
+std::string Diagnostic::matchText() const {
+  std::string text = code + ": " + message;
+  if (!label.empty())
+    text += ": " + label;
+  for (const DiagNote &n : notes)
+    text += " | " + n.message;
+  return text;
+}
+
+Diagnostic &DiagnosticEngine::error(std::string code, Span span, std::string message) {
+  ++errors_;
+  diags_.push_back(Diagnostic{Severity::Error, std::move(code), std::move(message), span, "", {}});
+  return diags_.back();
+}
+
+Diagnostic &DiagnosticEngine::warning(std::string code, Span span, std::string message) {
+  diags_.push_back(
+      Diagnostic{Severity::Warning, std::move(code), std::move(message), span, "", {}});
+  return diags_.back();
+}
+
+void DiagnosticEngine::clear() {
+  diags_.clear();
+  rendered_ = 0;
+  errors_ = 0;
+}
+
+void DiagnosticEngine::renderSnippet(std::ostream &os, Span span, const std::string &label,
+                                     bool color) const {
+  LineCol start = sources_.lineCol(span.file, span.begin);
+  std::string line(sources_.lineText(span.file, start.line));
+  std::replace(line.begin(), line.end(), '\t', ' ');
+  std::string lineNo = std::to_string(start.line);
+  std::string pad(lineNo.size(), ' ');
+  // Underline to the end of the span or of the first line, whichever comes first.
+  size_t first = start.col - 1;
+  size_t width = span.end > span.begin ? span.end - span.begin : 1;
+  if (first > line.size())
+    first = line.size();
+  width = std::max<size_t>(1, std::min(width, line.size() > first ? line.size() - first : 1));
+  os << paint(color, kBlue) << pad << " |" << paint(color, kReset) << "\n";
+  os << paint(color, kBlue) << lineNo << " |" << paint(color, kReset) << " " << line << "\n";
+  os << paint(color, kBlue) << pad << " |" << paint(color, kReset) << " "
+     << std::string(first, ' ') << paint(color, kRed) << std::string(width, '^');
+  if (!label.empty())
+    os << " " << label;
+  os << paint(color, kReset) << "\n";
+}
+
+void DiagnosticEngine::render(std::ostream &os, const Diagnostic &d, bool color) const {
+  bool isError = d.severity == Severity::Error;
+  os << paint(color, isError ? kRed : kYellow) << (isError ? "error" : "warning");
+  if (!d.code.empty())
+    os << "[" << d.code << "]";
+  os << paint(color, kReset) << paint(color, kBold) << ": " << d.message << paint(color, kReset)
+     << "\n";
+  std::string pad = "  ";
+  if (d.span.valid()) {
+    LineCol lc = sources_.lineCol(d.span.file, d.span.begin);
+    pad = std::string(std::to_string(lc.line).size(), ' ');
+    os << pad << paint(color, kBlue) << "--> " << paint(color, kReset)
+       << sources_.location(d.span) << "\n";
+    renderSnippet(os, d.span, d.label, color);
+  } else if (!d.label.empty()) {
+    os << "  = " << d.label << "\n";
+  }
+  bool gap = d.span.valid();
+  for (const DiagNote &n : d.notes) {
+    if (n.span.valid()) {
+      if (gap)
+        os << paint(color, kBlue) << pad << " |" << paint(color, kReset) << "\n";
+      os << paint(color, kBold) << "note" << paint(color, kReset) << ": " << n.message << "\n";
+      os << pad << paint(color, kBlue) << "--> " << paint(color, kReset)
+         << sources_.location(n.span) << "\n";
+      gap = false;
+    } else {
+      os << pad << paint(color, kBlue) << " = " << paint(color, kReset) << paint(color, kBold)
+         << (n.help ? "help" : "note") << paint(color, kReset) << ": " << n.message << "\n";
+    }
+  }
+  os << "\n";
+}
+
+void DiagnosticEngine::flush(std::ostream &os, bool color) {
+  for (; rendered_ < diags_.size(); ++rendered_)
+    render(os, diags_[rendered_], color);
+}
+
+size_t editDistance(const std::string &a, const std::string &b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j)
+    prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j)
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+
+std::string closestName(const std::string &name, const std::vector<std::string> &candidates) {
+  std::string best;
+  size_t bestDist = std::max<size_t>(1, name.size() / 3) + 1;
+  for (const std::string &c : candidates) {
+    if (c == name)
+      continue;
+    size_t d = editDistance(name, c);
+    if (d < bestDist) {
+      bestDist = d;
+      best = c;
+    }
+  }
+  return best;
+}
+
+} // namespace nnx::lang

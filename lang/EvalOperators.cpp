@@ -1,0 +1,275 @@
+//===- EvalOperators.cpp - Operators and indexing -------------------------===//
+//
+// Unary and binary operators on static values (folded here, with Python's semantics: int
+// division gives a float, `%` takes the divisor's sign, lists compare elementwise and
+// concatenate with `+`) and on tensors (emitted through EvalTensorOps.cpp), and indexing:
+// `xs[i]` on static sequences, `x[0, 1:3, ...]` slicing on tensors with static bounds.
+//
+//===----------------------------------------------------------------------===//
+#include "lang/Evaluator.h"
+
+#include "ir/Types.h"
+
+#include "llvm/Support/Casting.h"
+
+#include <algorithm>
+#include <cmath>
+
+using llvm::cast;
+using llvm::SmallVector;
+
+namespace nnx::lang {
+
+namespace {
+
+/// The BinOp of an operator spelling.
+BinOp binOpOf(const std::string &op) {
+  static const std::pair<const char *, BinOp> table[] = {
+      {"+", BinOp::Add}, {"-", BinOp::Sub}, {"*", BinOp::Mul}, {"/", BinOp::Div},
+      {"%", BinOp::Mod}, {"**", BinOp::Pow}, {"==", BinOp::Eq}, {"!=", BinOp::Ne},
+      {"<", BinOp::Lt}, {"<=", BinOp::Le}, {">", BinOp::Gt}, {">=", BinOp::Ge},
+      {"and", BinOp::And}, {"or", BinOp::Or}};
+  for (auto &[name, op2] : table)
+    if (op == name)
+      return op2;
+  return BinOp::Add;
+}
+
+/// Static equality (numbers by value, strings, sequences elementwise).
+bool staticEqual(const Value &a, const Value &b) {
+  if (a.isStaticScalar() && b.isStaticScalar())
+    return a.number() == b.number();
+  if (a.kind == Value::Kind::Str && b.kind == Value::Kind::Str)
+    return a.s == b.s;
+  if (a.isSequence() && b.isSequence()) {
+    if (a.elems.size() != b.elems.size())
+      return false;
+    for (size_t i = 0; i < a.elems.size(); ++i)
+      if (!staticEqual(a.elems[i], b.elems[i]))
+        return false;
+    return true;
+  }
+  return false;
+}
+
+} // namespace
+
+Value Evaluator::evalUnary(const UnaryExpr &expr) {
+  Value x = eval(*expr.operand);
+  if (x.isError())
+    return x;
+  if (expr.op == "+")
+    return x;
+  if (expr.op == "not") {
+    if (x.kind == Value::Kind::Bool)
+      return Value::boolean(!x.b);
+    return unary(UnOp::Not, x, expr.span);
+  }
+  if (x.kind == Value::Kind::Int) {
+    Value r = Value::integer(-x.i);
+    r.dtype = x.dtype;
+    return r;
+  }
+  if (x.kind == Value::Kind::Float) {
+    Value r = Value::real(-x.f);
+    r.dtype = x.dtype;
+    return r;
+  }
+  return unary(UnOp::Neg, x, expr.span);
+}
+
+Value Evaluator::evalBinary(const BinaryExpr &expr) {
+  BinOp op = binOpOf(expr.op);
+  Value a = eval(*expr.lhs);
+  if (a.isError())
+    return a;
+  // `and`/`or` on static bools short-circuit, like Python (so `x != 0 and n / x` is safe).
+  if ((op == BinOp::And || op == BinOp::Or) && a.kind == Value::Kind::Bool) {
+    if (a.b == (op == BinOp::Or))
+      return a;
+    return eval(*expr.rhs);
+  }
+  Value b = eval(*expr.rhs);
+  if (b.isError())
+    return b;
+  if (expr.op == "@")
+    return matmul(a, b, expr.opSpan, expr.span);
+  if (!a.isTensor() && !b.isTensor())
+    return staticBinary(op, a, b, expr.span);
+  return binary(op, a, b, expr.opSpan, expr.span);
+}
+
+Value Evaluator::staticBinary(BinOp op, const Value &a, const Value &b, Span span) {
+  if (op == BinOp::Eq || op == BinOp::Ne) {
+    bool eq = staticEqual(a, b);
+    return Value::boolean(op == BinOp::Eq ? eq : !eq);
+  }
+  if (op == BinOp::Add && a.isSequence() && b.isSequence()) {
+    std::vector<Value> elems = a.elems;
+    elems.insert(elems.end(), b.elems.begin(), b.elems.end());
+    return a.kind == Value::Kind::List ? Value::list(elems) : Value::tuple(elems);
+  }
+  if (op == BinOp::Add && a.kind == Value::Kind::Str && b.kind == Value::Kind::Str)
+    return Value::string(a.s + b.s);
+  if (op == BinOp::And || op == BinOp::Or) {
+    if (a.kind == Value::Kind::Bool && b.kind == Value::Kind::Bool)
+      return Value::boolean(op == BinOp::And ? a.b && b.b : a.b || b.b);
+  } else if (a.isStaticScalar() && b.isStaticScalar()) {
+    bool ints = a.kind != Value::Kind::Float && b.kind != Value::Kind::Float;
+    double x = a.number(), y = b.number();
+    auto typed = [&](Value v) {
+      v.dtype = a.dtype ? a.dtype : b.dtype;
+      return v;
+    };
+    switch (op) {
+    case BinOp::Lt: return Value::boolean(x < y);
+    case BinOp::Le: return Value::boolean(x <= y);
+    case BinOp::Gt: return Value::boolean(x > y);
+    case BinOp::Ge: return Value::boolean(x >= y);
+    case BinOp::Add: return typed(ints ? Value::integer(a.i + b.i) : Value::real(x + y));
+    case BinOp::Sub: return typed(ints ? Value::integer(int64_t(x) - int64_t(y)) : Value::real(x - y));
+    case BinOp::Mul: return typed(ints ? Value::integer(int64_t(x) * int64_t(y)) : Value::real(x * y));
+    case BinOp::Max: return typed(ints ? Value::integer(int64_t(std::max(x, y))) : Value::real(std::max(x, y)));
+    case BinOp::Min: return typed(ints ? Value::integer(int64_t(std::min(x, y))) : Value::real(std::min(x, y)));
+    case BinOp::Div:
+    case BinOp::Mod:
+      if (y == 0) {
+        error("E0230", span, "division by zero").withLabel("the divisor is 0");
+        return Value::error();
+      }
+      if (op == BinOp::Div)
+        return typed(Value::real(x / y));
+      if (ints) {
+        int64_t r = int64_t(x) % int64_t(y);
+        return typed(Value::integer(r != 0 && ((r < 0) != (y < 0)) ? r + int64_t(y) : r));
+      }
+      return typed(Value::real(x - std::floor(x / y) * y));
+    case BinOp::Pow:
+      if (ints && y >= 0)
+        return typed(Value::integer(int64_t(std::llround(std::pow(x, y)))));
+      return typed(Value::real(std::pow(x, y)));
+    default: break;
+    }
+  }
+  error("E0220", span, "unsupported operand types")
+      .withLabel(describeValue(a) + " and " + describeValue(b));
+  return Value::error();
+}
+
+Value Evaluator::evalIndex(const IndexExpr &expr) {
+  Value base = eval(*expr.base);
+  if (base.isError())
+    return base;
+  if (base.isTensor())
+    return indexTensor(base, expr);
+  if (!base.isSequence() || expr.subscripts.size() != 1 ||
+      expr.subscripts[0].kind == Subscript::Kind::Ellipsis) {
+    error("E0222", expr.span, "cannot index " + describeValue(base))
+        .withLabel("lists and tuples take one index or slice; tensors take several");
+    return Value::error();
+  }
+  const Subscript &sub = expr.subscripts[0];
+  int64_t n = static_cast<int64_t>(base.elems.size());
+  if (sub.kind == Subscript::Kind::Index) {
+    std::optional<int64_t> i = staticInt(eval(*sub.index), "an index", sub.span);
+    if (!i)
+      return Value::error();
+    int64_t k = *i < 0 ? *i + n : *i;
+    if (k < 0 || k >= n) {
+      error("E0222", sub.span, "index " + std::to_string(*i) + " is out of range")
+          .withLabel("the sequence has " + std::to_string(n) + " elements");
+      return Value::error();
+    }
+    return base.elems[static_cast<size_t>(k)];
+  }
+  auto bound = [&](const ExprPtr &e, int64_t dflt) -> std::optional<int64_t> {
+    if (!e)
+      return dflt;
+    std::optional<int64_t> v = staticInt(eval(*e), "a slice bound", e->span);
+    if (!v)
+      return std::nullopt;
+    int64_t k = *v < 0 ? *v + n : *v;
+    return std::clamp<int64_t>(k, 0, n);
+  };
+  std::optional<int64_t> lo = bound(sub.lo, 0), hi = bound(sub.hi, n);
+  if (!lo || !hi)
+    return Value::error();
+  std::vector<Value> elems;
+  for (int64_t k = *lo; k < *hi; ++k)
+    elems.push_back(base.elems[static_cast<size_t>(k)]);
+  return base.kind == Value::Kind::List ? Value::list(elems) : Value::tuple(elems);
+}
+
+Value Evaluator::indexTensor(const Value &tensor, const IndexExpr &expr) {
+  auto type = typeOf(tensor);
+  int64_t rank = type.getRank();
+  size_t explicitDims = 0, ellipses = 0;
+  for (const Subscript &s : expr.subscripts)
+    (s.kind == Subscript::Kind::Ellipsis ? ellipses : explicitDims)++;
+  if (ellipses > 1 || static_cast<int64_t>(explicitDims) > rank) {
+    error("E0222", expr.span, "too many indices for a tensor of rank " + std::to_string(rank))
+        .withLabel(std::to_string(explicitDims) + " indices" +
+                   (ellipses > 1 ? " and more than one `...`" : ""));
+    return Value::error();
+  }
+  SmallVector<int64_t> start(rank, 0), limit(type.getShape()), stride(rank, 1), finalShape;
+  int64_t dim = 0;
+  for (const Subscript &s : expr.subscripts) {
+    if (s.kind == Subscript::Kind::Ellipsis) {
+      for (int64_t k = 0; k < rank - static_cast<int64_t>(explicitDims); ++k, ++dim)
+        finalShape.push_back(type.getDimSize(dim));
+      continue;
+    }
+    int64_t n = type.getDimSize(dim);
+    if (s.kind == Subscript::Kind::Index) {
+      Value idx = eval(*s.index);
+      if (idx.isTensor()) {
+        error("E0303", s.span, "indexing with a tensor is not supported yet")
+            .withLabel("indices must be known at compile time");
+        return Value::error();
+      }
+      std::optional<int64_t> i = staticInt(idx, "an index", s.span);
+      if (!i)
+        return Value::error();
+      int64_t k = *i < 0 ? *i + n : *i;
+      if (k < 0 || k >= n) {
+        error("E0222", s.span, "index " + std::to_string(*i) + " is out of range")
+            .withLabel("axis " + std::to_string(dim) + " has extent " + std::to_string(n));
+        return Value::error();
+      }
+      start[dim] = k;
+      limit[dim] = k + 1;
+      ++dim;
+      continue;
+    }
+    auto bound = [&](const ExprPtr &e, int64_t dflt) -> std::optional<int64_t> {
+      if (!e)
+        return dflt;
+      std::optional<int64_t> v = staticInt(eval(*e), "a slice bound", e->span);
+      if (!v)
+        return std::nullopt;
+      return std::clamp<int64_t>(*v < 0 ? *v + n : *v, 0, n);
+    };
+    std::optional<int64_t> step = s.step ? staticInt(eval(*s.step), "a slice step", s.step->span)
+                                         : std::optional<int64_t>(1);
+    std::optional<int64_t> lo = bound(s.lo, 0), hi = bound(s.hi, n);
+    if (!step || !lo || !hi)
+      return Value::error();
+    if (*step <= 0) {
+      error("E0303", s.step->span, "slice steps must be positive")
+          .withLabel("step " + std::to_string(*step));
+      return Value::error();
+    }
+    start[dim] = *lo;
+    limit[dim] = std::max(*lo, *hi);
+    stride[dim] = *step;
+    finalShape.push_back((limit[dim] - start[dim] + *step - 1) / *step);
+    ++dim;
+  }
+  for (; dim < rank; ++dim)
+    finalShape.push_back(type.getDimSize(dim));
+  Value sliced = slice(tensor, start, limit, stride, expr.span);
+  return reshape(sliced, finalShape, expr.span);
+}
+
+} // namespace nnx::lang

@@ -1,0 +1,262 @@
+//===- Evaluator.h - Compile-time evaluation: instantiation and tracing ---===//
+//
+// The heart of the front end. nnx has no separate type checker: every hyper-parameter is a
+// compile-time constant and every input shape is known when a method is compiled, so the
+// Evaluator runs the code itself, at compile time, the way JAX traces a Python function:
+//
+//  - Instantiation runs a module body with static values only and records submodules and
+//    variables (Instance.h). `Model(784, 256, 10)` yields the state tree.
+//  - Tracing runs a method body with tensors that are SSA values of a func.func under
+//    construction: every tensor operation checks shapes and dtypes (reporting diagnostics
+//    with spans), inserts explicit broadcasts and emits one nnx op with a source location.
+//    Calls to submodules and functions are inlined; `if` takes static conditions; state
+//    variables read become function arguments and state written becomes extra results
+//    (ir/Signature.h).
+//
+// Errors are reported to the Program's DiagnosticEngine; an erroneous expression evaluates
+// to Value::error(), which later operations pass through silently (one fault, one error).
+// Errors inside the stdlib are reported at the user's call site with a note naming the
+// stdlib line, so messages point at code the user wrote.
+//
+// The implementation is split by concept: Evaluator.cpp (frames, statements, names, calls),
+// EvalOperators.cpp (unary/binary operators and indexing), EvalTensorOps.cpp (emitting nnx
+// ops with shape checks), EvalBuiltins.cpp (built-in functions), Instantiate.cpp (module
+// bodies and variable declarations), EvalTypes.cpp (type annotations and dimension variables).
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "lang/Instance.h"
+#include "lang/Program.h"
+#include "lang/Value.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinOps.h"
+
+#include <deque>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace nnx::lang {
+
+/// Compile-time settings of one trace.
+struct TraceOptions {
+  /// `training` in the language: train mode (dropout active) vs eval mode.
+  bool training = false;
+};
+
+/// One input of an entry point, given on the command line.
+struct EntryInput {
+  std::string name;
+  /// A tensor input has a type; otherwise `staticValue` is passed (e.g. `--input batch=3`).
+  mlir::RankedTensorType type;
+  Value staticValue;
+  /// How the user gave it ("zeros(1,784)", "x.npy"), for messages.
+  std::string description;
+};
+
+/// A runtime `assert` of a test block: output `outputIndex` must be all true.
+struct TracedAssert {
+  size_t outputIndex = 0;
+  Span span;
+  std::string message;
+};
+
+/// The outcome of tracing a test block.
+struct TestTrace {
+  mlir::func::FuncOp func;
+  std::vector<TracedAssert> asserts;
+  /// Static asserts that failed while tracing (the test fails without running).
+  std::vector<std::pair<Span, std::string>> staticFailures;
+};
+
+/// Kinds of elementwise binary operations.
+enum class BinOp { Add, Sub, Mul, Div, Mod, Pow, Max, Min, And, Or, Eq, Ne, Lt, Le, Gt, Ge };
+/// Kinds of elementwise unary operations.
+enum class UnOp { Neg, Not, Exp, Log, Sqrt, Rsqrt, Tanh, Sigmoid, Relu, Gelu, Abs, Sin, Cos };
+/// Kinds of reductions.
+enum class RedOp { Sum, Mean, Max, Min };
+
+/// Evaluates .nnx code at compile time (see the file comment).
+class Evaluator {
+public:
+  Evaluator(Program &program, mlir::ModuleOp module, StateSpace &space, TraceOptions options);
+
+  /// Evaluates the --model expression (a module constructor call) and instantiates the root
+  /// module. Returns null after reporting an error.
+  ModuleInstance *instantiateRoot(const Expr &expr);
+
+  /// Traces `method` of `self` for `inputs` into a new func.func called `name`. Returns null
+  /// after reporting errors.
+  mlir::func::FuncOp traceMethod(ModuleInstance *self, const FnDecl &method,
+                                 const std::vector<EntryInput> &inputs, const std::string &name);
+
+  /// Traces a test block into a new func.func called `name` (no arguments but state).
+  std::optional<TestTrace> traceTest(const TestDecl &test, const std::string &name);
+
+  /// Checks a method call is possible: the method named `name` of `self`, or an error.
+  const FnDecl *findMethod(ModuleInstance *self, const std::string &name, Span useSpan);
+
+private:
+  //===--- Frames and statements (Evaluator.cpp) ---------------------------===//
+  struct Frame {
+    std::map<std::string, Value> locals;
+    ModuleInstance *self = nullptr;
+    const FnDecl *fn = nullptr;
+    Span callSite;
+    /// True while running a module body (instantiation), where tensors do not exist.
+    bool moduleBody = false;
+    bool returned = false;
+    Value returnValue;
+  };
+
+  ModuleInstance *instantiateRootInFrame(const Expr &expr);
+  void beginFunction(const std::string &name, mlir::Location loc);
+  mlir::func::FuncOp finishFunction(const std::vector<Value> &outputs, Span span);
+  void execBlock(const Block &block);
+  void execStmt(const Stmt &stmt);
+  void execAssign(const AssignStmt &stmt);
+  void execAugAssign(const AugAssignStmt &stmt);
+  void execIf(const IfStmt &stmt);
+  void execAssert(const AssertStmt &stmt);
+  void assignTo(const Expr &target, Value value, Span span);
+
+  Value eval(const Expr &expr);
+  Value evalName(const NameExpr &expr);
+  Value evalMember(const MemberExpr &expr);
+  Value memberOf(const Value &base, const std::string &name, Span nameSpan, Span whole);
+  Value evalCall(const CallExpr &expr);
+  Value callValue(const Value &callee, std::vector<Value> args,
+                  std::vector<std::pair<std::string, Value>> kwargs,
+                  const std::vector<Span> &argSpans, Span span);
+  Value callFunction(const FnDecl &fn, ModuleInstance *self, std::vector<Value> args,
+                     std::vector<std::pair<std::string, Value>> kwargs,
+                     const std::vector<Span> &argSpans, Span span);
+  bool bindParams(const std::vector<Param> &params, const std::string &what,
+                  std::vector<Value> &args, std::vector<std::pair<std::string, Value>> &kwargs,
+                  const std::vector<Span> &argSpans, Span span,
+                  std::vector<std::pair<std::string, Value>> &bound);
+  Value lookupGlobal(const std::string &name, Span span, bool report);
+  std::vector<std::string> visibleNames() const;
+
+  //===--- State variables ---------------------------------------------------===//
+  Value readVar(size_t varIndex, Span use);
+  void writeVar(size_t varIndex, Value value, Span span);
+
+  //===--- Instantiation (Instantiate.cpp) -----------------------------------===//
+  ModuleInstance *instantiate(const ModuleDecl &decl, std::vector<Value> args,
+                              std::vector<std::pair<std::string, Value>> kwargs,
+                              const std::vector<Span> &argSpans, Span span,
+                              ModuleInstance *parent, const std::string &path);
+  void execModuleBody(const Block &body, ModuleInstance *inst);
+  void declareVariable(const VarDeclStmt &decl, ModuleInstance *inst);
+  void bindMember(ModuleInstance *inst, const std::string &name, Value value, Span span);
+  Value makeVariableFromKind(const Value &kind, std::vector<Value> args, Span span);
+  Value registerRngs(const std::string &stream, Span span);
+  bool isVariableKind(const std::string &name) const;
+
+  //===--- Type annotations (EvalTypes.cpp) ----------------------------------===//
+  bool checkAnnotation(const TypeExpr &type, Value &value, const std::string &what,
+                       Span valueSpan);
+  bool matchTensorType(const TypeExpr &type, mlir::RankedTensorType actual,
+                       const std::string &what, Span valueSpan);
+  std::optional<rt::DType> dtypeFromName(const std::string &name) const;
+
+  //===--- Operators (EvalOperators.cpp) -------------------------------------===//
+  Value evalUnary(const UnaryExpr &expr);
+  Value evalBinary(const BinaryExpr &expr);
+  Value staticBinary(BinOp op, const Value &a, const Value &b, Span span);
+  Value evalIndex(const IndexExpr &expr);
+  Value indexTensor(const Value &tensor, const IndexExpr &expr);
+
+  //===--- Tensor ops with checks (EvalTensorOps.cpp) ------------------------===//
+public:
+  /// The MLIR location of a span.
+  mlir::Location loc(Span span);
+  mlir::MLIRContext *context() { return module_.getContext(); }
+
+private:
+  bool requireTracing(Span span, const std::string &what);
+  mlir::RankedTensorType typeOf(const Value &tensor) const;
+  Value binary(BinOp op, const Value &a, const Value &b, Span opSpan, Span span);
+  Value unary(UnOp op, const Value &x, Span span);
+  Value matmul(const Value &a, const Value &b, Span opSpan, Span span);
+  Value reduce(RedOp op, const Value &x, std::optional<std::vector<int64_t>> axes, bool keepDims,
+               Span span);
+  Value convert(const Value &x, rt::DType dtype, Span span);
+  Value toTensor(const Value &x, rt::DType dtype, Span span);
+  Value splat(double value, mlir::RankedTensorType type, Span span);
+  Value broadcastTo(const Value &x, llvm::ArrayRef<int64_t> shape, Span span);
+  Value reshape(const Value &x, llvm::ArrayRef<int64_t> shape, Span span);
+  Value transpose(const Value &x, llvm::ArrayRef<int64_t> perm, Span span);
+  Value concat(const std::vector<Value> &xs, int64_t axis, Span span);
+  Value slice(const Value &x, llvm::ArrayRef<int64_t> start, llvm::ArrayRef<int64_t> limit,
+              llvm::ArrayRef<int64_t> stride, Span span);
+  Value softmax(const Value &x, int64_t axis, bool log, Span span);
+  Value select(const Value &cond, const Value &a, const Value &b, Span span);
+  Value iota(rt::DType dtype, llvm::ArrayRef<int64_t> shape, int64_t dim, Span span);
+  Value randomDraw(const Value &rngs, bool normal, llvm::ArrayRef<int64_t> shape, Span span);
+  std::optional<rt::DType> commonDType(const Value &a, const Value &b, Span opSpan);
+  std::optional<rt::DType> resultDType(const Value &a, const Value &b, BinOp op, Span opSpan);
+  std::optional<int64_t> normalizeAxis(int64_t axis, int64_t rank, Span span);
+
+  //===--- Built-in functions (EvalBuiltins.cpp) -----------------------------===//
+  Value callBuiltin(BuiltinId id, std::vector<Value> &args,
+                    std::vector<std::pair<std::string, Value>> &kwargs,
+                    const std::vector<Span> &argSpans, Span span);
+  Value builtinInitializer(BuiltinId id, std::vector<Value> &args,
+                           std::vector<std::pair<std::string, Value>> &kwargs, Span span);
+  Value builtinCreation(BuiltinId id, std::vector<Value> &args,
+                        std::vector<std::pair<std::string, Value>> &kwargs, Span span);
+  Value builtinShapeOp(BuiltinId id, std::vector<Value> &args,
+                       std::vector<std::pair<std::string, Value>> &kwargs, Span span);
+  Value builtinMath(BuiltinId id, std::vector<Value> &args,
+                    std::vector<std::pair<std::string, Value>> &kwargs, Span span);
+  Value builtinRandom(BuiltinId id, std::vector<Value> &args,
+                      std::vector<std::pair<std::string, Value>> &kwargs, Span span);
+  std::optional<std::vector<int64_t>> staticInts(const Value &v, const std::string &what,
+                                                 Span span);
+  std::optional<int64_t> staticInt(const Value &v, const std::string &what, Span span);
+  std::optional<double> staticNumber(const Value &v, const std::string &what, Span span);
+
+  //===--- Diagnostics ---------------------------------------------------------===//
+public:
+  /// Reports an error at `span`, moved to the user's call site when `span` is in the stdlib.
+  Diagnostic &error(const std::string &code, Span span, const std::string &message);
+
+private:
+  /// Adds notes saying where a tensor came from.
+  void noteOrigin(Diagnostic &diag, const Value &value, const std::string &name);
+
+  Program &program_;
+  mlir::ModuleOp module_;
+  StateSpace &space_;
+  TraceOptions options_;
+  mlir::OpBuilder builder_;
+
+  /// The function being traced (null while instantiating a model outside a trace).
+  mlir::func::FuncOp func_;
+  /// Current SSA value of every state variable touched by the trace.
+  struct StateBinding {
+    mlir::Value current;
+    unsigned argIndex = 0;
+    bool written = false;
+  };
+  std::map<size_t, StateBinding> state_;
+  /// Block arguments that are inputs, with their names (attributes set when finishing).
+  std::vector<std::pair<unsigned, std::string>> inputArgs_;
+  /// Call frames; a deque so references to a frame survive calls that push more.
+  std::deque<Frame> frames_;
+  /// Runtime asserts of a test trace: (bool tensor, span, message).
+  std::vector<std::tuple<mlir::Value, Span, std::string>> dynamicAsserts_;
+  std::vector<std::pair<Span, std::string>> staticFailures_;
+  bool inTest_ = false;
+  /// Path for the module or variable the expression being evaluated will be assigned to
+  /// (`block = Block(...)` in a module body sets "block"); consumed by the first constructor.
+  std::optional<std::string> pendingPath_;
+};
+
+} // namespace nnx::lang

@@ -1,0 +1,56 @@
+//===- Instance.cpp - Instantiated modules and their state specs ----------===//
+//
+// Member lookup, display names and the state-space bookkeeping of Instance.h.
+//
+//===----------------------------------------------------------------------===//
+#include "lang/Instance.h"
+#include "lang/AST.h"
+
+namespace nnx::lang {
+
+Member *ModuleInstance::findMember(const std::string &name) {
+  for (auto &[n, m] : members)
+    if (n == name)
+      return &m;
+  return nullptr;
+}
+
+const Member *ModuleInstance::findMember(const std::string &name) const {
+  return const_cast<ModuleInstance *>(this)->findMember(name);
+}
+
+std::string ModuleInstance::describe() const {
+  std::string s = decl->name + "(";
+  for (size_t i = 0; i < hyperParams.size(); ++i)
+    s += (i ? ", " : "") + hyperParams[i].first + "=" + formatStatic(hyperParams[i].second);
+  return s + ")";
+}
+
+std::string ModuleInstance::childPath(const std::string &name) const {
+  return path.empty() ? name : path + "." + name;
+}
+
+ModuleInstance *StateSpace::newInstance() {
+  instances_.push_back(std::make_unique<ModuleInstance>());
+  return instances_.back().get();
+}
+
+size_t StateSpace::addVar(VarInfo info) {
+  byPath_[info.spec.path] = vars_.size();
+  vars_.push_back(std::move(info));
+  return vars_.size() - 1;
+}
+
+std::vector<rt::VarSpec> StateSpace::specs() const {
+  std::vector<rt::VarSpec> out;
+  for (const VarInfo &v : vars_)
+    out.push_back(v.spec);
+  return out;
+}
+
+int64_t StateSpace::findVar(const std::string &path) const {
+  auto it = byPath_.find(path);
+  return it == byPath_.end() ? -1 : static_cast<int64_t>(it->second);
+}
+
+} // namespace nnx::lang

@@ -1,0 +1,164 @@
+//===- Parser.cpp - Running the ANTLR parser and reporting syntax errors --===//
+//
+// Sets up lexer and parser on a source text, replaces ANTLR's console error listeners with
+// one that turns each syntax error into an E0101/E0102 diagnostic with a span, and hands a
+// clean parse tree to AstBuilder. Token positions in ANTLR count code points; OffsetMap turns
+// them back into byte offsets so spans stay right after non-ASCII comments and strings.
+//
+//===----------------------------------------------------------------------===//
+#include "lang/syntax/Parser.h"
+#include "lang/syntax/AstBuilder.h"
+
+#include "NNXLexer.h"
+#include "NNXParser.h"
+#include "antlr4-runtime.h"
+
+namespace nnx::lang {
+
+namespace {
+
+/// Human names for tokens in "expected ..." labels.
+std::string tokenDisplay(const antlr4::dfa::Vocabulary &vocab, size_t type) {
+  if (type == antlr4::Token::EOF)
+    return "end of file";
+  if (type == nnx_antlr::NNXLexer::NL)
+    return "end of line";
+  if (type == nnx_antlr::NNXLexer::IDENT)
+    return "a name";
+  if (type == nnx_antlr::NNXLexer::NUMBER)
+    return "a number";
+  if (type == nnx_antlr::NNXLexer::STRING)
+    return "a string";
+  std::string lit = vocab.getLiteralName(type);
+  if (lit.size() >= 2 && lit.front() == '\'')
+    return "`" + lit.substr(1, lit.size() - 2) + "`";
+  return vocab.getSymbolicName(type);
+}
+
+/// Reports ANTLR syntax errors as diagnostics.
+class DiagnosticErrorListener : public antlr4::BaseErrorListener {
+public:
+  DiagnosticErrorListener(uint32_t fileId, const OffsetMap &offsets, DiagnosticEngine &diags)
+      : fileId_(fileId), offsets_(offsets), diags_(diags) {}
+
+  void syntaxError(antlr4::Recognizer *recognizer, antlr4::Token *offending, size_t line,
+                   size_t column, const std::string &msg, std::exception_ptr) override {
+    ++count;
+    if (!offending) { // lexer error; BAD_CHAR makes these rare
+      diags_.error("E0102", Span{fileId_, 0, 0}, "invalid character")
+          .withLabel(msg);
+      return;
+    }
+    Span span = tokenSpan(offending);
+    std::string text = offending->getText();
+    size_t type = offending->getType();
+    if (type == nnx_antlr::NNXLexer::BAD_CHAR) {
+      if (text == "\"")
+        diags_.error("E0102", span, "unterminated string literal")
+            .withLabel("the string starting here has no closing `\"` on this line");
+      else
+        diags_.error("E0102", span, "invalid character `" + text + "`")
+            .withLabel("not part of any token");
+      return;
+    }
+    std::string what = type == antlr4::Token::EOF                 ? "end of file"
+                       : type == nnx_antlr::NNXLexer::NL          ? "end of line"
+                                                                  : "`" + text + "`";
+    Diagnostic &d = diags_.error("E0101", span, "unexpected " + what);
+    auto *parser = dynamic_cast<antlr4::Parser *>(recognizer);
+    if (parser)
+      d.withLabel(expectedLabel(parser));
+  }
+
+  Span tokenSpan(antlr4::Token *tok) const {
+    if (tok->getType() == antlr4::Token::EOF) {
+      uint32_t end = offsets_.byteOffset(tok->getStartIndex());
+      return Span{fileId_, end, end};
+    }
+    uint32_t begin = offsets_.byteOffset(tok->getStartIndex());
+    uint32_t end = offsets_.byteOffset(tok->getStopIndex() + 1);
+    return Span{fileId_, begin, std::max(end, begin + 1)};
+  }
+
+  unsigned count = 0;
+
+private:
+  std::string expectedLabel(antlr4::Parser *parser) const {
+    antlr4::misc::IntervalSet expected = parser->getExpectedTokens();
+    std::vector<std::string> names;
+    for (size_t type : expected.toList())
+      if (type != nnx_antlr::NNXLexer::NL || expected.size() == 1)
+        names.push_back(tokenDisplay(parser->getVocabulary(), type));
+    if (names.empty())
+      return "not expected here";
+    if (names.size() > 6)
+      return "not expected here";
+    std::string label = "expected ";
+    for (size_t i = 0; i < names.size(); ++i)
+      label += (i == 0 ? "" : i + 1 == names.size() ? " or " : ", ") + names[i];
+    return label;
+  }
+
+  uint32_t fileId_;
+  const OffsetMap &offsets_;
+  DiagnosticEngine &diags_;
+};
+
+/// Lexer, token stream and parser over one text, with diagnostics wired in.
+struct ParseSession {
+  ParseSession(uint32_t fileId, const SourceManager &sources, DiagnosticEngine &diags)
+      : offsets(sources.file(fileId).text), input(sources.file(fileId).text), lexer(&input),
+        tokens(&lexer), parser(&tokens), listener(fileId, offsets, diags) {
+    lexer.removeErrorListeners();
+    lexer.addErrorListener(&listener);
+    parser.removeErrorListeners();
+    parser.addErrorListener(&listener);
+  }
+  OffsetMap offsets;
+  antlr4::ANTLRInputStream input;
+  nnx_antlr::NNXLexer lexer;
+  antlr4::CommonTokenStream tokens;
+  nnx_antlr::NNXParser parser;
+  DiagnosticErrorListener listener;
+};
+
+} // namespace
+
+OffsetMap::OffsetMap(const std::string &text) {
+  bool ascii = true;
+  for (unsigned char c : text)
+    ascii &= c < 0x80;
+  if (ascii)
+    return;
+  for (uint32_t i = 0; i < text.size(); ++i)
+    if ((static_cast<unsigned char>(text[i]) & 0xC0) != 0x80)
+      starts_.push_back(i);
+  starts_.push_back(static_cast<uint32_t>(text.size()));
+}
+
+uint32_t OffsetMap::byteOffset(size_t codePoint) const {
+  if (starts_.empty())
+    return static_cast<uint32_t>(codePoint);
+  return codePoint < starts_.size() ? starts_[codePoint] : starts_.back();
+}
+
+std::unique_ptr<FileAST> parseFile(uint32_t fileId, const SourceManager &sources,
+                                   DiagnosticEngine &diags) {
+  ParseSession session(fileId, sources, diags);
+  auto *tree = session.parser.file();
+  if (session.listener.count > 0)
+    return nullptr;
+  AstBuilder builder(fileId, session.offsets, sources);
+  return builder.buildFile(tree);
+}
+
+ExprPtr parseExpression(uint32_t fileId, const SourceManager &sources, DiagnosticEngine &diags) {
+  ParseSession session(fileId, sources, diags);
+  auto *tree = session.parser.singleExpr();
+  if (session.listener.count > 0)
+    return nullptr;
+  AstBuilder builder(fileId, session.offsets, sources);
+  return builder.buildExpr(tree->expr());
+}
+
+} // namespace nnx::lang

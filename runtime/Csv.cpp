@@ -1,0 +1,127 @@
+//===- Csv.cpp - Numeric CSV tables for training data ---------------------===//
+//
+// The file is read whole (through zlib when it starts with the gzip magic), split into lines
+// and fields, and every field parsed with std::from_chars so that "12abc" is an error rather
+// than 12. Line numbers in messages count every line of the file, blank ones included.
+//
+//===----------------------------------------------------------------------===//
+#include "runtime/Csv.h"
+
+#include "runtime/Error.h"
+#include "runtime/FileIO.h"
+
+#include <charconv>
+#include <zlib.h>
+
+namespace nnx::rt {
+namespace {
+
+/// The decompressed content of a gzip file.
+std::string readGzip(const std::string &path) {
+  gzFile file = gzopen(path.c_str(), "rb");
+  if (!file)
+    throw Error("E0500", "cannot open `" + path + "`");
+  std::string text;
+  char buffer[1 << 16];
+  int got;
+  while ((got = gzread(file, buffer, sizeof buffer)) > 0)
+    text.append(buffer, static_cast<size_t>(got));
+  // A truncated stream ends reads with Z_BUF_ERROR rather than a negative count.
+  int code = Z_OK;
+  std::string reason = gzerror(file, &code);
+  gzclose(file);
+  if (got < 0 || code != Z_OK)
+    throw Error("E0500", "cannot decompress `" + path + "`: " + reason + " after " +
+                             std::to_string(text.size()) + " bytes");
+  return text;
+}
+
+std::string_view trim(std::string_view field) {
+  while (!field.empty() && (field.front() == ' ' || field.front() == '\t'))
+    field.remove_prefix(1);
+  while (!field.empty() && (field.back() == ' ' || field.back() == '\t'))
+    field.remove_suffix(1);
+  return field;
+}
+
+/// The number in `field`, or E0504 locating it.
+double parseField(std::string_view raw, size_t lineNo, size_t column, size_t fieldNo,
+                  const std::string &name) {
+  std::string_view field = trim(raw);
+  const char *begin = field.data(), *end = field.data() + field.size();
+  if (field.size() > 1 && *begin == '+' && begin[1] != '-')
+    ++begin;
+  double value = 0;
+  auto [stop, error] = std::from_chars(begin, end, value);
+  if (field.empty() || error != std::errc() || stop != end) {
+    std::string shown = field.size() > 40 ? std::string(field.substr(0, 37)) + "..."
+                                          : std::string(field);
+    throw Error("E0504", "`" + name + "` line " + std::to_string(lineNo) + ", column " +
+                             std::to_string(column) + " (field " + std::to_string(fieldNo) +
+                             "): " + (field.empty() ? std::string("the field is empty")
+                                                    : "`" + shown + "` is not a number"),
+                {"csv data must be comma-separated numbers without a header line"});
+  }
+  return value;
+}
+
+/// Appends the fields of one line to `values`; returns how many there were.
+int64_t parseLine(std::string_view line, size_t lineNo, const std::string &name,
+                  std::vector<double> &values) {
+  int64_t fields = 0;
+  size_t start = 0;
+  while (true) {
+    size_t comma = line.find(',', start);
+    std::string_view field = line.substr(start, comma == std::string_view::npos
+                                                    ? std::string_view::npos
+                                                    : comma - start);
+    values.push_back(parseField(field, lineNo, start + 1, static_cast<size_t>(fields) + 1, name));
+    ++fields;
+    if (comma == std::string_view::npos)
+      return fields;
+    start = comma + 1;
+  }
+}
+
+} // namespace
+
+CsvTable parseCsv(std::string_view text, const std::string &name) {
+  CsvTable table;
+  size_t firstLine = 0;
+  size_t lineNo = 0;
+  for (size_t pos = 0; pos < text.size();) {
+    size_t newline = text.find('\n', pos);
+    size_t end = newline == std::string_view::npos ? text.size() : newline;
+    std::string_view line = text.substr(pos, end - pos);
+    pos = end + 1;
+    ++lineNo;
+    if (!line.empty() && line.back() == '\r')
+      line.remove_suffix(1);
+    if (trim(line).empty())
+      continue;
+    int64_t fields = parseLine(line, lineNo, name, table.values);
+    if (table.rows == 0) {
+      table.cols = fields;
+      firstLine = lineNo;
+    } else if (fields != table.cols) {
+      throw Error("E0504", "`" + name + "` line " + std::to_string(lineNo) + " has " +
+                               std::to_string(fields) + " fields but line " +
+                               std::to_string(firstLine) + " has " + std::to_string(table.cols));
+    }
+    ++table.rows;
+  }
+  if (table.rows == 0)
+    throw Error("E0504", "`" + name + "` is empty: it has no rows of numbers (" +
+                             std::to_string(text.size()) + " bytes)");
+  return table;
+}
+
+CsvTable readCsv(const std::string &path) {
+  std::string bytes = readFileBytes(path);
+  if (bytes.size() >= 2 && static_cast<uint8_t>(bytes[0]) == 0x1f &&
+      static_cast<uint8_t>(bytes[1]) == 0x8b)
+    bytes = readGzip(path);
+  return parseCsv(bytes, path);
+}
+
+} // namespace nnx::rt

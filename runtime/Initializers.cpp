@@ -1,0 +1,287 @@
+//===- Initializers.cpp - Flax's variable initializers --------------------===//
+//
+// Each initializer computes float samples (the RNG draws f32) and the result is converted to the
+// variable's dtype, so an f64 variable holds widened f32 draws. The formulas are the ones of
+// jax.nn.initializers: normal(stddev) = N(0,1) * stddev; uniform(scale) = U[0,1) * scale;
+// truncated_normal(stddev, lower, upper) = TN(lower, upper) * stddev; variance_scaling(scale,
+// mode, distribution) with variance = scale / fan and, for the truncated normal, the stddev
+// corrected by the stddev of a standard normal truncated to (-2, 2).
+//
+//===----------------------------------------------------------------------===//
+#include "runtime/Initializers.h"
+
+#include "runtime/Error.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <limits>
+
+namespace nnx::rt {
+namespace {
+
+/// The stddev of a standard normal truncated to (-2, 2) (jax.nn.initializers' constant).
+constexpr double kTruncatedStddev = 0.87962566103423978;
+
+/// How a variance-scaling initializer turns the fans into a scale and draws.
+struct VarianceScaling {
+  const char *name;
+  double scale;
+  enum Mode { FanIn, FanAvg } mode;
+  enum Distribution { TruncatedNormal, Uniform } distribution;
+};
+
+constexpr VarianceScaling kVarianceScaling[] = {
+    {"lecun_normal", 1.0, VarianceScaling::FanIn, VarianceScaling::TruncatedNormal},
+    {"lecun_uniform", 1.0, VarianceScaling::FanIn, VarianceScaling::Uniform},
+    {"xavier_normal", 1.0, VarianceScaling::FanAvg, VarianceScaling::TruncatedNormal},
+    {"glorot_normal", 1.0, VarianceScaling::FanAvg, VarianceScaling::TruncatedNormal},
+    {"xavier_uniform", 1.0, VarianceScaling::FanAvg, VarianceScaling::Uniform},
+    {"glorot_uniform", 1.0, VarianceScaling::FanAvg, VarianceScaling::Uniform},
+    {"he_normal", 2.0, VarianceScaling::FanIn, VarianceScaling::TruncatedNormal},
+    {"kaiming_normal", 2.0, VarianceScaling::FanIn, VarianceScaling::TruncatedNormal},
+    {"he_uniform", 2.0, VarianceScaling::FanIn, VarianceScaling::Uniform},
+    {"kaiming_uniform", 2.0, VarianceScaling::FanIn, VarianceScaling::Uniform},
+};
+
+const VarianceScaling *findVarianceScaling(const std::string &name) {
+  for (const VarianceScaling &entry : kVarianceScaling)
+    if (name == entry.name)
+      return &entry;
+  return nullptr;
+}
+
+/// A number for a message: "-2", "0.5", "1e-05".
+std::string formatNumber(double value) {
+  char buffer[32];
+  std::snprintf(buffer, sizeof buffer, "%g", value);
+  return buffer;
+}
+
+/// Argument `name` of `spec`, or `fallback` when absent.
+double argOr(const InitSpec &spec, const char *name, double fallback) {
+  auto it = spec.args.find(name);
+  return it == spec.args.end() ? fallback : it->second;
+}
+
+/// `n` samples of a standard normal truncated to (lower, upper), as jax.random.truncated_normal:
+/// u ~ U[erf(lower/√2), erf(upper/√2)), x = √2 erfinv(u), clipped strictly inside the bounds.
+std::vector<float> truncatedNormal(Key key, int64_t n, float lower, float upper) {
+  const float sqrt2 = 1.41421356237309504880f;
+  float a = std::erf(lower / sqrt2), b = std::erf(upper / sqrt2);
+  float low = std::nextafter(lower, std::numeric_limits<float>::infinity());
+  float high = std::nextafter(upper, -std::numeric_limits<float>::infinity());
+  std::vector<float> out(static_cast<size_t>(n));
+  fillUniform(key, out.data(), n);
+  for (float &x : out) {
+    float u = std::max(a, x * (b - a) + a);
+    x = std::min(std::max(sqrt2 * erfInv(u), low), high);
+  }
+  return out;
+}
+
+std::vector<float> uniformSamples(Key key, int64_t n) {
+  std::vector<float> out(static_cast<size_t>(n));
+  fillUniform(key, out.data(), n);
+  return out;
+}
+
+std::vector<float> normalSamples(Key key, int64_t n) {
+  std::vector<float> out(static_cast<size_t>(n));
+  fillNormal(key, out.data(), n);
+  return out;
+}
+
+/// Samples of a variance-scaling initializer for `shape`.
+std::vector<float> varianceScaling(const VarianceScaling &vs, const Shape &shape, Key key) {
+  auto [fanIn, fanOut] = computeFans(shape);
+  double fan = vs.mode == VarianceScaling::FanIn ? fanIn : (fanIn + fanOut) / 2;
+  float variance = static_cast<float>(vs.scale / fan);
+  int64_t n = numElements(shape);
+  if (vs.distribution == VarianceScaling::TruncatedNormal) {
+    float stddev = std::sqrt(variance) / static_cast<float>(kTruncatedStddev);
+    std::vector<float> out = truncatedNormal(key, n, -2.0f, 2.0f);
+    for (float &x : out)
+      x *= stddev;
+    return out;
+  }
+  // uniform(key, shape, dtype, -1, 1) * sqrt(3 * variance)
+  float limit = std::sqrt(3.0f * variance);
+  std::vector<float> out = uniformSamples(key, n);
+  for (float &x : out)
+    x = std::max(-1.0f, x * 2.0f - 1.0f) * limit;
+  return out;
+}
+
+/// Samples of the plain random initializers: normal, uniform, truncated_normal.
+std::vector<float> plainRandom(const InitSpec &spec, int64_t n, Key key) {
+  if (spec.name == "normal") {
+    float stddev = static_cast<float>(argOr(spec, "stddev", 1e-2));
+    std::vector<float> out = normalSamples(key, n);
+    for (float &x : out)
+      x *= stddev;
+    return out;
+  }
+  if (spec.name == "uniform") {
+    float scale = static_cast<float>(argOr(spec, "scale", 1e-2));
+    std::vector<float> out = uniformSamples(key, n);
+    for (float &x : out)
+      x *= scale;
+    return out;
+  }
+  float stddev = static_cast<float>(argOr(spec, "stddev", 1e-2));
+  float lower = static_cast<float>(argOr(spec, "lower", -2.0));
+  float upper = static_cast<float>(argOr(spec, "upper", 2.0));
+  if (!(lower < upper))
+    throw Error("E0405", "truncated_normal needs lower < upper, but lower is " +
+                             formatNumber(lower) + " and upper is " + formatNumber(upper));
+  std::vector<float> out = truncatedNormal(key, n, lower, upper);
+  for (float &x : out)
+    x *= stddev;
+  return out;
+}
+
+/// A random initializer's value: float samples converted to the float `dtype`.
+Tensor randomValue(const InitSpec &spec, DType dtype, const Shape &shape, Key key) {
+  if (!isFloat(dtype))
+    throw Error("E0405", "initializer `" + spec.name + "` draws floats, but the variable is " +
+                             std::string(dtypeName(dtype)) + formatShape(shape));
+  std::vector<float> samples;
+  if (const VarianceScaling *vs = findVarianceScaling(spec.name))
+    samples = varianceScaling(*vs, shape, key);
+  else
+    samples = plainRandom(spec, numElements(shape), key);
+  return Tensor::fromVector<float>(shape, samples).astype(dtype);
+}
+
+/// "literal": the spec's tensor converted to `dtype`, a rank-0 literal broadcast to `shape`.
+Tensor literalValue(const InitSpec &spec, DType dtype, const Shape &shape) {
+  if (!spec.literal)
+    throw Error("E0405", "initializer `literal` has no value");
+  const Tensor &literal = *spec.literal;
+  if (literal.rank() == 0) {
+    Tensor element = literal.astype(dtype);
+    Tensor out(dtype, shape);
+    size_t size = dtypeSize(dtype);
+    for (int64_t i = 0, n = out.numel(); i < n; ++i)
+      std::memcpy(out.data<std::byte>() + i * size, element.raw(), size);
+    return out;
+  }
+  if (literal.shape() != shape)
+    throw Error("E0405", "literal of shape " + formatShape(literal.shape()) +
+                             " cannot initialize a variable of shape " + formatShape(shape));
+  return literal.astype(dtype);
+}
+
+/// Rejects an unknown initializer (E0404) and arguments the initializer does not take (E0405):
+/// silently ignoring `stdev=` or `in_axis=` would produce the wrong values.
+void checkArguments(const InitSpec &spec) {
+  static const std::map<std::string, std::vector<std::string>> kArguments = {
+      {"zeros", {}},
+      {"ones", {}},
+      {"constant", {"value"}},
+      {"normal", {"stddev"}},
+      {"uniform", {"scale"}},
+      {"truncated_normal", {"stddev", "lower", "upper"}},
+      {"literal", {}},
+      {"rng_key", {}},
+  };
+  auto known = kArguments.find(spec.name);
+  if (known == kArguments.end() && !findVarianceScaling(spec.name))
+    throw Error("E0404", "unknown initializer `" + spec.name + "`",
+                {"known initializers: zeros, ones, constant, normal, uniform, truncated_normal, "
+                 "lecun_normal, lecun_uniform, xavier_normal, xavier_uniform, glorot_normal, "
+                 "glorot_uniform, he_normal, he_uniform, kaiming_normal, kaiming_uniform, "
+                 "literal, rng_key"});
+  std::vector<std::string> allowed;
+  if (known != kArguments.end())
+    allowed = known->second;
+  for (const auto &[name, value] : spec.args) {
+    if (std::find(allowed.begin(), allowed.end(), name) != allowed.end())
+      continue;
+    std::string takes;
+    for (const std::string &arg : allowed)
+      takes += (takes.empty() ? "`" : ", `") + arg + "`";
+    throw Error("E0405", "initializer `" + spec.name + "` takes no argument `" + name + "`",
+                {takes.empty() ? "it takes no arguments" : "it takes " + takes});
+  }
+}
+
+/// "rng_key": the two words of `key` as the bit patterns of an i32[2].
+Tensor keyValue(DType dtype, const Shape &shape, Key key) {
+  if (dtype != DType::I32 || shape != Shape{2})
+    throw Error("E0405", "initializer `rng_key` makes an i32[2] key, but the variable is " +
+                             std::string(dtypeName(dtype)) + formatShape(shape));
+  Tensor out(DType::I32, {2});
+  out.data<int32_t>()[0] = static_cast<int32_t>(key[0]);
+  out.data<int32_t>()[1] = static_cast<int32_t>(key[1]);
+  return out;
+}
+
+} // namespace
+
+bool isRandomInitializer(const std::string &name) {
+  return name == "normal" || name == "uniform" || name == "truncated_normal" ||
+         findVarianceScaling(name) != nullptr;
+}
+
+std::pair<double, double> computeFans(const Shape &shape) {
+  if (shape.empty())
+    return {1.0, 1.0};
+  if (shape.size() == 1)
+    return {double(shape[0]), double(shape[0])};
+  double receptive = 1;
+  for (size_t i = 0; i + 2 < shape.size(); ++i)
+    receptive *= double(shape[i]);
+  return {double(shape[shape.size() - 2]) * receptive, double(shape.back()) * receptive};
+}
+
+float erfInv(float x) {
+  if (std::fabs(x) >= 1.0f)
+    return std::fabs(x) == 1.0f ? std::copysign(std::numeric_limits<float>::infinity(), x)
+                                : std::numeric_limits<float>::quiet_NaN();
+  float w = -std::log((1.0f - x) * (1.0f + x));
+  float p;
+  if (w < 5.0f) {
+    w = w - 2.5f;
+    p = 2.81022636e-08f;
+    p = 3.43273939e-07f + p * w;
+    p = -3.5233877e-06f + p * w;
+    p = -4.39150654e-06f + p * w;
+    p = 0.00021858087f + p * w;
+    p = -0.00125372503f + p * w;
+    p = -0.00417768164f + p * w;
+    p = 0.246640727f + p * w;
+    p = 1.50140941f + p * w;
+  } else {
+    w = std::sqrt(w) - 3.0f;
+    p = -0.000200214257f;
+    p = 0.000100950558f + p * w;
+    p = 0.00134934322f + p * w;
+    p = -0.00367342844f + p * w;
+    p = 0.00573950773f + p * w;
+    p = -0.0076224613f + p * w;
+    p = 0.00943887047f + p * w;
+    p = 1.00167406f + p * w;
+    p = 2.83297682f + p * w;
+  }
+  return p * x;
+}
+
+Tensor initialize(const InitSpec &spec, DType dtype, const Shape &shape, Key key) {
+  checkArguments(spec);
+  if (spec.name == "zeros")
+    return Tensor::zeros(dtype, shape);
+  if (spec.name == "ones")
+    return Tensor::full(dtype, shape, 1.0);
+  if (spec.name == "constant")
+    return Tensor::full(dtype, shape, argOr(spec, "value", 0.0));
+  if (spec.name == "literal")
+    return literalValue(spec, dtype, shape);
+  if (spec.name == "rng_key")
+    return keyValue(dtype, shape, key);
+  return randomValue(spec, dtype, shape, key);
+}
+
+} // namespace nnx::rt

@@ -1,0 +1,360 @@
+//===- SafeTensors.cpp - Checkpoints in the safetensors format ------------===//
+//
+// The reader trusts nothing: the header length is checked against the file size, the JSON is
+// parsed with nlohmann::json (which also rejects ill-formed UTF-8), every entry's dtype, shape
+// and byte range is validated, and the ranges must not overlap. The writer lays tensors out in
+// name order with the header padded by spaces to a multiple of 8 bytes, as the Python library
+// does, and goes through writeFileAtomically().
+//
+//===----------------------------------------------------------------------===//
+#include "runtime/SafeTensors.h"
+
+#include "runtime/Error.h"
+#include "runtime/FileIO.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <set>
+
+namespace nnx::rt {
+namespace {
+
+using Json = nlohmann::json;
+
+/// The Python library refuses headers larger than this.
+constexpr uint64_t kMaxHeaderSize = 100'000'000;
+
+/// One tensor entry of a header, validated.
+struct Entry {
+  std::string name;
+  DType dtype;
+  Shape shape;
+  uint64_t begin;
+  uint64_t end;
+};
+
+/// A JSON value for a message, cut to 60 characters.
+std::string brief(const Json &value) {
+  std::string text = value.dump();
+  if (text.size() <= 60)
+    return text;
+  size_t cut = 57;
+  while (cut > 0 && (static_cast<unsigned char>(text[cut]) & 0xc0) == 0x80)
+    --cut; // do not split a UTF-8 sequence
+  return text.substr(0, cut) + "...";
+}
+
+[[noreturn]] void corrupt(const std::string &name, const std::string &what) {
+  throw Error("E0502", "corrupt safetensors header in `" + name + "`: " + what);
+}
+
+/// A JSON value as a non-negative integer, or E0502 describing `what` it should be.
+uint64_t unsignedValue(const Json &value, const std::string &name, const std::string &what) {
+  if (!value.is_number_unsigned() && !(value.is_number_integer() && value.get<int64_t>() >= 0))
+    corrupt(name, what + " is " + brief(value) + ", not a non-negative integer");
+  return value.get<uint64_t>();
+}
+
+/// The shape of `entry`, with its element count checked against overflow.
+Shape parseShape(const Json &json, const std::string &tensor, const std::string &name) {
+  if (!json.is_array())
+    corrupt(name, "the shape of `" + tensor + "` is " + brief(json) + ", not an array");
+  Shape shape;
+  uint64_t count = 1;
+  for (const Json &extent : json) {
+    uint64_t value = unsignedValue(extent, name, "an extent of `" + tensor + "`");
+    if (value > uint64_t(std::numeric_limits<int64_t>::max()) ||
+        (value != 0 && count > uint64_t(std::numeric_limits<int64_t>::max()) / value))
+      corrupt(name, "the shape " + brief(json) + " of `" + tensor + "` has too many elements");
+    count *= value;
+    shape.push_back(static_cast<int64_t>(value));
+  }
+  return shape;
+}
+
+/// One tensor entry: dtype, shape and data_offsets consistent with each other and the buffer.
+Entry parseEntry(const std::string &tensor, const Json &json, uint64_t bufferSize,
+                 const std::string &name) {
+  if (!json.is_object())
+    corrupt(name, "the entry of `" + tensor + "` is " + brief(json) + ", not an object");
+  for (const char *key : {"dtype", "shape", "data_offsets"})
+    if (!json.contains(key))
+      corrupt(name, "the entry of `" + tensor + "` has no \"" + key + "\"");
+  const Json &dtypeJson = json.at("dtype");
+  if (!dtypeJson.is_string())
+    corrupt(name, "the dtype of `" + tensor + "` is " + brief(dtypeJson) + ", not a string");
+  std::optional<DType> dtype = parseSafetensorsDType(dtypeJson.get<std::string>());
+  if (!dtype)
+    throw Error("E0502", "`" + tensor + "` in `" + name + "` has dtype " + brief(dtypeJson) +
+                             ", which nnx does not read",
+                {"supported dtypes: F32, F64, I32, I64, BOOL"});
+  Shape shape = parseShape(json.at("shape"), tensor, name);
+  const Json &offsets = json.at("data_offsets");
+  if (!offsets.is_array() || offsets.size() != 2)
+    corrupt(name, "the data_offsets of `" + tensor + "` are " + brief(offsets) +
+                      ", not a pair [begin, end]");
+  uint64_t begin = unsignedValue(offsets[0], name, "the begin offset of `" + tensor + "`");
+  uint64_t end = unsignedValue(offsets[1], name, "the end offset of `" + tensor + "`");
+  if (begin > end || end > bufferSize)
+    corrupt(name, "`" + tensor + "` has data_offsets [" + std::to_string(begin) + ", " +
+                      std::to_string(end) + "] outside the " + std::to_string(bufferSize) +
+                      "-byte data section");
+  uint64_t expected = static_cast<uint64_t>(numElements(shape)) * dtypeSize(*dtype);
+  if (end - begin != expected)
+    corrupt(name, "`" + tensor + "` is " + std::string(safetensorsDType(*dtype)) +
+                      formatShape(shape) + ", which needs " + std::to_string(expected) +
+                      " bytes, but its data_offsets span " + std::to_string(end - begin));
+  return {tensor, *dtype, std::move(shape), begin, end};
+}
+
+/// The "__metadata__" object: strings only.
+std::map<std::string, std::string> parseMetadata(const Json &json, const std::string &name) {
+  if (!json.is_object())
+    corrupt(name, "__metadata__ is " + brief(json) + ", not an object");
+  std::map<std::string, std::string> metadata;
+  for (auto it = json.begin(); it != json.end(); ++it) {
+    if (!it.value().is_string())
+      corrupt(name, "__metadata__ entry `" + it.key() + "` is " + brief(it.value()) +
+                        ", not a string");
+    metadata[it.key()] = it.value().get<std::string>();
+  }
+  return metadata;
+}
+
+/// The header JSON text and the data section of `bytes`, sizes checked.
+std::pair<std::string_view, std::string_view> splitFile(std::string_view bytes,
+                                                       const std::string &name) {
+  if (bytes.size() < 8)
+    throw Error("E0502", "`" + name + "` is not a safetensors file: it has " +
+                             std::to_string(bytes.size()) +
+                             " bytes, fewer than the 8-byte header length");
+  uint64_t length = 0;
+  for (int i = 7; i >= 0; --i)
+    length = (length << 8) | static_cast<uint8_t>(bytes[i]);
+  uint64_t available = bytes.size() - 8;
+  if (length > available)
+    corrupt(name, "the header length is " + std::to_string(length) + " bytes but only " +
+                      std::to_string(available) + " bytes follow it");
+  if (length > kMaxHeaderSize)
+    corrupt(name, "the header length " + std::to_string(length) + " exceeds the limit of " +
+                      std::to_string(kMaxHeaderSize) + " bytes");
+  return {bytes.substr(8, length), bytes.substr(8 + length)};
+}
+
+/// Rejects entries whose byte ranges overlap (entries sorted by begin offset).
+void checkOverlaps(std::vector<Entry> &entries, const std::string &name) {
+  std::sort(entries.begin(), entries.end(), [](const Entry &a, const Entry &b) {
+    return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
+  });
+  for (size_t i = 1; i < entries.size(); ++i) {
+    const Entry &prev = entries[i - 1], &cur = entries[i];
+    if (cur.begin < prev.end)
+      corrupt(name, "the data of `" + cur.name + "` (bytes " + std::to_string(cur.begin) +
+                        ".." + std::to_string(cur.end) + ") overlaps that of `" + prev.name +
+                        "` (bytes " + std::to_string(prev.begin) + ".." +
+                        std::to_string(prev.end) + ")");
+  }
+}
+
+/// The tensor of `entry` copied out of the data section (bools normalised to 0/1).
+Tensor copyTensor(const Entry &entry, std::string_view data) {
+  Tensor tensor(entry.dtype, entry.shape);
+  std::memcpy(tensor.raw(), data.data() + entry.begin, entry.end - entry.begin);
+  if (entry.dtype == DType::Bool) {
+    auto *raw = tensor.data<uint8_t>();
+    for (int64_t i = 0; i < tensor.numel(); ++i)
+      raw[i] = raw[i] != 0;
+  }
+  return tensor;
+}
+
+/// Names must be non-empty, unique and not the metadata key.
+void checkNames(const std::vector<std::pair<std::string, Tensor>> &tensors,
+                const std::string &path) {
+  std::set<std::string> seen;
+  for (const auto &[tensorName, tensor] : tensors) {
+    std::string problem;
+    if (tensorName.empty())
+      problem = "a tensor name is empty";
+    else if (tensorName == "__metadata__")
+      problem = "`__metadata__` is reserved and cannot name a tensor";
+    else if (!seen.insert(tensorName).second)
+      problem = "the tensor name `" + tensorName + "` appears twice";
+    if (!problem.empty())
+      throw Error("E0502", "cannot write `" + path + "`: " + problem,
+                  {"`" + path + "` was left unchanged"});
+  }
+}
+
+/// "`a`, `b`, `c`" for the first `limit` names, then "and N more".
+std::string listNames(const std::vector<std::string> &names, size_t limit) {
+  std::string out;
+  for (size_t i = 0; i < names.size() && i < limit; ++i)
+    out += (i ? ", `" : "`") + names[i] + "`";
+  if (names.size() > limit)
+    out += " and " + std::to_string(names.size() - limit) + " more";
+  return out;
+}
+
+/// "1 variable" / "3 variables".
+std::string count(size_t n, const std::string &singular, const std::string &plural) {
+  return std::to_string(n) + " " + (n == 1 ? singular : plural);
+}
+
+/// Every way `file` does not fit `state`, one line each.
+struct FitProblems {
+  /// Model variables the file lacks.
+  std::vector<std::string> missing;
+  /// File tensors the model lacks.
+  std::vector<std::string> extra;
+  /// One sentence per shape or dtype difference.
+  std::vector<std::string> mismatches;
+
+  bool empty() const { return missing.empty() && extra.empty() && mismatches.empty(); }
+};
+
+/// Compares every variable of `state` with the tensor of the same name in `file`.
+FitProblems findProblems(const State &state, const SafeTensorsFile &file,
+                         const std::string &fileName) {
+  FitProblems problems;
+  std::map<std::string, const Tensor *> byName;
+  for (const auto &[name, tensor] : file.tensors)
+    byName[name] = &tensor;
+  for (const StateVar &var : state.vars()) {
+    auto it = byName.find(var.path);
+    if (it == byName.end()) {
+      problems.missing.push_back(var.path);
+      continue;
+    }
+    const Tensor &stored = *it->second;
+    if (stored.dtype() != var.value.dtype())
+      problems.mismatches.push_back(
+          "`" + var.path + "` has dtype " + std::string(dtypeName(var.value.dtype())) +
+          " in the model but " + std::string(dtypeName(stored.dtype())) + " in `" + fileName +
+          "`");
+    if (stored.shape() != var.value.shape())
+      problems.mismatches.push_back("`" + var.path + "` has shape " +
+                                    formatShape(var.value.shape()) + " in the model but " +
+                                    formatShape(stored.shape()) + " in `" + fileName + "`");
+  }
+  for (const auto &[name, tensor] : file.tensors)
+    if (!state.find(name))
+      problems.extra.push_back(name);
+  return problems;
+}
+
+/// One E0503 summarising every problem: counts in the message, the details as notes.
+Error fitError(const FitProblems &problems, const std::string &fileName) {
+  std::vector<std::string> parts, notes;
+  if (!problems.missing.empty()) {
+    parts.push_back(count(problems.missing.size(), "variable", "variables") + " missing");
+    notes.push_back("missing from `" + fileName + "`: " + listNames(problems.missing, 10));
+  }
+  if (!problems.mismatches.empty())
+    parts.push_back(count(problems.mismatches.size(), "mismatch", "mismatches") +
+                    " of shape or dtype");
+  notes.insert(notes.end(), problems.mismatches.begin(), problems.mismatches.end());
+  if (!problems.extra.empty()) {
+    parts.push_back(count(problems.extra.size(), "tensor", "tensors") + " not in the model");
+    notes.push_back("in `" + fileName + "` but not in the model (a checkpoint of another "
+                    "model?): " + listNames(problems.extra, 10));
+  }
+  std::string summary;
+  for (size_t i = 0; i < parts.size(); ++i)
+    summary += (i ? ", " : "") + parts[i];
+  return Error("E0503", "checkpoint `" + fileName + "` does not fit the model: " + summary,
+               notes);
+}
+
+} // namespace
+
+SafeTensorsFile parseSafeTensors(std::string_view bytes, const std::string &name) {
+  auto [headerText, data] = splitFile(bytes, name);
+  Json header;
+  try {
+    header = Json::parse(headerText.begin(), headerText.end());
+  } catch (const Json::parse_error &error) {
+    corrupt(name, "the " + std::to_string(headerText.size()) +
+                      "-byte header is not valid JSON (error at byte " +
+                      std::to_string(error.byte) + ")");
+  }
+  if (!header.is_object())
+    corrupt(name, "the header is a JSON " + std::string(header.type_name()) + ", not an object");
+  SafeTensorsFile file;
+  std::vector<Entry> entries;
+  for (auto it = header.begin(); it != header.end(); ++it) {
+    if (it.key() == "__metadata__")
+      file.metadata = parseMetadata(it.value(), name);
+    else
+      entries.push_back(parseEntry(it.key(), it.value(), data.size(), name));
+  }
+  checkOverlaps(entries, name);
+  for (const Entry &entry : entries)
+    file.tensors.emplace_back(entry.name, copyTensor(entry, data));
+  return file;
+}
+
+SafeTensorsFile readSafeTensors(const std::string &path) {
+  return parseSafeTensors(readFileBytes(path), path);
+}
+
+void writeSafeTensors(const std::string &path,
+                      const std::vector<std::pair<std::string, Tensor>> &tensors,
+                      const std::map<std::string, std::string> &metadata) {
+  checkNames(tensors, path);
+  std::vector<const std::pair<std::string, Tensor> *> sorted;
+  for (const auto &entry : tensors)
+    sorted.push_back(&entry);
+  std::sort(sorted.begin(), sorted.end(),
+            [](const auto *a, const auto *b) { return a->first < b->first; });
+  nlohmann::ordered_json header = nlohmann::ordered_json::object();
+  if (!metadata.empty())
+    header["__metadata__"] = metadata;
+  uint64_t offset = 0;
+  for (const auto *entry : sorted) {
+    const Tensor &tensor = entry->second;
+    header[entry->first] = {{"dtype", std::string(safetensorsDType(tensor.dtype()))},
+                            {"shape", tensor.shape()},
+                            {"data_offsets", {offset, offset + tensor.nbytes()}}};
+    offset += tensor.nbytes();
+  }
+  std::string text;
+  try {
+    text = header.dump();
+  } catch (const nlohmann::ordered_json::type_error &) {
+    throw Error("E0502", "cannot write `" + path + "`: a tensor name or metadata entry is not "
+                                                   "valid UTF-8",
+                {"`" + path + "` was left unchanged"});
+  }
+  text.append((8 - text.size() % 8) % 8, ' ');
+  std::string prefix(8, '\0');
+  for (int i = 0; i < 8; ++i)
+    prefix[i] = static_cast<char>((uint64_t(text.size()) >> (8 * i)) & 0xff);
+  std::vector<ByteChunk> chunks = {{prefix.data(), prefix.size()}, {text.data(), text.size()}};
+  for (const auto *entry : sorted)
+    chunks.push_back({entry->second.raw(), entry->second.nbytes()});
+  writeFileAtomically(path, chunks);
+}
+
+void loadState(State &state, const SafeTensorsFile &file, const std::string &fileName) {
+  FitProblems problems = findProblems(state, file, fileName);
+  if (!problems.empty())
+    throw fitError(problems, fileName);
+  for (const auto &[name, tensor] : file.tensors)
+    state.find(name)->value = tensor.clone();
+}
+
+void saveState(const State &state, const std::string &path) {
+  std::vector<std::pair<std::string, Tensor>> tensors;
+  nlohmann::ordered_json kinds = nlohmann::ordered_json::object();
+  for (const StateVar &var : state.vars()) {
+    tensors.emplace_back(var.path, var.value);
+    kinds[var.path] = var.kind;
+  }
+  writeSafeTensors(path, tensors, {{"format", "nnx"}, {"kinds", kinds.dump()}});
+}
+
+} // namespace nnx::rt

@@ -1,0 +1,56 @@
+//===- SafeTensors.h - Checkpoints in the safetensors format --------------===//
+//
+// Checkpoints are safetensors files (huggingface/safetensors): a u64 little-endian header
+// length, a JSON header mapping each tensor name to its dtype, shape and byte range, an optional
+// "__metadata__" object of strings, then the raw bytes. nnx names tensors by dotted variable
+// path ("block.linear.kernel"). Reading validates every field (a corrupt header is E0502, never a
+// crash); writing is atomic; loadState() checks that a checkpoint fits the model (E0503).
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "runtime/State.h"
+#include "runtime/Tensor.h"
+
+#include <map>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace nnx::rt {
+
+/// The contents of a safetensors file.
+struct SafeTensorsFile {
+  /// The tensors by name, in the order of their data in the file.
+  std::vector<std::pair<std::string, Tensor>> tensors;
+  /// The "__metadata__" entries (empty when the file has none).
+  std::map<std::string, std::string> metadata;
+};
+
+/// Reads the safetensors file at `path`. Throws rt::Error E0500 when it cannot be read and E0502
+/// when it is malformed or holds a dtype nnx does not support.
+SafeTensorsFile readSafeTensors(const std::string &path);
+
+/// Parses safetensors bytes; `name` is the file name used in messages.
+SafeTensorsFile parseSafeTensors(std::string_view bytes, const std::string &name);
+
+/// Writes `tensors` (stored sorted by name, like the Python library) and `metadata` to `path`
+/// atomically: a temporary file beside it, fsync, rename. On any failure `path` is untouched.
+/// Throws rt::Error E0502 for an invalid tensor name (empty, duplicated or "__metadata__") and
+/// E0500 when the file cannot be written.
+void writeSafeTensors(const std::string &path,
+                      const std::vector<std::pair<std::string, Tensor>> &tensors,
+                      const std::map<std::string, std::string> &metadata);
+
+/// Copies the tensors of `file` into the variables of `state` with the same path. Throws one
+/// rt::Error E0503 listing every problem (variables missing from the file, shape or dtype
+/// mismatches, tensors of the file that the model lacks) and then changes nothing.
+/// `fileName` names the file in messages.
+void loadState(State &state, const SafeTensorsFile &file, const std::string &fileName);
+
+/// Writes every variable of `state` to `path`, with metadata {"format": "nnx", "kinds": a JSON
+/// object path -> kind, as a string}.
+void saveState(const State &state, const std::string &path);
+
+} // namespace nnx::rt

@@ -1,0 +1,26 @@
+# lit configuration for nnx's golden-IR, diagnostics and CLI tests.
+#
+# Run by ctest as `lit.py --param nnxrun=<binary> --param llvm_bin=<llvm-19 bin> tests/lit`.
+# Substitutions:
+#   %nnxrun    the nnxrun binary under test
+#   %examples  the examples/ directory of the source tree
+#   FileCheck, not: from LLVM 19's tools (llvm-19-tools)
+import os
+import lit.formats
+
+config.name = "nnx"
+config.test_format = lit.formats.ShTest(execute_external=True)
+config.suffixes = [".nnx", ".test"]
+config.excludes = ["Inputs", "lit.cfg.py"]
+config.test_source_root = os.path.dirname(__file__)
+
+nnxrun = lit_config.params.get("nnxrun")
+llvm_bin = lit_config.params.get("llvm_bin", "/usr/lib/llvm-19/bin")
+if not nnxrun:
+    lit_config.fatal("pass --param nnxrun=<path to nnxrun>")
+root = os.path.abspath(os.path.join(config.test_source_root, "..", ".."))
+
+config.substitutions.append(("%nnxrun", nnxrun))
+config.substitutions.append(("%examples", os.path.join(root, "examples")))
+config.environment["PATH"] = os.pathsep.join([llvm_bin, config.environment.get("PATH", "")])
+config.environment["NO_COLOR"] = "1"

@@ -1,0 +1,42 @@
+//===- Commands.h - nnxrun's subcommands ----------------------------------===//
+//
+// One function per subcommand of DESIGN §3 (check, params, run, test, emit), each taking its
+// parsed options and returning the process exit code: 0 ok, 1 user error (a diagnostic was
+// printed), 2 usage error. Internal errors propagate as exceptions to main(), which prints
+// "internal compiler error" with the stage and exits 70.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace nnx::tool {
+
+/// Options shared by the commands that compile a model.
+struct ModelOptions {
+  std::vector<std::string> files;
+  std::string model;
+  std::string method = "__call__";
+  std::vector<std::string> inputs;
+  std::string mode = "eval";
+  std::string backend = "interp";
+  uint64_t seed = 0;
+  std::string load;
+  std::string save;
+  std::vector<std::string> outputs;
+  std::vector<std::string> filter;
+  std::string stage;
+  bool json = false;
+  bool timings = false;
+  bool verify = false;
+};
+
+int runCheck(const ModelOptions &options);
+int runParams(const ModelOptions &options);
+int runRun(const ModelOptions &options);
+int runTest(const ModelOptions &options);
+int runEmit(const ModelOptions &options);
+
+} // namespace nnx::tool

@@ -1,0 +1,91 @@
+//===- RunCommand.cpp - `nnxrun run` --------------------------------------===//
+//
+// Instantiates the model, creates (or loads) its state, traces the method for the given
+// inputs, runs it on the chosen backend, prints the outputs (numpy-style, or JSON), writes
+// them to .npy files with --output, and saves the state after the call with --save (the
+// counters and rng state a call advanced included).
+//
+//===----------------------------------------------------------------------===//
+#include "tools/nnxrun/Commands.h"
+#include "tools/nnxrun/Session.h"
+
+#include "runtime/Error.h"
+#include "runtime/Npy.h"
+#include "runtime/SafeTensors.h"
+
+#include <nlohmann/json.hpp>
+
+#include <iostream>
+
+namespace nnx::tool {
+
+/// Parses --backend; `gpu` is not available yet.
+static std::optional<Backend> parseBackend(const std::string &name) {
+  if (name == "interp")
+    return Backend::Interp;
+  if (name == "jit")
+    return Backend::Jit;
+  throw rt::Error("E0301", "the `" + name + "` backend is not supported yet",
+                  {"use --backend interp or --backend jit"});
+}
+
+/// Prints the outputs as text or JSON.
+static void printOutputs(const std::vector<rt::Tensor> &outputs, bool json) {
+  if (json) {
+    nlohmann::ordered_json out = nlohmann::ordered_json::array();
+    for (const rt::Tensor &t : outputs) {
+      nlohmann::ordered_json data = nlohmann::ordered_json::array();
+      for (int64_t i = 0; i < t.numel(); ++i) {
+        if (t.dtype() == rt::DType::Bool)
+          data.push_back(t.at(i) != 0);
+        else if (rt::isFloat(t.dtype()))
+          data.push_back(t.at(i));
+        else
+          data.push_back(static_cast<int64_t>(t.at(i)));
+      }
+      out.push_back({{"dtype", std::string(rt::dtypeName(t.dtype()))},
+                     {"shape", t.shape()},
+                     {"data", data}});
+    }
+    std::cout << nlohmann::ordered_json{{"outputs", out}}.dump() << "\n";
+    return;
+  }
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const rt::Tensor &t = outputs[i];
+    std::cout << "output " << i << ": " << rt::dtypeName(t.dtype()) << rt::formatShape(t.shape())
+              << "\n"
+              << rt::formatTensor(t) << "\n";
+  }
+}
+
+int runRun(const ModelOptions &o) {
+  Backend backend = *parseBackend(o.backend);
+  Session s;
+  lang::TraceOptions options;
+  options.training = o.mode == "train";
+  if (!s.loadFiles(o.files))
+    return s.fail();
+  lang::ModuleInstance *root = s.instantiate(o.model, options);
+  if (!root)
+    return s.fail();
+  rt::State state = s.makeState(o.seed, o.load);
+  std::vector<InputSpec> inputs = s.parseInputs(o.inputs, o.seed);
+  mlir::func::FuncOp func = s.traceMethod(root, o.method, inputs, options);
+  if (!func)
+    return s.fail();
+  std::vector<rt::Tensor> outputs = s.execute(func, backend, state, inputs);
+  if (o.outputs.size() > outputs.size())
+    throw rt::Error("E0406", std::to_string(o.outputs.size()) + " --output files for " +
+                                 std::to_string(outputs.size()) + " output" +
+                                 (outputs.size() == 1 ? "" : "s") + " of `" + o.method + "`");
+  printOutputs(outputs, o.json);
+  for (size_t i = 0; i < o.outputs.size(); ++i)
+    rt::writeNpy(o.outputs[i], outputs[i]);
+  if (!o.save.empty())
+    rt::saveState(state, o.save);
+  if (o.timings)
+    s.timings().print();
+  return 0;
+}
+
+} // namespace nnx::tool

@@ -1,0 +1,105 @@
+//===- Session.h - The pipeline shared by nnxrun's commands ---------------===//
+//
+// One nnxrun invocation: an MLIRContext with the dialects we use, a Program (stdlib + files),
+// and the steps every command strings together — load files, instantiate the --model,
+// create or load its state, parse inputs, trace a method, execute it on a backend, and write
+// results back. Failures are diagnostics: the step returns false/null after reporting, and
+// the command renders them and exits 1.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "lang/Evaluator.h"
+#include "lang/Program.h"
+#include "runtime/State.h"
+#include "tools/nnxrun/InputSpec.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/OwningOpRef.h"
+
+#include <chrono>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace nnx::tool {
+
+/// Which executor runs traced functions.
+enum class Backend { Interp, Jit };
+
+/// Wall-clock milliseconds of pipeline stages, printed by --timings.
+struct Timings {
+  std::vector<std::pair<std::string, double>> stages;
+  void add(const std::string &stage, double ms) { stages.push_back({stage, ms}); }
+  void print() const;
+};
+
+/// Milliseconds since `start`.
+double millisSince(std::chrono::steady_clock::time_point start);
+
+/// A traced function with the instance and inputs it was traced for.
+struct Traced {
+  mlir::func::FuncOp func;
+  std::string name;
+};
+
+/// The state of one nnxrun invocation.
+class Session {
+public:
+  Session();
+  ~Session();
+
+  lang::Program &program() { return *program_; }
+  mlir::MLIRContext &context() { return *context_; }
+  mlir::ModuleOp module() { return *module_; }
+  lang::StateSpace &space() { return space_; }
+  Timings &timings() { return timings_; }
+
+  /// Loads the stdlib and `files`. False after reporting errors.
+  bool loadFiles(const std::vector<std::string> &files);
+
+  /// Parses and instantiates the --model expression. Null after reporting errors.
+  lang::ModuleInstance *instantiate(const std::string &modelExpr,
+                                    const lang::TraceOptions &options);
+
+  /// Creates the state of the instantiated model with `seed`, then overrides it from the
+  /// checkpoint `loadPath` when given. Throws rt::Error for a bad checkpoint.
+  rt::State makeState(uint64_t seed, const std::string &loadPath);
+
+  /// Parses `--input` arguments. Throws rt::Error for malformed ones.
+  std::vector<InputSpec> parseInputs(const std::vector<std::string> &args, uint64_t seed);
+
+  /// Traces `method` of `root` for `inputs`. Null after reporting errors (including inputs
+  /// that do not fit the method's parameters).
+  mlir::func::FuncOp traceMethod(lang::ModuleInstance *root, const std::string &method,
+                                 const std::vector<InputSpec> &inputs,
+                                 const lang::TraceOptions &options);
+
+  /// Runs `func` with arguments taken from `state` and `inputs`; writes the new state back
+  /// into `state` and returns the outputs.
+  std::vector<rt::Tensor> execute(mlir::func::FuncOp func, Backend backend, rt::State &state,
+                                  const std::vector<InputSpec> &inputs);
+
+  /// Renders pending diagnostics to stderr.
+  void flushDiagnostics();
+  /// Renders pending diagnostics and returns exit code 1.
+  int fail();
+
+  /// Colours in diagnostics when stderr is a terminal and NO_COLOR is unset.
+  static bool useColor();
+
+private:
+  std::unique_ptr<mlir::MLIRContext> context_;
+  std::unique_ptr<lang::Program> program_;
+  mlir::OwningOpRef<mlir::ModuleOp> module_;
+  lang::StateSpace space_;
+  Timings timings_;
+  unsigned traceCounter_ = 0;
+};
+
+/// Renders a runtime error (bad file, bad checkpoint) as a diagnostic on stderr.
+void reportRuntimeError(const class std::exception &error);
+
+} // namespace nnx::tool

@@ -1,0 +1,107 @@
+//===- main.cpp - The nnxrun command line ---------------------------------===//
+//
+// Parses the command line with CLI11 (DESIGN §3) and dispatches to a subcommand. Exit codes:
+// 0 ok, 1 user error, 2 usage error, 70 internal error — an internal error prints "internal
+// compiler error: please report" with the stage it happened in, never a bare crash.
+//
+//===----------------------------------------------------------------------===//
+#include "tools/nnxrun/Commands.h"
+#include "tools/nnxrun/Session.h"
+
+#include "runtime/Error.h"
+
+#include <CLI/CLI.hpp>
+
+#include <iostream>
+
+using namespace nnx::tool;
+
+namespace {
+
+/// Adds the options that select and instantiate a model.
+void addModelOptions(CLI::App *cmd, ModelOptions &o, bool requireModel) {
+  cmd->add_option("FILE", o.files, "the .nnx file")->required()->check(CLI::ExistingFile);
+  auto *model = cmd->add_option("--model", o.model, "the model, e.g. 'Model(784, 256, 10)'");
+  if (requireModel)
+    model->required();
+  cmd->add_option("--seed", o.seed, "seed of the rng streams, like nnx.Rngs(N)");
+  cmd->add_option("--load", o.load, "initial state from a safetensors checkpoint");
+}
+
+/// Adds the options of commands that run a method.
+void addRunOptions(CLI::App *cmd, ModelOptions &o) {
+  cmd->add_option("--method", o.method, "the method to call (default __call__)");
+  cmd->add_option("--input", o.inputs, "NAME=SPEC: a .npy file, zeros(..), ones(..), randn(..)");
+  cmd->add_option("--mode", o.mode, "eval or train (dropout active)")
+      ->check(CLI::IsMember({"eval", "train"}));
+  cmd->add_option("--backend", o.backend, "interp or jit")->check(CLI::IsMember({"interp", "jit", "gpu"}));
+  cmd->add_flag("--timings", o.timings, "print how long each stage took");
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  CLI::App app{"nnxrun — compile and run .nnx neural-network models"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "nnxrun 0.1.0");
+  ModelOptions o;
+
+  CLI::App *check = app.add_subcommand("check", "report diagnostics; exit 0 when clean");
+  check->add_option("FILE", o.files, "the .nnx files")->required()->check(CLI::ExistingFile);
+  check->add_option("--model", o.model, "also instantiate this model");
+  check->add_option("--method", o.method, "with --input: also trace this method");
+  check->add_option("--input", o.inputs, "NAME=SPEC inputs to trace the method with");
+  check->add_flag("--verify-diagnostics", o.verify,
+                  "compare diagnostics with `# expected-error {{...}}` comments");
+
+  CLI::App *params = app.add_subcommand("params", "print the model's state tree");
+  addModelOptions(params, o, true);
+  params->add_option("--filter", o.filter, "only these kinds, e.g. Param,BatchStat")
+      ->delimiter(',');
+  params->add_flag("--json", o.json, "print JSON");
+  params->add_option("--save", o.save, "also write the initial state to a safetensors file");
+
+  CLI::App *run = app.add_subcommand("run", "run a method of the model");
+  addModelOptions(run, o, true);
+  addRunOptions(run, o);
+  run->add_option("--save", o.save, "write the state after the call to a safetensors file");
+  run->add_option("--output", o.outputs, "write output i to the i-th .npy file");
+  run->add_flag("--json", o.json, "print outputs as JSON");
+
+  CLI::App *test = app.add_subcommand("test", "run the `test` blocks of files");
+  test->add_option("FILE", o.files, "the .nnx files")->required()->check(CLI::ExistingFile);
+  test->add_option("--backend", o.backend, "interp or jit")->check(CLI::IsMember({"interp", "jit"}));
+  test->add_option("--seed", o.seed, "seed for models created in tests");
+
+  CLI::App *emit = app.add_subcommand("emit", "print an intermediate stage");
+  addModelOptions(emit, o, false);
+  addRunOptions(emit, o);
+  emit->add_option("--stage", o.stage, "ast, nnx, linalg, llvm or ptx")
+      ->required()
+      ->check(CLI::IsMember({"ast", "nnx", "linalg", "llvm", "ptx"}));
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError &e) {
+    int code = app.exit(e);
+    return code == 0 ? 0 : 2;
+  }
+
+  try {
+    if (*check)
+      return runCheck(o);
+    if (*params)
+      return runParams(o);
+    if (*run)
+      return runRun(o);
+    if (*test)
+      return runTest(o);
+    return runEmit(o);
+  } catch (const nnx::rt::Error &e) {
+    reportRuntimeError(e);
+    return 1;
+  } catch (const std::exception &e) {
+    std::cerr << "internal compiler error: please report\n  " << e.what() << "\n";
+    return 70;
+  }
+}
