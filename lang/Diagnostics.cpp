@@ -98,6 +98,9 @@ void DiagnosticEngine::render(std::ostream &os, const Diagnostic &d, bool color)
          << sources_.location(n.span) << "\n";
       gap = false;
     } else {
+      if (gap)
+        os << paint(color, kBlue) << pad << " |" << paint(color, kReset) << "\n";
+      gap = false;
       os << pad << paint(color, kBlue) << " = " << paint(color, kReset) << paint(color, kBold)
          << (n.help ? "help" : "note") << paint(color, kReset) << ": " << n.message << "\n";
     }
@@ -111,16 +114,21 @@ void DiagnosticEngine::flush(std::ostream &os, bool color) {
 }
 
 size_t editDistance(const std::string &a, const std::string &b) {
-  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  // Optimal string alignment: insertions, deletions, substitutions and transpositions of
+  // adjacent characters (the commonest typo: `lienar`) each cost 1.
+  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+  for (size_t i = 0; i <= a.size(); ++i)
+    d[i][0] = i;
   for (size_t j = 0; j <= b.size(); ++j)
-    prev[j] = j;
-  for (size_t i = 1; i <= a.size(); ++i) {
-    cur[0] = i;
-    for (size_t j = 1; j <= b.size(); ++j)
-      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] != b[j - 1])});
-    std::swap(prev, cur);
-  }
-  return prev[b.size()];
+    d[0][j] = j;
+  for (size_t i = 1; i <= a.size(); ++i)
+    for (size_t j = 1; j <= b.size(); ++j) {
+      d[i][j] = std::min({d[i - 1][j] + 1, d[i][j - 1] + 1,
+                          d[i - 1][j - 1] + (a[i - 1] != b[j - 1])});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 1);
+    }
+  return d[a.size()][b.size()];
 }
 
 std::string closestName(const std::string &name, const std::vector<std::string> &candidates) {

@@ -85,7 +85,7 @@ private:
   unsigned errors_ = 0;
 };
 
-/// The edit distance used for "did you mean" suggestions.
+/// The edit distance used for "did you mean" suggestions (adjacent transpositions cost 1).
 size_t editDistance(const std::string &a, const std::string &b);
 
 /// The closest of `candidates` to `name` when it is close enough to suggest, else "".

@@ -27,7 +27,8 @@ Location Evaluator::loc(Span span) {
 }
 
 bool Evaluator::requireTracing(Span span, const std::string &what) {
-  if (func_)
+  // A module body runs at instantiation even when a test creates the module mid-trace.
+  if (func_ && (frames_.empty() || !frames_.back().moduleBody))
     return true;
   error("E0215", span, what + " needs a tensor computation, which module bodies cannot do")
       .withLabel("module bodies run at instantiation, before any tensor exists")

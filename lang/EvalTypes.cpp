@@ -49,7 +49,7 @@ bool Evaluator::checkAnnotation(const TypeExpr &type, Value &value, const std::s
       value = toTensor(value, *dtype, valueSpan);
     if (!value.isTensor())
       return mismatch("a tensor of " + name);
-    return matchTensorType(type, typeOf(value), what, valueSpan);
+    return matchTensorType(type, value, what, valueSpan);
   }
   if (const GlobalDecl *g = program_.lookup(name)) {
     if (g->kind == GlobalDecl::Kind::Module) {
@@ -63,8 +63,9 @@ bool Evaluator::checkAnnotation(const TypeExpr &type, Value &value, const std::s
   return false;
 }
 
-bool Evaluator::matchTensorType(const TypeExpr &type, mlir::RankedTensorType actual,
+bool Evaluator::matchTensorType(const TypeExpr &type, const Value &value,
                                 const std::string &what, Span valueSpan) {
+  mlir::RankedTensorType actual = typeOf(value);
   std::optional<rt::DType> want = dtypeFromName(type.name);
   std::optional<rt::DType> got = ir::dtypeOf(actual.getElementType());
   auto fail = [&](const std::string &detail) {
@@ -78,10 +79,11 @@ bool Evaluator::matchTensorType(const TypeExpr &type, mlir::RankedTensorType act
                                        : std::string("..."));
       expected += "]";
     }
-    error("E0207", valueSpan, "type mismatch for " + what)
-        .withLabel("expected " + expected + ", got " + ir::formatType(actual) +
-                   (detail.empty() ? "" : ": " + detail))
-        .note("the expected type is declared here", type.span);
+    Diagnostic &d = error("E0207", valueSpan, "type mismatch for " + what);
+    d.withLabel("expected " + expected + ", got " + ir::formatType(actual) +
+                (detail.empty() ? "" : ": " + detail));
+    d.note("the expected type is declared here", type.span);
+    noteOrigin(d, value, "the argument"); // often a caller's argument
     return false;
   };
   if (want != got)

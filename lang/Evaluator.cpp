@@ -15,6 +15,8 @@
 
 #include "llvm/Support/Casting.h"
 
+#include <utility>
+
 using namespace mlir;
 using llvm::cast;
 using llvm::dyn_cast;
@@ -344,6 +346,9 @@ void Evaluator::execAssign(const AssignStmt &stmt) {
   if (packed.isError())
     return;
   if (!packed.isSequence() || packed.elems.size() != stmt.targets.size()) {
+    for (const ExprPtr &target : stmt.targets) // later uses stay silent
+      if (const auto *n = dyn_cast<NameExpr>(target.get()))
+        frames_.back().locals[n->name] = Value::error();
     error("E0218", stmt.values[0]->span,
           "cannot unpack " + describeValue(packed) + " into " +
               std::to_string(stmt.targets.size()) + " names")
@@ -448,13 +453,14 @@ void Evaluator::execAssert(const AssertStmt &stmt) {
   if (cond.kind == Value::Kind::Bool) {
     if (cond.b)
       return;
-    if (inTest_)
+    // In a test body an assert is a test's check; anywhere else a failed one is an error.
+    if (inTest_ && frames_.size() == 1)
       staticFailures_.push_back({stmt.span, message});
     else
       error("E0213", stmt.cond->span, message).withLabel("this is false");
     return;
   }
-  if (cond.isTensor() && inTest_ &&
+  if (cond.isTensor() && inTest_ && frames_.size() == 1 &&
       cast<RankedTensorType>(cond.tensor.getType()).getElementType().isInteger(1)) {
     // Any shape: all elements must hold. Reduce to one bool.
     Value all = cond;
@@ -705,28 +711,27 @@ Value Evaluator::evalCall(const CallExpr &expr) {
   if (failed)
     return Value::error();
   pendingPath_ = path;
-  Value result = callValue(callee, std::move(args), std::move(kwargs), spans, expr.span);
-  pendingPath_.reset();
-  return result;
+  return callValue(callee, std::move(args), std::move(kwargs), spans, expr.span);
 }
 
 Value Evaluator::callValue(const Value &callee, std::vector<Value> args,
                            std::vector<std::pair<std::string, Value>> kwargs,
                            const std::vector<Span> &argSpans, Span span) {
+  // The path an assignment gave is for this call only, not for calls made inside it.
+  std::optional<std::string> path = std::exchange(pendingPath_, std::nullopt);
   switch (callee.kind) {
   case Value::Kind::Error: return callee;
   case Value::Kind::ModuleType: {
-    if (!pendingPath_) {
-      error("E0219", span, "a module must be created by assigning it to a name")
-          .withLabel("write `name = " + callee.moduleDecl->name + "(...)` in a module body or test");
+    if (!path) {
+      error("E0219", span, "a module can only be created as a member or in a test")
+          .withLabel("declare it in the module body instead: `name = " + callee.moduleDecl->name +
+                     "(...)`");
       return Value::error();
     }
-    std::string path = *pendingPath_;
-    pendingPath_.reset();
     ModuleInstance *parent = frames_.empty() || !frames_.back().moduleBody ? nullptr
                                                                            : frames_.back().self;
     ModuleInstance *inst = instantiate(*callee.moduleDecl, std::move(args), std::move(kwargs),
-                                       argSpans, span, parent, path);
+                                       argSpans, span, parent, *path);
     if (!inst)
       return Value::error();
     Value v = Value::make(Value::Kind::Module);
@@ -744,8 +749,13 @@ Value Evaluator::callValue(const Value &callee, std::vector<Value> args,
                         span);
   case Value::Kind::Function:
     return callFunction(*callee.fn, nullptr, std::move(args), std::move(kwargs), argSpans, span);
-  case Value::Kind::Builtin: return callBuiltin(callee.builtin, args, kwargs, argSpans, span);
-  case Value::Kind::VariableKind: return makeVariableFromKind(callee, std::move(args), span);
+  case Value::Kind::Builtin:
+    if (callee.builtin == BuiltinId::Rngs)
+      pendingPath_ = path; // Rngs("s") lives at the member's path
+    return callBuiltin(callee.builtin, args, kwargs, argSpans, span);
+  case Value::Kind::VariableKind:
+    pendingPath_ = path; // so does Counter(0)
+    return makeVariableFromKind(callee, std::move(args), span);
   case Value::Kind::DType: {
     if (args.size() != 1 || !kwargs.empty()) {
       error("E0202", span, "conversion to " + std::string(rt::dtypeName(*callee.dtype)) +

@@ -161,8 +161,8 @@ private:
   //===--- Type annotations (EvalTypes.cpp) ----------------------------------===//
   bool checkAnnotation(const TypeExpr &type, Value &value, const std::string &what,
                        Span valueSpan);
-  bool matchTensorType(const TypeExpr &type, mlir::RankedTensorType actual,
-                       const std::string &what, Span valueSpan);
+  bool matchTensorType(const TypeExpr &type, const Value &value, const std::string &what,
+                       Span valueSpan);
   std::optional<rt::DType> dtypeFromName(const std::string &name) const;
 
   //===--- Operators (EvalOperators.cpp) -------------------------------------===//

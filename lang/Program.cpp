@@ -46,7 +46,7 @@ bool Program::loadFile(const std::string &path, Span importedFrom) {
 
   std::ifstream in(path, std::ios::binary);
   if (!in || fs::is_directory(path, ec)) {
-    Diagnostic &d = diags_.error("E0001", importedFrom, "cannot read `" + path + "`");
+    Diagnostic &d = diags_.error("E0500", importedFrom, "cannot read `" + path + "`");
     d.withLabel(fs::exists(path, ec) ? "it is not a readable file" : "no such file");
     return false;
   }

@@ -43,6 +43,9 @@ public:
 
   void syntaxError(antlr4::Recognizer *recognizer, antlr4::Token *offending, size_t line,
                    size_t column, const std::string &msg, std::exception_ptr) override {
+    if (offending && offending->getStartIndex() == lastStart_ && count > 0)
+      return; // the same token, seen again while unwinding: one fault, one error
+    lastStart_ = offending ? offending->getStartIndex() : lastStart_;
     ++count;
     if (!offending) { // lexer error; BAD_CHAR makes these rare
       diags_.error("E0102", Span{fileId_, 0, 0}, "invalid character")
@@ -85,6 +88,9 @@ public:
 private:
   std::string expectedLabel(antlr4::Parser *parser) const {
     antlr4::misc::IntervalSet expected = parser->getExpectedTokens();
+    if (expected.contains(static_cast<size_t>(nnx_antlr::NNXLexer::IDENT)) &&
+        expected.contains(static_cast<size_t>(nnx_antlr::NNXLexer::NUMBER)))
+      return "expected an expression";
     std::vector<std::string> names;
     for (size_t type : expected.toList())
       if (type != nnx_antlr::NNXLexer::NL || expected.size() == 1)
@@ -102,6 +108,66 @@ private:
   uint32_t fileId_;
   const OffsetMap &offsets_;
   DiagnosticEngine &diags_;
+  size_t lastStart_ = static_cast<size_t>(-1);
+};
+
+/// Panic-mode recovery, as in clox: after a syntax error, skip to the end of the statement
+/// (a newline, `;` or `}` outside brackets) and go on, so each fault gives one error and
+/// later statements are still checked.
+class StatementRecovery : public antlr4::DefaultErrorStrategy {
+public:
+  void recover(antlr4::Parser *parser, std::exception_ptr) override {
+    size_t index = parser->getInputStream()->index();
+    if (lastErrorIndex == static_cast<int>(index) && lastErrorStates.contains(parser->getState()))
+      parser->consume(); // no progress since the last error: skip one token
+    lastErrorIndex = static_cast<int>(parser->getInputStream()->index());
+    lastErrorStates.add(parser->getState());
+    consumeUntil(parser, statementEnds());
+  }
+
+  antlr4::Token *recoverInline(antlr4::Parser *parser) override {
+    throw antlr4::InputMismatchException(parser);
+  }
+
+  /// At the entry and back edge of loops and sub-rules (statements of a block, items of a
+  /// file), an unexpected token is reported and the statement skipped without leaving the
+  /// loop, so the rest of the block is still parsed.
+  void sync(antlr4::Parser *parser) override {
+    if (inErrorRecoveryMode(parser))
+      return;
+    antlr4::atn::ATNState *state = parser->getATN().states[parser->getState()];
+    size_t la = parser->getTokenStream()->LA(1);
+    antlr4::misc::IntervalSet next = parser->getATN().nextTokens(state);
+    if (next.contains(antlr4::Token::EPSILON) || next.contains(la))
+      return;
+    // Only the statement loops (they continue at `;`) resynchronise here; elsewhere the
+    // fault surfaces where matching fails and recover() skips the statement.
+    if (!next.contains(static_cast<size_t>(nnx_antlr::NNXLexer::SEMI)))
+      return;
+    switch (state->getStateType()) {
+    case antlr4::atn::ATNState::BLOCK_START:
+    case antlr4::atn::ATNState::STAR_BLOCK_START:
+    case antlr4::atn::ATNState::PLUS_BLOCK_START:
+    case antlr4::atn::ATNState::STAR_LOOP_ENTRY:
+    case antlr4::atn::ATNState::PLUS_LOOP_BACK:
+    case antlr4::atn::ATNState::STAR_LOOP_BACK:
+      reportUnwantedToken(parser);
+      consumeUntil(parser, statementEnds());
+      return;
+    default:
+      return;
+    }
+  }
+
+private:
+  static antlr4::misc::IntervalSet statementEnds() {
+    antlr4::misc::IntervalSet stop;
+    stop.add(nnx_antlr::NNXLexer::NL);
+    stop.add(nnx_antlr::NNXLexer::SEMI);
+    stop.add(nnx_antlr::NNXLexer::RBRACE);
+    stop.add(antlr4::Token::EOF);
+    return stop;
+  }
 };
 
 /// Lexer, token stream and parser over one text, with diagnostics wired in.
@@ -113,6 +179,7 @@ struct ParseSession {
     lexer.addErrorListener(&listener);
     parser.removeErrorListeners();
     parser.addErrorListener(&listener);
+    parser.setErrorHandler(std::make_shared<StatementRecovery>());
   }
   OffsetMap offsets;
   antlr4::ANTLRInputStream input;

@@ -22,5 +22,7 @@ root = os.path.abspath(os.path.join(config.test_source_root, "..", ".."))
 
 config.substitutions.append(("%nnxrun", nnxrun))
 config.substitutions.append(("%examples", os.path.join(root, "examples")))
+config.substitutions.append(("%exitcode", "sh " + os.path.join(config.test_source_root, "Inputs", "exitcode.sh")))
+config.substitutions.append(("%inputs", os.path.join(config.test_source_root, "Inputs")))
 config.environment["PATH"] = os.pathsep.join([llvm_bin, config.environment.get("PATH", "")])
 config.environment["NO_COLOR"] = "1"

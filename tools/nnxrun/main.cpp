@@ -20,7 +20,7 @@ namespace {
 
 /// Adds the options that select and instantiate a model.
 void addModelOptions(CLI::App *cmd, ModelOptions &o, bool requireModel) {
-  cmd->add_option("FILE", o.files, "the .nnx file")->required()->check(CLI::ExistingFile);
+  cmd->add_option("FILE", o.files, "the .nnx file")->required();
   auto *model = cmd->add_option("--model", o.model, "the model, e.g. 'Model(784, 256, 10)'");
   if (requireModel)
     model->required();
@@ -47,7 +47,7 @@ int main(int argc, char **argv) {
   ModelOptions o;
 
   CLI::App *check = app.add_subcommand("check", "report diagnostics; exit 0 when clean");
-  check->add_option("FILE", o.files, "the .nnx files")->required()->check(CLI::ExistingFile);
+  check->add_option("FILE", o.files, "the .nnx files")->required();
   check->add_option("--model", o.model, "also instantiate this model");
   check->add_option("--method", o.method, "with --input: also trace this method");
   check->add_option("--input", o.inputs, "NAME=SPEC inputs to trace the method with");
@@ -69,7 +69,7 @@ int main(int argc, char **argv) {
   run->add_flag("--json", o.json, "print outputs as JSON");
 
   CLI::App *test = app.add_subcommand("test", "run the `test` blocks of files");
-  test->add_option("FILE", o.files, "the .nnx files")->required()->check(CLI::ExistingFile);
+  test->add_option("FILE", o.files, "the .nnx files")->required();
   test->add_option("--backend", o.backend, "interp or jit")->check(CLI::IsMember({"interp", "jit"}));
   test->add_option("--seed", o.seed, "seed for models created in tests");
 
