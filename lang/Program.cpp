@@ -22,6 +22,14 @@ uint32_t Program::addText(const std::string &name, const std::string &text) {
   return sources_.addFile(name, text);
 }
 
+bool Program::loadText(const std::string &name, const std::string &text) {
+  uint32_t id = sources_.addFile(name, text);
+  if (!parseAndRegister(id, /*stdlib=*/false))
+    return false;
+  userFiles_.push_back(asts_.back().get());
+  return true;
+}
+
 bool Program::loadStdlib() {
   if (stdlibLoaded_)
     return true;

@@ -43,6 +43,9 @@ public:
   /// Loads a user file and, recursively, its imports. False when it could not be read or
   /// has syntax errors (reported). Loading a file twice is a no-op.
   bool loadFile(const std::string &path, Span importedFrom = {});
+  /// Parses and declares a user source that is not a file (tests, tools). Its imports are
+  /// not followed. False after reporting syntax errors.
+  bool loadText(const std::string &name, const std::string &text);
   /// Registers a text that is not a file (a test, the CLI --model argument); returns its id.
   uint32_t addText(const std::string &name, const std::string &text);
 
