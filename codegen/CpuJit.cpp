@@ -1,0 +1,223 @@
+//===- CpuJit.cpp - The CPU JIT of nnx functions --------------------------===//
+//
+// compile() clones the module, keeps the requested function, lowers it with the pipeline of
+// cpu/Pipeline.cpp and hands the LLVM dialect to mlir::ExecutionEngine (ORC), with an LLVM
+// target machine for the host CPU (so -O3 vectorises for its vector width). run() builds one
+// memref descriptor per argument over the rt::Tensor storage and one per result over freshly
+// allocated tensors (the out-params of the bufferized function) and calls the packed
+// `_mlir_ciface_<name>` entry point.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/CpuJit.h"
+#include "codegen/Pipeline.h"
+
+#include "ir/Types.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/OwningOpRef.h"
+#include "mlir/IR/SymbolTable.h"
+#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Target/TargetMachine.h"
+
+#include <algorithm>
+#include <chrono>
+#include <functional>
+#include <mutex>
+#include <stdexcept>
+
+using namespace mlir;
+
+namespace nnx::codegen {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double millisSince(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+llvm::Error makeError(const llvm::Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+
+/// Initialises LLVM's host target and its assembly printer, once per process.
+void initializeNativeTarget() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+  });
+}
+
+/// LLVM's code generation level for an -O level.
+llvm::CodeGenOptLevel codeGenLevel(int optLevel) {
+  switch (optLevel) {
+  case 0: return llvm::CodeGenOptLevel::None;
+  case 1: return llvm::CodeGenOptLevel::Less;
+  case 2: return llvm::CodeGenOptLevel::Default;
+  default: return llvm::CodeGenOptLevel::Aggressive;
+  }
+}
+
+/// Captures the diagnostics of a context while alive, to return them in an llvm::Error.
+class DiagnosticCollector {
+public:
+  explicit DiagnosticCollector(MLIRContext *context)
+      : handler_(context, [this](Diagnostic &diagnostic) {
+          llvm::raw_string_ostream os(text_);
+          os << (text_.empty() ? "" : "\n") << diagnostic.getLocation() << ": "
+             << diagnostic.str();
+          for (const Diagnostic &note : diagnostic.getNotes())
+            os << "\n  note: " << note.str();
+          return success();
+        }) {}
+
+  const std::string &text() const { return text_; }
+
+private:
+  std::string text_;
+  ScopedDiagnosticHandler handler_;
+};
+
+/// A copy of `module` that holds function `name` (made public) and the functions it uses.
+OwningOpRef<ModuleOp> cloneForCompilation(ModuleOp module, llvm::StringRef name) {
+  OwningOpRef<ModuleOp> clone(module.clone());
+  for (auto func : llvm::make_early_inc_range(clone->getOps<func::FuncOp>())) {
+    if (func.getSymName() == name)
+      func.setPublic();
+    else if (SymbolTable::symbolKnownUseEmpty(func, *clone))
+      func.erase();
+    else
+      func.setPrivate();
+  }
+  return clone;
+}
+
+/// "f32[1, 784]".
+std::string describe(rt::DType dtype, const rt::Shape &shape) {
+  return std::string(rt::dtypeName(dtype)) + rt::formatShape(shape);
+}
+
+/// The memref descriptor of a tensor's storage: {allocated, aligned, offset, sizes...,
+/// strides...}, every field 64 bits wide.
+std::vector<int64_t> makeDescriptor(const rt::Tensor &tensor) {
+  auto address = reinterpret_cast<int64_t>(tensor.raw());
+  std::vector<int64_t> words = {address, address, 0};
+  words.insert(words.end(), tensor.shape().begin(), tensor.shape().end());
+  std::vector<int64_t> strides = rt::rowMajorStrides(tensor.shape());
+  words.insert(words.end(), strides.begin(), strides.end());
+  return words;
+}
+
+} // namespace
+
+CpuJit::~CpuJit() = default;
+
+llvm::Expected<std::vector<CpuJit::TensorSpec>> CpuJit::specsOf(TypeRange types,
+                                                               llvm::StringRef what) {
+  std::vector<TensorSpec> specs;
+  for (auto [index, type] : llvm::enumerate(types)) {
+    auto tensor = llvm::dyn_cast<RankedTensorType>(type);
+    std::optional<rt::DType> dtype = tensor ? ir::dtypeOf(tensor.getElementType()) : std::nullopt;
+    if (!dtype || !tensor.hasStaticShape())
+      return makeError(what + " " + llvm::Twine(index) + " has type " + ir::formatType(type) +
+                       ", not a static tensor of an nnx dtype");
+    specs.push_back({*dtype, rt::Shape(tensor.getShape().begin(), tensor.getShape().end())});
+  }
+  return specs;
+}
+
+llvm::Expected<std::unique_ptr<CpuJit>> CpuJit::compile(ModuleOp module, llvm::StringRef name,
+                                                        int optLevel) {
+  MLIRContext *context = module.getContext();
+  if (!context->getDialectRegistry().getDialectAllocator("linalg"))
+    return makeError("the MLIR context lacks the code generator's dialects "
+                     "(call nnx::codegen::registerCodegenDialects on its registry)");
+  auto func = module.lookupSymbol<func::FuncOp>(name);
+  if (!func || func.isExternal())
+    return makeError("no function named '" + name + "' to compile");
+  std::unique_ptr<CpuJit> jit(new CpuJit());
+  auto args = specsOf(func.getArgumentTypes(), "argument");
+  if (!args)
+    return args.takeError();
+  auto results = specsOf(func.getResultTypes(), "result");
+  if (!results)
+    return results.takeError();
+  jit->args_ = std::move(*args);
+  jit->results_ = std::move(*results);
+
+  DiagnosticCollector diagnostics(context);
+  Clock::time_point start = Clock::now();
+  OwningOpRef<ModuleOp> lowered = cloneForCompilation(module, name);
+  if (failed(lowerToLinalg(*lowered)) || failed(lowerToLLVMDialect(*lowered)))
+    return makeError("cannot compile '" + name + "' for the CPU:\n" + diagnostics.text());
+  jit->lowerMillis_ = millisSince(start);
+  start = Clock::now();
+  if (llvm::Error error = jit->createEngine(*lowered, name, optLevel))
+    return makeError("cannot compile '" + name + "' with LLVM: " +
+                     llvm::toString(std::move(error)) + "\n" + diagnostics.text());
+  jit->llvmMillis_ = millisSince(start);
+  return jit;
+}
+
+llvm::Error CpuJit::createEngine(ModuleOp module, llvm::StringRef name, int optLevel) {
+  initializeNativeTarget();
+  auto machineBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!machineBuilder)
+    return machineBuilder.takeError();
+  machineBuilder->setCodeGenOptLevel(codeGenLevel(optLevel));
+  auto machine = machineBuilder->createTargetMachine();
+  if (!machine)
+    return machine.takeError();
+  // The optimiser needs the host machine (vector widths, features) to vectorise.
+  std::function<llvm::Error(llvm::Module *)> optimize =
+      makeOptimizingTransformer(std::clamp(optLevel, 0, 3), /*sizeLevel=*/0, machine->get());
+  ExecutionEngineOptions options;
+  options.transformer = optimize;
+  options.jitCodeGenOptLevel = codeGenLevel(optLevel);
+  options.enableGDBNotificationListener = false;
+  options.enablePerfNotificationListener = false;
+  auto engine = ExecutionEngine::create(module, options, std::move(*machine));
+  if (!engine)
+    return engine.takeError();
+  engine_ = std::move(*engine);
+  auto entry = engine_->lookupPacked(("_mlir_ciface_" + name).str());
+  if (!entry)
+    return entry.takeError();
+  entry_ = *entry;
+  return llvm::Error::success();
+}
+
+std::vector<rt::Tensor> CpuJit::run(const std::vector<rt::Tensor> &args) const {
+  if (args.size() != args_.size())
+    throw std::invalid_argument("the compiled function takes " + std::to_string(args_.size()) +
+                                " arguments, got " + std::to_string(args.size()));
+  for (size_t i = 0; i < args.size(); ++i)
+    if (args[i].dtype() != args_[i].dtype || args[i].shape() != args_[i].shape)
+      throw std::invalid_argument("argument " + std::to_string(i) + " must be " +
+                                  describe(args_[i].dtype, args_[i].shape) + ", got " +
+                                  describe(args[i].dtype(), args[i].shape()));
+  std::vector<rt::Tensor> results;
+  for (const TensorSpec &spec : results_)
+    results.emplace_back(spec.dtype, spec.shape);
+  // Arguments, then out-params: one descriptor each, passed by pointer; the packed entry
+  // point takes a pointer to each of those pointers.
+  std::vector<std::vector<int64_t>> descriptors;
+  for (const rt::Tensor &tensor : args)
+    descriptors.push_back(makeDescriptor(tensor));
+  for (const rt::Tensor &tensor : results)
+    descriptors.push_back(makeDescriptor(tensor));
+  std::vector<void *> pointers, packed;
+  for (std::vector<int64_t> &descriptor : descriptors)
+    pointers.push_back(descriptor.data());
+  for (void *&pointer : pointers)
+    packed.push_back(&pointer);
+  entry_(packed.data());
+  return results;
+}
+
+} // namespace nnx::codegen

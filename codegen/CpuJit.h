@@ -1,0 +1,80 @@
+//===- CpuJit.h - The CPU JIT of nnx functions ----------------------------===//
+//
+// CpuJit compiles one func.func of nnx IR to native code for the host CPU: the function is
+// lowered with the pipeline of codegen/Pipeline.h, translated to LLVM IR, optimised and
+// compiled by ORC (mlir::ExecutionEngine). run() then calls it on rt::Tensors, following the
+// calling convention of ir/Signature.h (one tensor per argument in, one per result out).
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "runtime/Tensor.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/TypeRange.h"
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+
+#include <memory>
+#include <vector>
+
+namespace mlir {
+class DialectRegistry;
+class ExecutionEngine;
+} // namespace mlir
+
+namespace nnx::codegen {
+
+/// Registers every dialect, external interface model and LLVM IR translation the CPU
+/// pipeline needs. Call it on the registry of the MLIRContext before the nnx modules are
+/// created (the tools do this once).
+void registerCodegenDialects(mlir::DialectRegistry &registry);
+
+/// A function compiled for the host CPU.
+class CpuJit {
+public:
+  /// Compiles function `name` of `module` (nnx dialect, static shapes). The module is cloned,
+  /// not modified. Failures (no such function, IR that cannot be lowered, LLVM errors) come
+  /// back as an llvm::Error whose message carries the MLIR diagnostics.
+  static llvm::Expected<std::unique_ptr<CpuJit>>
+  compile(mlir::ModuleOp module, llvm::StringRef name, int optLevel = 3);
+
+  ~CpuJit();
+  CpuJit(const CpuJit &) = delete;
+  CpuJit &operator=(const CpuJit &) = delete;
+
+  /// Runs the function: one tensor per argument, of the dtype and shape the function type
+  /// states; returns one fresh tensor per result. Throws std::invalid_argument when the
+  /// arguments do not match. Thread-safe: calls share no mutable state.
+  std::vector<rt::Tensor> run(const std::vector<rt::Tensor> &args) const;
+
+  /// Milliseconds compile() spent lowering MLIR (nnx to the LLVM dialect).
+  double lowerMillis() const { return lowerMillis_; }
+  /// Milliseconds compile() spent in LLVM: translation, optimisation and machine code.
+  double llvmMillis() const { return llvmMillis_; }
+
+private:
+  /// The dtype and shape of one argument or result.
+  struct TensorSpec {
+    rt::DType dtype;
+    rt::Shape shape;
+  };
+
+  CpuJit() = default;
+
+  /// The specs of function arguments or results; an error names the first that is not a
+  /// static tensor of an nnx dtype (`what` is "argument" or "result").
+  static llvm::Expected<std::vector<TensorSpec>> specsOf(mlir::TypeRange types,
+                                                         llvm::StringRef what);
+  /// Creates the execution engine for a module in the LLVM dialect and looks up the packed
+  /// C interface of function `name`.
+  llvm::Error createEngine(mlir::ModuleOp module, llvm::StringRef name, int optLevel);
+
+  std::unique_ptr<mlir::ExecutionEngine> engine_;
+  /// The packed entry point `_mlir__mlir_ciface_<name>`: one pointer per memref descriptor.
+  void (*entry_)(void **) = nullptr;
+  std::vector<TensorSpec> args_, results_;
+  double lowerMillis_ = 0.0, llvmMillis_ = 0.0;
+};
+
+} // namespace nnx::codegen

@@ -1,0 +1,42 @@
+//===- Pipeline.h - Lowering nnx IR to the LLVM dialect -------------------===//
+//
+// The stages of the CPU code generator, each a function on a module so that the command line
+// (`nnxrun emit --stage linalg|llvm`) and CpuJit share them: nnx to linalg on tensors (with
+// elementwise fusion), then bufferization, loops and the LLVM dialect, then LLVM IR text.
+// The passes run in the order written down, with reasons, in cpu/Pipeline.cpp.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Support/LogicalResult.h"
+
+#include <memory>
+#include <string>
+
+namespace mlir {
+class Pass;
+} // namespace mlir
+
+namespace nnx::codegen {
+
+/// Lowers the nnx ops of every function to linalg/tensor/arith/math on tensors, then fuses
+/// elementwise ops and canonicalises: the IR of `nnxrun emit --stage linalg`. Fails, with an
+/// MLIR diagnostic, only on IR it cannot lower.
+mlir::LogicalResult lowerToLinalg(mlir::ModuleOp module);
+
+/// Lowers a module produced by lowerToLinalg to the LLVM dialect: one-shot bufferization
+/// across function boundaries, results turned into caller-allocated out-params, buffer
+/// deallocation, loops, and the conversions to LLVM. Every public function gets a C
+/// interface (`_mlir_ciface_<name>`) taking one memref descriptor per argument, then one per
+/// result.
+mlir::LogicalResult lowerToLLVMDialect(mlir::ModuleOp module);
+
+/// The LLVM IR text of a module already in the LLVM dialect (`--stage llvm`); empty, with an
+/// MLIR diagnostic, when translation fails.
+std::string translateToLLVMIR(mlir::ModuleOp module);
+
+/// The `nnx-to-linalg` pass alone (conversion only, no fusion).
+std::unique_ptr<mlir::Pass> createNNXToLinalgPass();
+
+} // namespace nnx::codegen

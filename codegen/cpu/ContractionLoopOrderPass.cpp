@@ -1,0 +1,59 @@
+//===- ContractionLoopOrderPass.cpp - The nnx-contraction-loop-order pass -===//
+//
+// linalg.matmul iterates (i, j, k): its innermost loop is a floating-point reduction, which
+// LLVM may not vectorise without reassociating the sum (and changing the interpreter's
+// bits). Generalised and interchanged to (i, k, j), the innermost loop updates a row of
+// independent outputs and vectorises, while every output keeps its k-ascending accumulation.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/Pipeline.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/IR/PatternMatch.h"
+#include "mlir/Pass/Pass.h"
+
+#include <numeric>
+
+namespace nnx::codegen {
+
+#define GEN_PASS_DECL_CONTRACTIONLOOPORDERPASS
+#define GEN_PASS_DEF_CONTRACTIONLOOPORDERPASS
+#include "codegen/cpu/Passes.h.inc"
+
+namespace {
+
+/// Replaces a (batch) matmul by the equivalent generic whose last two loops are (k, j).
+mlir::LogicalResult reorderContraction(mlir::RewriterBase &rewriter, mlir::linalg::LinalgOp op) {
+  rewriter.setInsertionPoint(op);
+  mlir::FailureOr<mlir::linalg::GenericOp> generic =
+      mlir::linalg::generalizeNamedOp(rewriter, op);
+  if (mlir::failed(generic))
+    return op->emitError("cannot generalize the contraction");
+  unsigned loops = generic->getNumLoops();
+  // Loops ..., j, k become ..., k, j.
+  llvm::SmallVector<unsigned> order(loops);
+  std::iota(order.begin(), order.end(), 0u);
+  std::swap(order[loops - 1], order[loops - 2]);
+  if (mlir::failed(mlir::linalg::interchangeGenericOp(rewriter, *generic, order)))
+    return generic->emitError("cannot interchange the contraction's loops");
+  return mlir::success();
+}
+
+struct ContractionLoopOrderPass
+    : impl::ContractionLoopOrderPassBase<ContractionLoopOrderPass> {
+  void runOnOperation() override {
+    llvm::SmallVector<mlir::linalg::LinalgOp> contractions;
+    getOperation().walk([&](mlir::linalg::LinalgOp op) {
+      if (llvm::isa<mlir::linalg::MatmulOp, mlir::linalg::BatchMatmulOp>(op.getOperation()))
+        contractions.push_back(op);
+    });
+    mlir::IRRewriter rewriter(&getContext());
+    for (mlir::linalg::LinalgOp op : contractions)
+      if (mlir::failed(reorderContraction(rewriter, op)))
+        return signalPassFailure();
+  }
+};
+
+} // namespace
+} // namespace nnx::codegen

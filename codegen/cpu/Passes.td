@@ -1,0 +1,69 @@
+//===- Passes.td - Passes of the CPU code generator ------------*- tablegen -*-===//
+//
+// The passes nnx adds to the upstream MLIR ones on the way to the CPU. Only the lowering of
+// the nnx dialect is nnx's own; everything after it is an upstream pass (cpu/Pipeline.cpp).
+//
+//===----------------------------------------------------------------------===//
+#ifndef NNX_CODEGEN_CPU_PASSES_TD
+#define NNX_CODEGEN_CPU_PASSES_TD
+
+include "mlir/Pass/PassBase.td"
+
+def NNXToLinalgPass : Pass<"nnx-to-linalg", "::mlir::ModuleOp"> {
+  let summary = "Lower nnx ops to linalg, tensor, arith and math on tensors";
+  let description = [{
+    Rewrites every nnx op into destination-passing-style linalg ops on tensors: elementwise
+    ops, broadcasts, reductions, softmax and random draws become linalg.generic (so that
+    linalg-fuse-elementwise-ops can fuse them), matmul becomes linalg.matmul or
+    linalg.batch_matmul, and shape ops become tensor reshapes and slices or linalg.transpose.
+    The scalar bodies follow the interpreter's semantics (interp/Kernels.h) bit for bit where
+    it matters. nnx is an illegal dialect afterwards: an op without a lowering fails the pass
+    with a "failed to legalize" diagnostic.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
+def PrepareCpuEntryPass : Pass<"nnx-prepare-cpu-entry", "::mlir::ModuleOp"> {
+  let summary = "Give public functions the calling convention of CpuJit";
+  let description = [{
+    Runs right before one-shot bufferization. Every public func.func gets
+    `llvm.emit_c_interface` (so convert-func-to-llvm emits `_mlir_ciface_<name>`, taking one
+    memref descriptor pointer per argument and out-param) and `bufferization.writable = false`
+    on each tensor argument: the caller's input tensors are read-only, so bufferization copies
+    before writing instead of clobbering them. The nnx signature attributes (nnx.state, ...) are
+    dropped; LLVM has no use for them.
+  }];
+}
+
+def ContractionLoopOrderPass : Pass<"nnx-contraction-loop-order", "::mlir::ModuleOp"> {
+  let summary = "Run matmul loops as (i, k, j) so the innermost loop vectorises";
+  let description = [{
+    Rewrites linalg.matmul and linalg.batch_matmul into linalg.generic with the reduction
+    loop k moved outside the last parallel loop j. Each result element still accumulates its
+    products for k ascending, in the element type, exactly as the interpreter does, so the
+    results do not change by a bit; but the innermost loop now runs over independent output
+    elements, which LLVM's loop vectorizer turns into vector code without reassociating
+    floating-point sums. Runs on buffers, right before the loops are materialised.
+  }];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+}
+
+def ForwardResultAllocsPass : Pass<"nnx-forward-result-allocs", "::mlir::ModuleOp"> {
+  let summary = "Compute results directly in their out-params";
+  let description = [{
+    Runs after buffer-results-to-out-params, which ends every function with
+    `memref.copy %result, %out` for each result. When %result is a memref.alloc of the
+    out-param's exact type, the allocation is replaced by the out-param itself and the copy
+    disappears: the result is computed in the caller's tensor. (Upstream's
+    hoist-static-allocs option does this too, but in LLVM 19 it crashes when a function
+    returns an argument or one buffer twice, which nnx functions do.) An out-param fed by an
+    argument, a constant or a view keeps its copy.
+  }];
+}
+
+#endif // NNX_CODEGEN_CPU_PASSES_TD

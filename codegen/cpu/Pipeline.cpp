@@ -1,0 +1,148 @@
+//===- Pipeline.cpp - The CPU lowering pipeline, in order -----------------===//
+//
+// The whole road from nnx IR to the LLVM dialect is written down once, in buildCpuPipeline,
+// with the reason each pass stands where it does (the IREE / Halide Lower.cpp style). The
+// public entry points run its two halves: lowerToLinalg (the tensor half, `--stage linalg`)
+// and lowerToLLVMDialect (bufferization onwards). Passes are created with their C++
+// constructors; only the dialects registered by registerCodegenDialects are needed.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/Pipeline.h"
+
+#include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
+#include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
+#include "mlir/Conversion/BufferizationToMemRef/BufferizationToMemRef.h"
+#include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
+#include "mlir/Conversion/FuncToLLVM/ConvertFuncToLLVMPass.h"
+#include "mlir/Conversion/MathToLLVM/MathToLLVM.h"
+#include "mlir/Conversion/MathToLibm/MathToLibm.h"
+#include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
+#include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
+#include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
+#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
+#include "mlir/Dialect/Bufferization/Transforms/OneShotAnalysis.h"
+#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Linalg/Passes.h"
+#include "mlir/Dialect/MemRef/Transforms/Passes.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Target/LLVMIR/Export.h"
+#include "mlir/Transforms/Passes.h"
+#include "llvm/IR/LLVMContext.h"
+#include "llvm/IR/Module.h"
+
+using namespace mlir;
+
+namespace nnx::codegen {
+
+#define GEN_PASS_DECL_CONTRACTIONLOOPORDERPASS
+#define GEN_PASS_DECL_FORWARDRESULTALLOCSPASS
+#define GEN_PASS_DECL_PREPARECPUENTRYPASS
+#include "codegen/cpu/Passes.h.inc"
+
+namespace {
+
+/// The two halves of the pipeline.
+enum class PipelineHalf { Tensors, Buffers };
+
+/// Options of one-shot bufferization across function boundaries.
+bufferization::OneShotBufferizationOptions getBufferizationOptions() {
+  bufferization::OneShotBufferizationOptions options;
+  options.bufferizeFunctionBoundaries = true;
+  // Arguments and results are plain contiguous row-major buffers, like rt::Tensor storage.
+  options.setFunctionBoundaryTypeConversion(bufferization::LayoutMapOption::IdentityLayoutMap);
+  // Copies become linalg.copy, lowered to loops below, rather than memref.copy, whose
+  // strided form needs the memrefCopy function of the MLIR C runner library.
+  options.memCpyFn = [](OpBuilder &b, Location loc, Value from, Value to) {
+    b.create<linalg::CopyOp>(loc, from, to);
+    return success();
+  };
+  return options;
+}
+
+/// The CPU pipeline. `half` selects the passes on tensors (ending in fused linalg) or the
+/// passes from bufferization to the LLVM dialect.
+void buildCpuPipeline(OpPassManager &pm, PipelineHalf half) {
+  if (half == PipelineHalf::Tensors) {
+    // Every nnx op becomes linalg/tensor/arith/math on tensors, elementwise ops as generics.
+    pm.addPass(createNNXToLinalgPass());
+    // Fold constants and drop dead values first, so that fusion sees single-use producers.
+    pm.addPass(createCanonicalizerPass());
+    // Fuse producer generics (broadcasts, elementwise chains) into their consumers: the
+    // Linear layer's bias broadcast, add and relu become one generic after the matmul.
+    pm.addPass(createLinalgElementwiseOpFusionPass());
+    // Fusion leaves duplicated constants and tensor.empty ops behind.
+    pm.addPass(createCanonicalizerPass());
+    pm.addPass(createCSEPass());
+    return;
+  }
+  // Read-only arguments and a C interface on the entry points; must precede bufferization,
+  // which reads `bufferization.writable`.
+  pm.addPass(createPrepareCpuEntryPass());
+  // A tensor.empty whose value ends up in an insert_slice (concat) is replaced by that slice
+  // of the destination where the destination dominates it, so the producer writes straight
+  // into the concatenation instead of a temporary that is then copied.
+  pm.addPass(bufferization::createEmptyTensorEliminationPass());
+  pm.addPass(bufferization::createOneShotBufferizePass(getBufferizationOptions()));
+  // Results become caller-allocated out-params (rt::Tensors the JIT allocates), before
+  // deallocation, so that no buffer escapes a function and every allocation is freed inside.
+  pm.addPass(bufferization::createBufferResultsToOutParamsPass());
+  // Results freshly allocated are then computed in their out-params, without a final copy.
+  pm.addPass(createForwardResultAllocsPass());
+  pm.addPass(createCanonicalizerPass());
+  bufferization::buildBufferDeallocationPipeline(pm, {});
+  pm.addPass(createBufferizationToMemRefPass());
+  // Matmuls loop (i, k, j): same sums, but the innermost loop vectorises. On buffers, after
+  // the tensor-level passes that want to see named linalg.matmul ops.
+  pm.addPass(createContractionLoopOrderPass());
+  // Linalg on buffers to scf loops; LLVM's loop vectorizer works on them at -O3.
+  pm.addPass(createConvertLinalgToLoopsPass());
+  pm.addPass(createLowerAffinePass());
+  pm.addPass(createConvertSCFToCFPass());
+  // Subviews and reshapes of memrefs become explicit offset/stride arithmetic (affine) that
+  // finalize-memref-to-llvm can lower; lower that affine arithmetic again.
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  // Math: LLVM intrinsics where LLVM 19 has one (exp, log, sin, cos, pow, sqrt, fabs),
+  // which become the same libm calls as the interpreter's; the rest (tanh) calls libm directly.
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createConvertMathToLibmPass());
+  // To the LLVM dialect; func last, since it needs the converted bodies, then the casts that
+  // the partial conversions left between them cancel out.
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+}
+
+/// Runs one half of the pipeline on `module`.
+LogicalResult runPipeline(ModuleOp module, PipelineHalf half) {
+  PassManager pm(module.getContext(), ModuleOp::getOperationName());
+  buildCpuPipeline(pm, half);
+  return pm.run(module);
+}
+
+} // namespace
+
+LogicalResult lowerToLinalg(ModuleOp module) {
+  return runPipeline(module, PipelineHalf::Tensors);
+}
+
+LogicalResult lowerToLLVMDialect(ModuleOp module) {
+  return runPipeline(module, PipelineHalf::Buffers);
+}
+
+std::string translateToLLVMIR(ModuleOp module) {
+  llvm::LLVMContext llvmContext;
+  std::unique_ptr<llvm::Module> llvmModule = translateModuleToLLVMIR(module, llvmContext);
+  if (!llvmModule)
+    return "";
+  std::string text;
+  llvm::raw_string_ostream os(text);
+  llvmModule->print(os, nullptr);
+  return text;
+}
+
+} // namespace nnx::codegen

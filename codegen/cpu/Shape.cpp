@@ -1,0 +1,150 @@
+//===- Shape.cpp - Lowering of broadcast and shape ops --------------------===//
+//
+// broadcast_in_dim becomes a linalg.generic that reads its operand through a projected map
+// (a repeated extent-1 dimension reads index 0), so linalg-fuse-elementwise-ops folds it into
+// its consumers and no broadcast tensor is ever materialised. reshape becomes
+// tensor.collapse_shape / tensor.expand_shape (free after bufferization), transpose a
+// linalg.transpose, slice a strided tensor.extract_slice, and concat a chain of
+// tensor.insert_slice into one tensor.empty, which one-shot bufferization fills in place.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/cpu/LoweringUtils.h"
+#include "codegen/cpu/Patterns.h"
+
+#include "ir/NNXDialect.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Transforms/DialectConversion.h"
+
+using namespace mlir;
+using namespace nnx::ir;
+
+namespace nnx::codegen {
+namespace {
+
+struct BroadcastInDimLowering : OpConversionPattern<BroadcastInDimOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult matchAndRewrite(BroadcastInDimOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    RankedTensorType inputType = getStaticTensorType(adaptor.getInput().getType());
+    RankedTensorType resultType = getStaticTensorType(op.getType());
+    ArrayRef<int64_t> dims = op.getDims();
+    if (!inputType || !resultType || static_cast<int64_t>(dims.size()) != inputType.getRank())
+      return rewriter.notifyMatchFailure(op, "needs static shapes and one dim per operand dim");
+    // Operand dim i is result dim dims[i], or the constant 0 when it is a repeated extent 1.
+    SmallVector<AffineExpr> exprs;
+    for (auto [i, dim] : llvm::enumerate(dims)) {
+      if (dim < 0 || dim >= resultType.getRank())
+        return rewriter.notifyMatchFailure(op, "dims out of range");
+      bool repeated = inputType.getDimSize(i) == 1 && resultType.getDimSize(dim) != 1;
+      exprs.push_back(repeated ? rewriter.getAffineConstantExpr(0)
+                               : rewriter.getAffineDimExpr(dim));
+    }
+    auto map = AffineMap::get(resultType.getRank(), 0, exprs, rewriter.getContext());
+    Value result = createParallelGeneric(
+        rewriter, op.getLoc(), resultType, ValueRange{adaptor.getInput()}, {map},
+        [](OpBuilder &, Location, ValueRange args) { return args[0]; });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+struct ReshapeLowering : OpConversionPattern<ReshapeOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult matchAndRewrite(ReshapeOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    RankedTensorType inputType = getStaticTensorType(adaptor.getInput().getType());
+    RankedTensorType resultType = getStaticTensorType(op.getType());
+    if (!inputType || !resultType || inputType.getNumElements() != resultType.getNumElements())
+      return rewriter.notifyMatchFailure(op, "needs static shapes of equal element count");
+    rewriter.replaceOp(op, createReshape(rewriter, op.getLoc(), adaptor.getInput(), resultType));
+    return success();
+  }
+};
+
+struct TransposeLowering : OpConversionPattern<TransposeOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult matchAndRewrite(TransposeOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    RankedTensorType resultType = getStaticTensorType(op.getType());
+    if (!resultType || !getStaticTensorType(adaptor.getInput().getType()))
+      return rewriter.notifyMatchFailure(op, "needs static shapes");
+    Value init = createEmptyTensor(rewriter, op.getLoc(), resultType);
+    // linalg.transpose has nnx's convention: result dim i is operand dim perm[i].
+    auto transpose = rewriter.create<linalg::TransposeOp>(op.getLoc(), adaptor.getInput(),
+                                                          init, op.getPerm());
+    rewriter.replaceOp(op, transpose.getResult());
+    return success();
+  }
+};
+
+struct ConcatLowering : OpConversionPattern<ConcatOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult matchAndRewrite(ConcatOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    RankedTensorType resultType = getStaticTensorType(op.getType());
+    if (!resultType || !llvm::all_of(adaptor.getInputs().getTypes(), getStaticTensorType))
+      return rewriter.notifyMatchFailure(op, "needs static shapes");
+    Location loc = op.getLoc();
+    int64_t rank = resultType.getRank(), axis = static_cast<int64_t>(op.getAxis());
+    if (axis < 0 || axis >= rank)
+      return rewriter.notifyMatchFailure(op, "axis out of range");
+    // The destination is created at the top of the block, where it dominates the operands'
+    // producers: empty-tensor elimination can then let a producer write into its slice.
+    Value result;
+    {
+      OpBuilder::InsertionGuard guard(rewriter);
+      rewriter.setInsertionPointToStart(op->getBlock());
+      result = createEmptyTensor(rewriter, loc, resultType);
+    }
+    SmallVector<OpFoldResult> offsets(rank, rewriter.getIndexAttr(0));
+    SmallVector<OpFoldResult> strides(rank, rewriter.getIndexAttr(1));
+    int64_t offset = 0;
+    for (Value input : adaptor.getInputs()) {
+      auto type = llvm::cast<RankedTensorType>(input.getType());
+      SmallVector<OpFoldResult> sizes;
+      for (int64_t extent : type.getShape())
+        sizes.push_back(rewriter.getIndexAttr(extent));
+      offsets[axis] = rewriter.getIndexAttr(offset);
+      result = rewriter.create<tensor::InsertSliceOp>(loc, input, result, offsets, sizes, strides);
+      offset += type.getDimSize(axis);
+    }
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
+struct SliceLowering : OpConversionPattern<SliceOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult matchAndRewrite(SliceOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    RankedTensorType resultType = getStaticTensorType(op.getType());
+    if (!resultType || !getStaticTensorType(adaptor.getInput().getType()))
+      return rewriter.notifyMatchFailure(op, "needs static shapes");
+    SmallVector<OpFoldResult> offsets, sizes, strides;
+    for (auto [start, extent, stride] :
+         llvm::zip(op.getStart(), resultType.getShape(), op.getStride())) {
+      offsets.push_back(rewriter.getIndexAttr(start));
+      sizes.push_back(rewriter.getIndexAttr(extent));
+      strides.push_back(rewriter.getIndexAttr(stride));
+    }
+    rewriter.replaceOpWithNewOp<tensor::ExtractSliceOp>(op, resultType, adaptor.getInput(),
+                                                        offsets, sizes, strides);
+    return success();
+  }
+};
+
+} // namespace
+
+void populateShapeLoweringPatterns(RewritePatternSet &patterns) {
+  patterns.add<BroadcastInDimLowering, ReshapeLowering, TransposeLowering, ConcatLowering,
+               SliceLowering>(patterns.getContext());
+}
+
+} // namespace nnx::codegen
