@@ -1,6 +1,6 @@
 # nnx — the two commands a fresh machine needs are `make run` and `make test`.
 #
-#   make run               install what is missing, build, run the main job on a shipped example
+#   make run               install what is missing, build, show the seed model, train on digits
 #   make test              install what is missing, build, run every test (ctest)
 #   make build             configure (once) and build only
 #   make vscode-extension  package the VS Code extension as build/editors/nnx-<version>.vsix
@@ -31,6 +31,11 @@ run: deps
 	@echo "== A forward pass on the JIT: x = ones(1, 784)"
 	$(NNXRUN) run examples/seed/basics.nnx --model 'Model(784, 256, 10)' --seed 0 \
 	    --input 'x=ones(1,784)' --backend jit --timings
+	@echo
+	@echo "== Training a digit classifier on the shipped UCI digits (20% held out)"
+	$(NNXRUN) train examples/digits.nnx --model 'Classifier(64)' --loss loss_fn \
+	    --data examples/data/digits.csv.gz --optimizer adam --lr 0.01 --epochs 20 \
+	    --batch 32 --holdout 0.2 --seed 0
 
 test: deps
 	@$(MAKE) --no-print-directory build

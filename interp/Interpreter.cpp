@@ -145,6 +145,11 @@ public:
                             toVector(o.getStride())));
           return true;
         })
+        .Case([&](PadOp o) {
+          set(result, pad(in(0), toVector(o.getLow()), toVector(o.getHigh()),
+                          toVector(o.getInterior())));
+          return true;
+        })
         .Case([&](MatmulOp) { set(result, matmul(in(0), in(1))); return true; })
         .Case([&](SoftmaxOp o) { set(result, softmax(in(0), o.getAxis())); return true; })
         .Case([&](LogSoftmaxOp o) { set(result, logSoftmax(in(0), o.getAxis())); return true; })

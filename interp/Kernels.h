@@ -75,6 +75,12 @@ rt::Tensor concat(const std::vector<rt::Tensor> &xs, int64_t axis);
 rt::Tensor slice(const rt::Tensor &x, const std::vector<int64_t> &start,
                  const std::vector<int64_t> &limit, const std::vector<int64_t> &stride);
 
+/// Zero padding (stablehlo.pad with a zero value): along dimension d, low[d] zeros, the
+/// operand's elements with interior[d] zeros between neighbours, then high[d] zeros (all
+/// non-negative). Result extent low + n + max(n - 1, 0) * interior + high. Every dtype.
+rt::Tensor pad(const rt::Tensor &x, const std::vector<int64_t> &low,
+               const std::vector<int64_t> &high, const std::vector<int64_t> &interior);
+
 /// Matrix product of a [..., M, K] (rank >= 2) with b [K, N] or [..., K, N] (the same batch
 /// dims as a); result [..., M, N]. Float dtypes, equal in both; each output accumulates
 /// a[m, k] * b[k, n] in the element type for k ascending from 0.

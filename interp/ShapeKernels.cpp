@@ -1,8 +1,9 @@
 //===- ShapeKernels.cpp - Data-movement reference kernels -----------------===//
 //
-// broadcastInDim, reshape, transpose, concat and slice move elements without looking at them,
-// so they copy raw bytes of the element size and work for every dtype. Each result element's
-// multi-index is mapped back to the operand element it comes from.
+// broadcastInDim, reshape, transpose, concat, slice and pad move elements without looking at
+// them, so they copy raw bytes of the element size and work for every dtype. Each result
+// element's multi-index is mapped back to the operand element it comes from; pad goes the
+// other way, scattering each operand element into a zero-filled result.
 //
 //===----------------------------------------------------------------------===//
 #include "interp/Kernels.h"
@@ -126,6 +127,31 @@ Tensor slice(const Tensor &x, const std::vector<int64_t> &start,
       offset += (start[d] + index[d] * stride[d]) * strides[d];
     return offset;
   });
+}
+
+Tensor pad(const Tensor &x, const std::vector<int64_t> &low, const std::vector<int64_t> &high,
+           const std::vector<int64_t> &interior) {
+  size_t rank = x.shape().size();
+  assert(low.size() == rank && high.size() == rank && interior.size() == rank);
+  Shape resultShape(rank);
+  for (size_t d = 0; d < rank; ++d) {
+    assert(low[d] >= 0 && high[d] >= 0 && interior[d] >= 0 && "negative padding");
+    int64_t n = x.shape()[d];
+    resultShape[d] = low[d] + n + (n > 0 ? (n - 1) * interior[d] : 0) + high[d];
+  }
+  Tensor out(x.dtype(), resultShape); // zero-filled
+  size_t size = rt::dtypeSize(x.dtype());
+  std::vector<int64_t> strides = rt::rowMajorStrides(resultShape);
+  const auto *in = x.data<std::byte>();
+  auto *dst = out.data<std::byte>();
+  std::vector<int64_t> index(rank, 0);
+  for (int64_t i = 0, n = x.numel(); i < n; ++i, increment(index, x.shape())) {
+    int64_t offset = 0;
+    for (size_t d = 0; d < rank; ++d)
+      offset += (low[d] + index[d] * (interior[d] + 1)) * strides[d];
+    std::memcpy(dst + offset * size, in + i * size, size);
+  }
+  return out;
 }
 
 } // namespace nnx::interp

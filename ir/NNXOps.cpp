@@ -14,6 +14,8 @@
 #include "mlir/IR/TypeUtilities.h"
 #include "llvm/ADT/STLExtras.h"
 
+#include <algorithm>
+
 using namespace mlir;
 using namespace nnx::ir;
 
@@ -248,6 +250,26 @@ LogicalResult SliceOp::verify() {
                                                << ":" << stride[d] << " of extent "
                                                << in.getDimSize(d);
     int64_t extent = (limit[d] - start[d] + stride[d] - 1) / stride[d];
+    if (getType().getDimSize(d) != extent)
+      return emitOpError("result extent on dim ") << d << " must be " << extent;
+  }
+  return success();
+}
+
+LogicalResult PadOp::verify() {
+  auto in = rankedType(getInput());
+  ArrayRef<int64_t> low = getLow(), high = getHigh(), interior = getInterior();
+  int64_t rank = in.getRank();
+  if (static_cast<int64_t>(low.size()) != rank || static_cast<int64_t>(high.size()) != rank ||
+      static_cast<int64_t>(interior.size()) != rank)
+    return emitOpError("low, high and interior need ") << rank << " entries each";
+  if (in.getElementType() != getType().getElementType() || getType().getRank() != rank)
+    return emitOpError("changes the element type or the rank");
+  for (int64_t d = 0; d < rank; ++d) {
+    if (low[d] < 0 || high[d] < 0 || interior[d] < 0)
+      return emitOpError("negative padding on dim ") << d;
+    int64_t n = in.getDimSize(d);
+    int64_t extent = low[d] + n + std::max<int64_t>(n - 1, 0) * interior[d] + high[d];
     if (getType().getDimSize(d) != extent)
       return emitOpError("result extent on dim ") << d << " must be " << extent;
   }

@@ -1,7 +1,7 @@
 //===- NNXOps.td - Ops of the nnx dialect -----------------------*- tablegen -*-===//
 //
 // Families: constants and fills; elementwise unary, binary, compare and select; conversion;
-// broadcast; reductions; shape ops (reshape, transpose, concat, slice); matmul; softmax and
+// broadcast; reductions; shape ops (reshape, transpose, concat, slice, pad); matmul; softmax and
 // log-softmax; iota; random draws from a counter-based key. All are pure: a random draw is a
 // function of its key and counter operands.
 //
@@ -163,7 +163,7 @@ def NNX_ConcatOp : NNX_Op<"concat", [Pure]> {
   let summary = "join tensors along an axis";
   let arguments = (ins Variadic<NNX_AnyTensor>:$inputs, I64Attr:$axis);
   let results = (outs NNX_AnyTensor:$result);
-  let assemblyFormat = "$inputs `,` `axis` `=` $axis attr-dict `:` functional-type($inputs, $result)";
+  let assemblyFormat = "`(` $inputs `)` `axis` `=` $axis attr-dict `:` functional-type($inputs, $result)";
   let hasVerifier = 1;
 }
 
@@ -174,6 +174,25 @@ def NNX_SliceOp : NNX_Op<"slice", [Pure]> {
   let results = (outs NNX_AnyTensor:$result);
   let assemblyFormat = [{
     $input `[` $start `:` $limit `:` $stride `]` attr-dict `:` type($input) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def NNX_PadOp : NNX_Op<"pad", [Pure]> {
+  let summary = "zero padding: low/high elements at the ends, interior between neighbours";
+  let description = [{
+    Along every dimension d the result holds `low[d]` zeros, then the operand's elements
+    with `interior[d]` zeros between each two neighbours, then `high[d]` zeros (all
+    non-negative; stablehlo.pad with a zero padding value). The result extent is
+    low + n + max(n - 1, 0) * interior + high for an operand extent n. It is the transpose
+    of a strided slice, which is how autodiff uses it.
+  }];
+  let arguments = (ins NNX_AnyTensor:$input, DenseI64ArrayAttr:$low, DenseI64ArrayAttr:$high,
+                       DenseI64ArrayAttr:$interior);
+  let results = (outs NNX_AnyTensor:$result);
+  let assemblyFormat = [{
+    $input `low` $low `high` $high `interior` $interior attr-dict `:` type($input) `->`
+    type($result)
   }];
   let hasVerifier = 1;
 }

@@ -22,6 +22,9 @@ size_t FunctionSignature::numOutputs() const {
 /// Decodes one slot from an argument or result attribute dictionary.
 static SignatureSlot decodeSlot(DictionaryAttr attrs, const char *otherAttr, unsigned index) {
   SignatureSlot slot;
+  if (attrs)
+    if (auto label = attrs.getAs<StringAttr>(kOutputNameAttr))
+      slot.label = label.str();
   if (attrs) {
     if (auto state = attrs.getAs<StringAttr>(kStateAttr)) {
       slot.isState = true;

@@ -20,6 +20,8 @@ namespace nnx::ir {
 inline constexpr const char *kStateAttr = "nnx.state";
 inline constexpr const char *kInputAttr = "nnx.input";
 inline constexpr const char *kOutputAttr = "nnx.output";
+/// Optional name of an output: the key of a state-tree leaf ("block.linear.kernel").
+inline constexpr const char *kOutputNameAttr = "nnx.name";
 
 /// One argument or result of a traced function.
 struct SignatureSlot {
@@ -27,6 +29,8 @@ struct SignatureSlot {
   bool isState = false;
   /// The state path or input name; for outputs, the decimal output index.
   std::string name;
+  /// For outputs: the `nnx.name` label, if any.
+  std::string label;
 };
 
 /// Where every argument comes from and every result goes.

@@ -132,6 +132,23 @@ Value Evaluator::callBuiltin(BuiltinId id, std::vector<Value> &args,
       result = builtinRandom(id, args, kwargs, span);
     break;
   case BuiltinId::bernoulli: result = builtinRandom(id, args, kwargs, span); break;
+  case BuiltinId::state: {
+    // state(model, Kind, ...): the model's variables of those kinds (all when none given).
+    std::vector<std::string> kinds;
+    bool ok = !args.empty() && args[0].kind == Value::Kind::Module;
+    for (size_t i = 1; ok && i < args.size(); ++i) {
+      ok = args[i].kind == Value::Kind::VariableKind;
+      if (ok)
+        kinds.push_back(args[i].s);
+    }
+    if (!ok) {
+      error("E0231", span, "`state` takes a module and variable kinds")
+          .withLabel("e.g. state(model, Param, BatchStat)");
+      return Value::error();
+    }
+    result = stateTree(args[0].module, kinds);
+    break;
+  }
   case BuiltinId::Rngs: {
     std::optional<Value> stream = argOr(args, kwargs, 0, "stream");
     if (!stream || stream->kind != Value::Kind::Str) {
@@ -431,6 +448,24 @@ Value Evaluator::builtinCreation(BuiltinId id, std::vector<Value> &args,
     error("E0231", span, "`dtype` must be f32, f64, i32, i64 or bool")
         .withLabel("this is " + describeValue(*dtypeArg));
     return Value::error();
+  }
+  if ((id == BuiltinId::zeros_like || id == BuiltinId::ones_like) && !args.empty() &&
+      args[0].isTree()) {
+    // zeros_like(model.params, kind=OptState) in a module body declares variables shaped like
+    // the tree's; in a method zeros_like(tree) is a tree of zero tensors.
+    std::optional<Value> kind = takeKwarg(kwargs, "kind");
+    if (kind) {
+      if (kind->kind != Value::Kind::VariableKind || id != BuiltinId::zeros_like) {
+        error("E0231", span, "`kind=` takes a variable kind, with zeros_like")
+            .withLabel("e.g. zeros_like(model.params, kind=OptState)");
+        return Value::error();
+      }
+      return variablesLike(args[0], kind->s, span);
+    }
+    double fill = id == BuiltinId::ones_like ? 1.0 : 0.0;
+    return treeMap(args[0], [&](const Value &leaf) {
+      return leaf.isTensor() ? splat(fill, typeOf(leaf), span) : leaf;
+    }, span);
   }
   if (!requireTracing(span, "creating a tensor"))
     return Value::error();

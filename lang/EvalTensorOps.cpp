@@ -174,6 +174,8 @@ Value Evaluator::broadcastTo(const Value &x, ArrayRef<int64_t> shape, Span span)
 Value Evaluator::binary(BinOp op, const Value &a, const Value &b, Span opSpan, Span span) {
   if (a.isError() || b.isError())
     return Value::error();
+  if (a.isTree() || b.isTree())
+    return treeBinary(op, a, b, opSpan, span);
   if (!a.isTensor() && !b.isTensor())
     return staticBinary(op, a, b, span);
   if (!requireTracing(span, "a tensor operation"))
@@ -227,6 +229,8 @@ Value Evaluator::binary(BinOp op, const Value &a, const Value &b, Span opSpan, S
 Value Evaluator::unary(UnOp op, const Value &x, Span span) {
   if (x.isError())
     return x;
+  if (x.isTree())
+    return treeMap(x, [&](const Value &leaf) { return unary(op, leaf, span); }, span);
   if (!x.isTensor() || !requireTracing(span, "a tensor operation")) {
     error("E0220", span, "expected a tensor").withLabel("this is " + describeValue(x));
     return Value::error();

@@ -93,7 +93,12 @@ func::FuncOp Evaluator::finishFunction(const std::vector<Value> &outputs, Span s
   Location l = loc(span);
   SmallVector<mlir::Value> results;
   SmallVector<std::pair<bool, std::string>> resultSlots;
-  for (const Value &out : outputs) {
+  std::vector<std::pair<std::string, Value>> flat;
+  for (const Value &out : outputs)
+    flattenOutputs(out, "", flat, span);
+  std::vector<std::string> labels;
+  for (const auto &[label, out] : flat) {
+    labels.push_back(label);
     Value t = out;
     if (t.isStaticScalar())
       t = toTensor(t, t.dtype ? *t.dtype
@@ -139,20 +144,38 @@ func::FuncOp Evaluator::finishFunction(const std::vector<Value> &outputs, Span s
       func_.setResultAttr(i, ir::kStateAttr, builder_.getStringAttr(slot.second));
     else
       func_.setResultAttr(i, ir::kOutputAttr, builder_.getI64IntegerAttr(std::stoll(slot.second)));
+    if (!slot.first && i < labels.size() && !labels[i].empty())
+      func_.setResultAttr(i, ir::kOutputNameAttr, builder_.getStringAttr(labels[i]));
   }
   func::FuncOp done = func_;
   func_ = nullptr;
   return done;
 }
 
-ModuleInstance *Evaluator::instantiateRoot(const Expr &expr) {
+void Evaluator::flattenOutputs(const Value &v, const std::string &label,
+                               std::vector<std::pair<std::string, Value>> &out, Span span) {
+  if (v.isTree()) {
+    for (size_t i = 0; i < v.elems.size(); ++i)
+      out.push_back({v.keys[i], materialize(v.elems[i], span)});
+  } else if (v.kind == Value::Kind::Tuple) {
+    for (const Value &e : v.elems)
+      flattenOutputs(e, label, out, span);
+  } else {
+    out.push_back({label, v});
+  }
+}
+
+ModuleInstance *Evaluator::instantiateRoot(const Expr &expr, const std::string &path,
+                                           const std::vector<std::pair<std::string, Value>> &locals) {
   frames_.push_back(Frame{});
-  ModuleInstance *root = instantiateRootInFrame(expr);
+  for (const auto &[name, value] : locals)
+    frames_.back().locals[name] = value;
+  ModuleInstance *root = instantiateRootInFrame(expr, path);
   frames_.pop_back();
   return root;
 }
 
-ModuleInstance *Evaluator::instantiateRootInFrame(const Expr &expr) {
+ModuleInstance *Evaluator::instantiateRootInFrame(const Expr &expr, const std::string &path) {
   const auto *call = dyn_cast<CallExpr>(&expr);
   Value callee = call ? eval(*call->callee) : Value::none();
   if (callee.isError())
@@ -163,7 +186,7 @@ ModuleInstance *Evaluator::instantiateRootInFrame(const Expr &expr) {
         .help("write it like 'Model(784, 256, 10)'");
     return nullptr;
   }
-  pendingPath_ = "";
+  pendingPath_ = path;
   Value model = eval(expr);
   pendingPath_.reset();
   return model.kind == Value::Kind::Module ? model.module : nullptr;
@@ -171,11 +194,12 @@ ModuleInstance *Evaluator::instantiateRootInFrame(const Expr &expr) {
 
 func::FuncOp Evaluator::traceMethod(ModuleInstance *self, const FnDecl &method,
                                     const std::vector<EntryInput> &inputs,
-                                    const std::string &name) {
+                                    const std::string &name,
+                                    const std::vector<std::pair<std::string, Value>> &bound) {
   beginFunction(name, loc(method.span));
   mlir::Block &entry = func_.getBody().front();
-  std::vector<std::pair<std::string, Value>> kwargs;
-  std::vector<Span> spans;
+  std::vector<std::pair<std::string, Value>> kwargs = bound;
+  std::vector<Span> spans(bound.size(), method.nameSpan);
   for (const EntryInput &in : inputs) {
     Span paramSpan = method.nameSpan;
     for (const Param &p : method.params)
@@ -202,7 +226,7 @@ func::FuncOp Evaluator::traceMethod(ModuleInstance *self, const FnDecl &method,
     return nullptr;
   }
   std::vector<Value> outputs;
-  if (result.isSequence())
+  if (result.kind == Value::Kind::Tuple)
     outputs = result.elems;
   else if (result.kind != Value::Kind::None)
     outputs.push_back(result);
@@ -343,12 +367,12 @@ void Evaluator::execAssign(const AssignStmt &stmt) {
     return;
   }
   Value packed = values.size() == 1 ? values[0] : Value::tuple(values);
-  if (packed.isError())
-    return;
-  if (!packed.isSequence() || packed.elems.size() != stmt.targets.size()) {
+  if (packed.isError() || !packed.isSequence() || packed.elems.size() != stmt.targets.size()) {
     for (const ExprPtr &target : stmt.targets) // later uses stay silent
       if (const auto *n = dyn_cast<NameExpr>(target.get()))
         frames_.back().locals[n->name] = Value::error();
+    if (packed.isError())
+      return;
     error("E0218", stmt.values[0]->span,
           "cannot unpack " + describeValue(packed) + " into " +
               std::to_string(stmt.targets.size()) + " names")
@@ -368,6 +392,10 @@ void Evaluator::assignTo(const Expr &target, Value value, Span span) {
       if (Member *m = frame.self->findMember(name->name)) {
         if (m->kind == Member::Kind::Variable) {
           writeVar(m->varIndex, value, target.span);
+          return;
+        }
+        if (m->kind == Member::Kind::Static && isVariableTree(m->value)) {
+          writeTree(m->value, value, target.span);
           return;
         }
         error("E0210", target.span, "cannot assign to `" + name->name + "`")
@@ -390,6 +418,11 @@ void Evaluator::assignTo(const Expr &target, Value value, Span span) {
       Member *m = base.module->findMember(member->name);
       if (m && m->kind == Member::Kind::Variable) {
         writeVar(m->varIndex, value, target.span);
+        return;
+      }
+      if ((m && m->kind == Member::Kind::Static && isVariableTree(m->value)) ||
+          (!m && member->name == "params")) {
+        writeTree(m ? m->value : stateTree(base.module, {"Param"}), value, target.span);
         return;
       }
     }
@@ -510,14 +543,47 @@ Value Evaluator::eval(const Expr &expr) {
     error("E0301", expr.span, "`vmap` is not supported yet")
         .withLabel("stacked modules come with the transforms issue");
     return Value::error();
-  case Expr::Kind::Transform:
-    error("E0301", expr.span, "`" + cast<TransformExpr>(expr).name + "` is not supported yet")
-        .withLabel(cast<TransformExpr>(expr).name == "scan"
-                       ? "scan comes with the transforms issue"
-                       : "autodiff comes with the training issue");
-    return Value::error();
+  case Expr::Kind::Transform: return evalTransform(cast<TransformExpr>(expr));
   }
   return Value::error();
+}
+
+Value Evaluator::evalTransform(const TransformExpr &expr) {
+  if (expr.name == "scan") {
+    error("E0301", expr.span, "`scan` is not supported yet")
+        .withLabel("scan comes with the transforms issue");
+    return Value::error();
+  }
+  // grad(f) / value_and_grad(f), optionally wrt=Kind or wrt=[Kind, ...].
+  Value t = Value::make(Value::Kind::Transform);
+  t.s = expr.name;
+  for (const Arg &a : expr.args) {
+    Value v = eval(*a.value);
+    if (v.isError())
+      return v;
+    if (a.name.empty() && t.elems.empty()) {
+      t.elems.push_back(v);
+      continue;
+    }
+    std::vector<Value> kinds = v.isSequence() ? v.elems : std::vector<Value>{v};
+    bool ok = a.name == "wrt";
+    for (const Value &k : kinds) {
+      ok = ok && k.kind == Value::Kind::VariableKind;
+      if (ok)
+        t.keys.push_back(k.s);
+    }
+    if (!ok) {
+      error("E0231", a.value->span, "`" + expr.name + "` takes a function and `wrt=` variable kinds")
+          .withLabel("write " + expr.name + "(loss_fn) or " + expr.name + "(loss_fn, wrt=Param)");
+      return Value::error();
+    }
+  }
+  if (t.elems.empty()) {
+    error("E0202", expr.span, "`" + expr.name + "` takes the function to differentiate")
+        .withLabel("e.g. " + expr.name + "(loss_fn)(model, x, y)");
+    return Value::error();
+  }
+  return t;
 }
 
 Value Evaluator::evalName(const NameExpr &expr) {
@@ -617,6 +683,8 @@ Value Evaluator::memberOf(const Value &base, const std::string &name, Span nameS
   if (base.kind == Value::Kind::Module) {
     ModuleInstance *inst = base.module;
     Member *m = inst->findMember(name);
+    if (!m && name == "params") // like nnx.state(model, nnx.Param)
+      return stateTree(inst, {"Param"});
     if (!m) {
       Diagnostic &d = error("E0205", nameSpan,
                             "`" + inst->decl->name + "` has no member `" + name + "`");
@@ -645,6 +713,19 @@ Value Evaluator::memberOf(const Value &base, const std::string &name, Span nameS
       return v;
     }
     }
+  }
+  if (base.isTree()) { // `grads.block.linear.kernel`: a leaf or a subtree
+    Value sub = Value::make(Value::Kind::Tree);
+    for (size_t i = 0; i < base.keys.size(); ++i) {
+      if (base.keys[i] == name)
+        return materialize(base.elems[i], whole);
+      if (base.keys[i].compare(0, name.size() + 1, name + ".") == 0) {
+        sub.keys.push_back(base.keys[i].substr(name.size() + 1));
+        sub.elems.push_back(base.elems[i]);
+      }
+    }
+    if (!sub.keys.empty())
+      return sub;
   }
   if (base.isTensor()) {
     auto type = typeOf(base);
@@ -747,11 +828,13 @@ Value Evaluator::callValue(const Value &callee, std::vector<Value> args,
   case Value::Kind::Method:
     return callFunction(*callee.fn, callee.module, std::move(args), std::move(kwargs), argSpans,
                         span);
+  case Value::Kind::Transform:
+    return differentiate(callee, std::move(args), std::move(kwargs), argSpans, span);
   case Value::Kind::Function:
     return callFunction(*callee.fn, nullptr, std::move(args), std::move(kwargs), argSpans, span);
   case Value::Kind::Builtin:
-    if (callee.builtin == BuiltinId::Rngs)
-      pendingPath_ = path; // Rngs("s") lives at the member's path
+    // Rngs("s") and zeros_like(tree, kind=K) create variables at the member's path.
+    pendingPath_ = path;
     return callBuiltin(callee.builtin, args, kwargs, argSpans, span);
   case Value::Kind::VariableKind:
     pendingPath_ = path; // so does Counter(0)

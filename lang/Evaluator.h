@@ -35,6 +35,7 @@
 #include "mlir/IR/BuiltinOps.h"
 
 #include <deque>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -86,13 +87,17 @@ public:
   Evaluator(Program &program, mlir::ModuleOp module, StateSpace &space, TraceOptions options);
 
   /// Evaluates the --model expression (a module constructor call) and instantiates the root
-  /// module. Returns null after reporting an error.
-  ModuleInstance *instantiateRoot(const Expr &expr);
+  /// module at `path` ("" for the model itself), with `locals` visible to the expression (the
+  /// CLI passes the model to an optimizer this way). Returns null after reporting an error.
+  ModuleInstance *instantiateRoot(const Expr &expr, const std::string &path = "",
+                                  const std::vector<std::pair<std::string, Value>> &locals = {});
 
-  /// Traces `method` of `self` for `inputs` into a new func.func called `name`. Returns null
-  /// after reporting errors.
+  /// Traces `method` of `self` (null for a top-level function) for `inputs` into a new
+  /// func.func called `name`; `bound` passes static arguments (modules) by parameter name.
+  /// Returns null after reporting errors.
   mlir::func::FuncOp traceMethod(ModuleInstance *self, const FnDecl &method,
-                                 const std::vector<EntryInput> &inputs, const std::string &name);
+                                 const std::vector<EntryInput> &inputs, const std::string &name,
+                                 const std::vector<std::pair<std::string, Value>> &bound = {});
 
   /// Traces a test block into a new func.func called `name` (no arguments but state).
   std::optional<TestTrace> traceTest(const TestDecl &test, const std::string &name);
@@ -113,7 +118,7 @@ private:
     Value returnValue;
   };
 
-  ModuleInstance *instantiateRootInFrame(const Expr &expr);
+  ModuleInstance *instantiateRootInFrame(const Expr &expr, const std::string &path);
   void beginFunction(const std::string &name, mlir::Location loc);
   mlir::func::FuncOp finishFunction(const std::vector<Value> &outputs, Span span);
   void execBlock(const Block &block);
@@ -145,6 +150,22 @@ private:
   //===--- State variables ---------------------------------------------------===//
   Value readVar(size_t varIndex, Span use);
   void writeVar(size_t varIndex, Value value, Span span);
+
+  //===--- State trees and differentiation (EvalState.cpp) -------------------===//
+  Value stateTree(const ModuleInstance *inst, const std::vector<std::string> &kinds);
+  Value materialize(const Value &v, Span span);
+  Value treeBinary(BinOp op, const Value &a, const Value &b, Span opSpan, Span span);
+  Value treeMap(const Value &tree, const std::function<Value(const Value &)> &fn, Span span);
+  bool isVariableTree(const Value &v) const;
+  void writeTree(const Value &target, const Value &value, Span span);
+  Value variablesLike(const Value &tree, const std::string &kind, Span span);
+  Value differentiate(const Value &transform, std::vector<Value> args,
+                      std::vector<std::pair<std::string, Value>> kwargs,
+                      const std::vector<Span> &argSpans, Span span);
+  Value evalTransform(const TransformExpr &expr);
+  /// Flattens a returned value (tensors, tuples, trees) into labelled outputs.
+  void flattenOutputs(const Value &v, const std::string &label,
+                      std::vector<std::pair<std::string, Value>> &out, Span span);
 
   //===--- Instantiation (Instantiate.cpp) -----------------------------------===//
   ModuleInstance *instantiate(const ModuleDecl &decl, std::vector<Value> args,

@@ -60,6 +60,8 @@ std::string describeValue(const Value &v) {
   case Value::Kind::Initializer: return "the initializer `" + v.init.name + "()`";
   case Value::Kind::Rngs: return "the rng stream at `" + v.s + "`";
   case Value::Kind::VarRef: return "a variable";
+  case Value::Kind::Tree: return "a state tree of " + std::to_string(v.elems.size()) + " variables";
+  case Value::Kind::Transform: return "the transformed function `" + v.s + "(...)`";
   case Value::Kind::Error: return "an error";
   }
   return "a value";

@@ -47,7 +47,7 @@ enum class BuiltinId {
 struct Value {
   enum class Kind {
     None, Int, Float, Bool, Str, List, Tuple, Tensor, Module, Method, Function, ModuleType,
-    Builtin, VariableKind, DType, Initializer, Rngs, VarRef, Error
+    Builtin, VariableKind, DType, Initializer, Rngs, VarRef, Tree, Transform, Error
   };
 
   Kind kind = Kind::None;
@@ -55,12 +55,15 @@ struct Value {
   int64_t i = 0;
   double f = 0;
   bool b = false;
-  /// Str: the string; VariableKind: the kind's name; Rngs: the path of its key and count.
+  /// Str: the string; VariableKind: the kind's name; Rngs: the path of its key and count;
+  /// Transform: "grad" or "value_and_grad".
   std::string s;
   /// Int/Float with an explicit dtype (`i32(0)`): not weakly typed.
   std::optional<rt::DType> dtype;
-  /// List and Tuple elements.
+  /// List and Tuple elements; Tree leaves (tensors or VarRefs); Transform: the function.
   std::vector<Value> elems;
+  /// Tree: the dotted path of each leaf, relative to the tree's root (like nnx.State keys).
+  std::vector<std::string> keys;
   /// Tensor: the traced value and its origin.
   mlir::Value tensor;
   Origin origin;
@@ -93,6 +96,7 @@ struct Value {
   bool isStaticScalar() const { return isNumber() || kind == Kind::Bool; }
   bool isSequence() const { return kind == Kind::List || kind == Kind::Tuple; }
   bool isTensor() const { return kind == Kind::Tensor; }
+  bool isTree() const { return kind == Kind::Tree; }
   /// The number as a double (Int, Float, Bool).
   double number() const { return kind == Kind::Int ? double(i) : kind == Kind::Bool ? double(b) : f; }
 };

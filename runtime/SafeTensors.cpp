@@ -216,9 +216,25 @@ struct FitProblems {
   bool empty() const { return missing.empty() && extra.empty() && mismatches.empty(); }
 };
 
-/// Compares every variable of `state` with the tensor of the same name in `file`.
+/// The kind of every tensor, from the "kinds" metadata nnx writes (empty when absent).
+std::map<std::string, std::string> storedKinds(const SafeTensorsFile &file) {
+  std::map<std::string, std::string> kinds;
+  auto it = file.metadata.find("kinds");
+  if (it == file.metadata.end())
+    return kinds;
+  Json parsed = Json::parse(it->second, nullptr, /*allow_exceptions=*/false);
+  if (parsed.is_object())
+    for (auto entry = parsed.begin(); entry != parsed.end(); ++entry)
+      if (entry.value().is_string())
+        kinds[entry.key()] = entry.value().get<std::string>();
+  return kinds;
+}
+
+/// Compares every variable of `state` with the tensor of the same name in `file`. Variables
+/// of `optionalKinds` may be missing from the file, and the file's tensors of those kinds
+/// may be missing from the model.
 FitProblems findProblems(const State &state, const SafeTensorsFile &file,
-                         const std::string &fileName) {
+                         const std::string &fileName, const std::set<std::string> &optionalKinds) {
   FitProblems problems;
   std::map<std::string, const Tensor *> byName;
   for (const auto &[name, tensor] : file.tensors)
@@ -226,7 +242,8 @@ FitProblems findProblems(const State &state, const SafeTensorsFile &file,
   for (const StateVar &var : state.vars()) {
     auto it = byName.find(var.path);
     if (it == byName.end()) {
-      problems.missing.push_back(var.path);
+      if (!optionalKinds.count(var.kind))
+        problems.missing.push_back(var.path);
       continue;
     }
     const Tensor &stored = *it->second;
@@ -240,8 +257,9 @@ FitProblems findProblems(const State &state, const SafeTensorsFile &file,
                                     formatShape(var.value.shape()) + " in the model but " +
                                     formatShape(stored.shape()) + " in `" + fileName + "`");
   }
+  std::map<std::string, std::string> kinds = storedKinds(file);
   for (const auto &[name, tensor] : file.tensors)
-    if (!state.find(name))
+    if (!state.find(name) && !(kinds.count(name) && optionalKinds.count(kinds[name])))
       problems.extra.push_back(name);
   return problems;
 }
@@ -339,12 +357,14 @@ void writeSafeTensors(const std::string &path,
   writeFileAtomically(path, chunks);
 }
 
-void loadState(State &state, const SafeTensorsFile &file, const std::string &fileName) {
-  FitProblems problems = findProblems(state, file, fileName);
+void loadState(State &state, const SafeTensorsFile &file, const std::string &fileName,
+               const std::set<std::string> &optionalKinds) {
+  FitProblems problems = findProblems(state, file, fileName, optionalKinds);
   if (!problems.empty())
     throw fitError(problems, fileName);
   for (const auto &[name, tensor] : file.tensors)
-    state.find(name)->value = tensor.clone();
+    if (StateVar *var = state.find(name))
+      var->value = tensor.clone();
 }
 
 void saveState(const State &state, const std::string &path) {

@@ -13,6 +13,7 @@
 #include "runtime/Tensor.h"
 
 #include <map>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -46,8 +47,11 @@ void writeSafeTensors(const std::string &path,
 /// Copies the tensors of `file` into the variables of `state` with the same path. Throws one
 /// rt::Error E0503 listing every problem (variables missing from the file, shape or dtype
 /// mismatches, tensors of the file that the model lacks) and then changes nothing.
-/// `fileName` names the file in messages.
-void loadState(State &state, const SafeTensorsFile &file, const std::string &fileName);
+/// `fileName` names the file in messages. Variables of `optionalKinds` (e.g. OptState: a
+/// checkpoint of `nnxrun params` has no optimizer state, one of `nnxrun train` has) may be
+/// absent on either side; absent ones keep their current value.
+void loadState(State &state, const SafeTensorsFile &file, const std::string &fileName,
+               const std::set<std::string> &optionalKinds = {});
 
 /// Writes every variable of `state` to `path`, with metadata {"format": "nnx", "kinds": a JSON
 /// object path -> kind, as a string}.

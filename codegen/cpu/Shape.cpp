@@ -4,12 +4,15 @@
 // (a repeated extent-1 dimension reads index 0), so linalg-fuse-elementwise-ops folds it into
 // its consumers and no broadcast tensor is ever materialised. reshape becomes
 // tensor.collapse_shape / tensor.expand_shape (free after bufferization), transpose a
-// linalg.transpose, slice a strided tensor.extract_slice, and concat a chain of
-// tensor.insert_slice into one tensor.empty, which one-shot bufferization fills in place.
+// linalg.transpose, slice a strided tensor.extract_slice, concat a chain of
+// tensor.insert_slice into one tensor.empty, which one-shot bufferization fills in place, and
+// pad (autodiff's transpose of a strided slice) a strided tensor.insert_slice into a
+// zero-filled tensor.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/cpu/LoweringUtils.h"
 #include "codegen/cpu/Patterns.h"
+#include "codegen/cpu/ScalarOps.h"
 
 #include "ir/NNXDialect.h"
 
@@ -140,11 +143,41 @@ struct SliceLowering : OpConversionPattern<SliceOp> {
   }
 };
 
+struct PadLowering : OpConversionPattern<PadOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult matchAndRewrite(PadOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    RankedTensorType resultType = getStaticTensorType(op.getType());
+    RankedTensorType inputType = getStaticTensorType(adaptor.getInput().getType());
+    if (!resultType || !inputType)
+      return rewriter.notifyMatchFailure(op, "needs static shapes");
+    Location loc = op.getLoc();
+    Value zero = createNumericConstant(rewriter, loc, resultType.getElementType(), 0.0);
+    Value result = createFilledTensor(rewriter, loc, resultType, zero);
+    if (inputType.getNumElements() == 0) {
+      rewriter.replaceOp(op, result);
+      return success();
+    }
+    // Operand element i of dim d lands at low[d] + i * (interior[d] + 1).
+    SmallVector<OpFoldResult> offsets, sizes, strides;
+    for (auto [low, extent, interior] :
+         llvm::zip(op.getLow(), inputType.getShape(), op.getInterior())) {
+      offsets.push_back(rewriter.getIndexAttr(low));
+      sizes.push_back(rewriter.getIndexAttr(extent));
+      strides.push_back(rewriter.getIndexAttr(interior + 1));
+    }
+    rewriter.replaceOpWithNewOp<tensor::InsertSliceOp>(op, adaptor.getInput(), result, offsets,
+                                                       sizes, strides);
+    return success();
+  }
+};
+
 } // namespace
 
 void populateShapeLoweringPatterns(RewritePatternSet &patterns) {
   patterns.add<BroadcastInDimLowering, ReshapeLowering, TransposeLowering, ConcatLowering,
-               SliceLowering>(patterns.getContext());
+               SliceLowering, PadLowering>(patterns.getContext());
 }
 
 } // namespace nnx::codegen

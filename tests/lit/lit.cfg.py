@@ -1,8 +1,10 @@
 # lit configuration for nnx's golden-IR, diagnostics and CLI tests.
 #
-# Run by ctest as `lit.py --param nnxrun=<binary> --param llvm_bin=<llvm-19 bin> tests/lit`.
+# Run by ctest as `lit.py --param nnxrun=<binary> --param nnx_opt=<binary>
+# --param llvm_bin=<llvm-19 bin> tests/lit`.
 # Substitutions:
 #   %nnxrun    the nnxrun binary under test
+#   %nnx-opt   the nnx-opt binary (IR passes, *.mlir tests); defaults to the one beside nnxrun
 #   %examples  the examples/ directory of the source tree
 #   FileCheck, not: from LLVM 19's tools (llvm-19-tools)
 import os
@@ -10,9 +12,11 @@ import lit.formats
 
 config.name = "nnx"
 config.test_format = lit.formats.ShTest(execute_external=True)
-config.suffixes = [".nnx", ".test"]
+config.suffixes = [".nnx", ".test", ".mlir"]
 config.excludes = ["Inputs", "lit.cfg.py"]
 config.test_source_root = os.path.dirname(__file__)
+# Outputs (%t files, timing caches) go to the build tree, never into the sources.
+config.test_exec_root = lit_config.params.get("exec_root", os.path.join("/tmp", "nnx-lit"))
 
 nnxrun = lit_config.params.get("nnxrun")
 llvm_bin = lit_config.params.get("llvm_bin", "/usr/lib/llvm-19/bin")
@@ -20,6 +24,9 @@ if not nnxrun:
     lit_config.fatal("pass --param nnxrun=<path to nnxrun>")
 root = os.path.abspath(os.path.join(config.test_source_root, "..", ".."))
 
+nnx_opt = lit_config.params.get("nnx_opt") or os.path.join(os.path.dirname(nnxrun), "nnx-opt")
+
+config.substitutions.append(("%nnx-opt", nnx_opt))
 config.substitutions.append(("%nnxrun", nnxrun))
 config.substitutions.append(("%examples", os.path.join(root, "examples")))
 config.substitutions.append(("%exitcode", "sh " + os.path.join(config.test_source_root, "Inputs", "exitcode.sh")))

@@ -4,15 +4,16 @@
 // interpreter (the oracle) and by the CPU JIT, and the results compared: floats to a relative
 // error of 1e-5 (absolute 1e-6, NaN equal to NaN), integers, bools and random draws exactly.
 // Edge cases ride along: rank-0 tensors, broadcasts of several kinds, reductions over several
-// axes, strided slices, integer division by zero, NaN in max/min/relu, saturating
-// conversions, functions returning their argument or one value twice. The linalg stage is
-// checked on its text (the Linear layer's bias and relu fuse into one generic), the LLVM
-// stage for a `define`, and an MLP of the seed's size for compile time.
+// axes, strided slices, interior padding, integer division by zero, NaN in max/min/relu,
+// saturating conversions, functions returning their argument or one value twice. The
+// linalg stage is checked on its text (the Linear layer's bias and relu fuse into one
+// generic), the LLVM stage for a `define`, and an MLP of the seed's size for compile time.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/CpuJit.h"
 #include "codegen/Pipeline.h"
 #include "interp/Interpreter.h"
+#include "ir/Autodiff.h"
 #include "ir/NNXDialect.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -21,6 +22,8 @@
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/OwningOpRef.h"
 #include "mlir/Parser/Parser.h"
+#include "mlir/Pass/Pass.h"
+#include "mlir/Pass/PassManager.h"
 
 #include <doctest/doctest.h>
 
@@ -470,6 +473,26 @@ TEST_CASE("codegen: slice with strides") {
     }
 }
 
+TEST_CASE("codegen: pad with low, high and interior zeros") {
+  struct Case {
+    Shape from;
+    std::string padding;
+    Shape to;
+  };
+  const std::vector<Case> cases = {
+      {{2, 3}, "low [1, 0] high [0, 2] interior [1, 2]", {4, 9}},
+      {{3}, "low [0] high [0] interior [0]", {3}},
+      {{2, 2, 2}, "low [0, 1, 2] high [1, 0, 0] interior [2, 0, 1]", {5, 3, 5}},
+      {{0}, "low [2] high [1] interior [3]", {3}},
+      {{}, "low [] high [] interior []", {}}};
+  for (const Case &c : cases)
+    for (DType dtype : {DType::F32, DType::I64, DType::Bool}) {
+      std::string a = ty(dtype, c.from), r = ty(dtype, c.to);
+      std::string body = "%r = nnx.pad %a " + c.padding + " : " + a + " -> " + r;
+      checkAgainstInterpreter(makeFunction({a}, body, r), {sample(dtype, c.from, 24)}, true);
+    }
+}
+
 //===----------------------------------------------------------------------===//
 // Matmul
 //===----------------------------------------------------------------------===//
@@ -578,6 +601,63 @@ TEST_CASE("codegen: concurrent calls") {
     thread.join();
   for (const Tensor &out : outputs)
     compareTensors(out, expected, /*exact=*/true, "concurrent result");
+}
+
+/// The module of `text` with its function @loss replaced by the nnx-grad pass's @loss_grad,
+/// renamed @f, in the generic op syntax (which always parses back).
+std::string gradientAsF(const std::string &text) {
+  auto module = parse(text);
+  mlir::PassManager pm(&context());
+  pm.addPass(ir::createGradPass());
+  REQUIRE(mlir::succeeded(pm.run(*module)));
+  module->lookupSymbol<mlir::func::FuncOp>("loss").erase();
+  module->lookupSymbol<mlir::func::FuncOp>("loss_grad").setSymName("f");
+  std::string out;
+  llvm::raw_string_ostream os(out);
+  module->print(os, mlir::OpPrintingFlags().printGenericOpForm());
+  return out;
+}
+
+TEST_CASE("codegen: gradient functions of nnx-grad match the interpreter") {
+  // The backward ops of autodiff (ir/Autodiff.h) through the JIT: an MLP with softmax
+  // cross-entropy, and a function whose adjoints need pad (a strided slice's), a split
+  // reduce_max, a batched matmul and softmax.
+  std::string mlp = R"(
+func.func @loss(%x: tensor<4x5xf32>, %w1: tensor<5x6xf32>, %b1: tensor<6xf32>,
+                %w2: tensor<6x3xf32>, %labels: tensor<4xi32>) -> tensor<f32>
+    attributes {nnx.differentiate} {
+  %0 = nnx.matmul %x, %w1 : tensor<4x5xf32>, tensor<5x6xf32> -> tensor<4x6xf32>
+  %1 = nnx.broadcast_in_dim %b1, dims = [1] : tensor<6xf32> -> tensor<4x6xf32>
+  %2 = nnx.add %0, %1 : tensor<4x6xf32>
+  %h = nnx.relu %2 : tensor<4x6xf32>
+  %logits = nnx.matmul %h, %w2 : tensor<4x6xf32>, tensor<6x3xf32> -> tensor<4x3xf32>
+  %logp = nnx.log_softmax %logits, axis = 1 : tensor<4x3xf32>
+  %classes = nnx.iota dim = 1 : tensor<4x3xi32>
+  %lb = nnx.broadcast_in_dim %labels, dims = [0] : tensor<4xi32> -> tensor<4x3xi32>
+  %hit = nnx.cmp eq, %classes, %lb : tensor<4x3xi32>
+  %onehot = nnx.convert %hit : tensor<4x3xi1> -> tensor<4x3xf32>
+  %3 = nnx.mul %onehot, %logp : tensor<4x3xf32>
+  %4 = nnx.reduce_sum %3, axes = [0, 1] : tensor<4x3xf32> -> tensor<f32>
+  %scale = nnx.constant dense<-2.500000e-01> : tensor<f32>
+  %5 = nnx.mul %4, %scale : tensor<f32>
+  return %5 : tensor<f32>
+})";
+  checkAgainstInterpreter(gradientAsF(mlp),
+                          {sample(DType::F32, {4, 5}, 40), sample(DType::F32, {5, 6}, 41),
+                           sample(DType::F32, {6}, 42), sample(DType::F32, {6, 3}, 43),
+                           values<int32_t>({4}, {2, 0, 1, 2})});
+  std::string shapes = R"(
+func.func @loss(%a: tensor<2x6x4xf32>, %b: tensor<2x4x3xf32>) -> tensor<f32>
+    attributes {nnx.differentiate} {
+  %0 = nnx.slice %a[[0, 1, 0] : [2, 6, 4] : [1, 2, 1]] : tensor<2x6x4xf32> -> tensor<2x3x4xf32>
+  %1 = nnx.matmul %0, %b : tensor<2x3x4xf32>, tensor<2x4x3xf32> -> tensor<2x3x3xf32>
+  %2 = nnx.softmax %1, axis = 2 : tensor<2x3x3xf32>
+  %3 = nnx.reduce_max %2, axes = [1] : tensor<2x3x3xf32> -> tensor<2x3xf32>
+  %4 = nnx.reduce_sum %3, axes = [0, 1] : tensor<2x3xf32> -> tensor<f32>
+  return %4 : tensor<f32>
+})";
+  checkAgainstInterpreter(gradientAsF(shapes),
+                          {sample(DType::F32, {2, 6, 4}, 44), sample(DType::F32, {2, 4, 3}, 45)});
 }
 
 TEST_CASE("codegen: errors are reported, not crashes") {

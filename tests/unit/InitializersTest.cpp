@@ -182,7 +182,7 @@ TEST_CASE("initializer errors") {
   CHECK_THROWS_AS(initialize(spec("literal"), DType::F32, {2}, kKey), Error);
 }
 
-TEST_CASE("initializeState assigns params keys in order and rng keys by stream") {
+TEST_CASE("initializeState assigns params keys in order and rng keys by stream and path") {
   std::vector<VarSpec> specs = {
       {"linear.kernel", "Param", DType::F32, {3, 2}, spec("lecun_normal")},
       {"linear.bias", "Param", DType::F32, {2}, spec("zeros")},
@@ -197,7 +197,8 @@ TEST_CASE("initializeState assigns params keys in order and rng keys by stream")
         initialize(specs[0].init, DType::F32, {3, 2}, foldIn(params, 0)).toVector<float>());
   CHECK(state.find("other.kernel")->value.toVector<float>() ==
         initialize(specs[2].init, DType::F32, {3, 2}, foldIn(params, 1)).toVector<float>());
-  Key dropout = streamKey(42, "dropout");
+  // Each holder of a stream gets its own key: the stream's key folded with the path.
+  Key dropout = foldIn(streamKey(42, "dropout"), hashName("rngs.dropout.key"));
   const Tensor &key = state.find("rngs.dropout.key")->value;
   CHECK(static_cast<uint32_t>(key.data<int32_t>()[0]) == dropout[0]);
   CHECK(static_cast<uint32_t>(key.data<int32_t>()[1]) == dropout[1]);

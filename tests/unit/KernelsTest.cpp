@@ -2,8 +2,9 @@
 //
 // Each kernel on small hand-checked examples: the scalar semantics of the elementwise ops
 // (integer wrap-around and division, NaN propagation, gelu), broadcasting, reductions over
-// several axes and over nothing, shape ops on odd and rank-0 shapes, batched matmul, softmax
-// rows summing to one, iota and the random draws' agreement with runtime/Rng.h.
+// several axes and over nothing, shape ops (pad too) on odd and rank-0 shapes, batched
+// matmul, softmax rows summing to one, iota and the random draws' agreement with
+// runtime/Rng.h.
 //
 //===----------------------------------------------------------------------===//
 #include "interp/Kernels.h"
@@ -194,6 +195,24 @@ TEST_CASE("reshape, transpose, concat, slice") {
   Tensor odd = slice(i32({7}, {0, 1, 2, 3, 4, 5, 6}), {1}, {7}, {3});
   CHECK(values(odd) == std::vector<double>{1, 4});
   CHECK(slice(i32({3}, {1, 2, 3}), {2}, {2}, {1}).numel() == 0);
+}
+
+TEST_CASE("pad: low, high and interior zeros") {
+  // [[1, 2], [3, 4]] with one zero row before, one zero column after and one zero between
+  // neighbouring columns: stablehlo.pad's layout.
+  Tensor x = i32({2, 2}, {1, 2, 3, 4});
+  Tensor p = pad(x, {1, 0}, {0, 1}, {0, 1});
+  CHECK(p.shape() == Shape{3, 4});
+  CHECK(values(p) == std::vector<double>{0, 0, 0, 0, 1, 0, 2, 0, 3, 0, 4, 0});
+  Tensor q = pad(f32({3}, {1, 2, 3}), {0}, {2}, {2});
+  CHECK(values(q) == std::vector<double>{1, 0, 0, 2, 0, 0, 3, 0, 0});
+  // Padding undoes a strided slice at the slice's positions.
+  Tensor row = i32({7}, {0, 1, 2, 3, 4, 5, 6});
+  CHECK(values(pad(slice(row, {1}, {7}, {3}), {1}, {2}, {2})) ==
+        std::vector<double>{0, 1, 0, 0, 4, 0, 0});
+  CHECK(values(pad(boolean({1}, {true}), {1}, {1}, {3})) == std::vector<double>{0, 1, 0});
+  CHECK(pad(i32({0}, {}), {2}, {1}, {4}).shape() == Shape{3});
+  CHECK(pad(Tensor::scalar(DType::F64, 2.5), {}, {}, {}).at(0) == 2.5);
 }
 
 TEST_CASE("matmul, plain and batched") {

@@ -28,6 +28,15 @@ struct ModelOptions {
   std::vector<std::string> outputs;
   std::vector<std::string> filter;
   std::string stage;
+  std::string loss;
+  std::string data;
+  std::string optimizer = "sgd";
+  std::string lr;
+  double momentum = 0.0;
+  int64_t batch = 32;
+  int64_t epochs = 0;
+  int64_t steps = 0;
+  double holdout = 0.0;
   bool json = false;
   bool timings = false;
   bool verify = false;
@@ -38,5 +47,7 @@ int runParams(const ModelOptions &options);
 int runRun(const ModelOptions &options);
 int runTest(const ModelOptions &options);
 int runEmit(const ModelOptions &options);
+int runGrad(const ModelOptions &options);
+int runTrain(const ModelOptions &options);
 
 } // namespace nnx::tool

@@ -6,9 +6,9 @@
 //
 //===----------------------------------------------------------------------===//
 #include "tools/nnxrun/Session.h"
+#include "tools/nnxrun/Runner.h"
 
 #include "codegen/CpuJit.h"
-#include "interp/Interpreter.h"
 #include "ir/NNXDialect.h"
 #include "ir/Signature.h"
 #include "ir/Types.h"
@@ -85,23 +85,78 @@ bool Session::loadFiles(const std::vector<std::string> &files) {
 }
 
 lang::ModuleInstance *Session::instantiate(const std::string &modelExpr,
-                                           const lang::TraceOptions &options) {
+                                           const lang::TraceOptions &options,
+                                           const std::string &sourceName,
+                                           const std::string &path,
+                                           const std::vector<std::pair<std::string, lang::Value>> &locals) {
   auto start = std::chrono::steady_clock::now();
-  uint32_t id = program_->addText("<--model>", modelExpr);
+  uint32_t id = program_->addText(sourceName, modelExpr);
   lang::ExprPtr expr = lang::parseExpression(id, program_->sources(), program_->diags());
   if (!expr)
     return nullptr;
   lang::Evaluator evaluator(*program_, *module_, space_, options);
-  lang::ModuleInstance *root = evaluator.instantiateRoot(*expr);
+  lang::ModuleInstance *root = evaluator.instantiateRoot(*expr, path, locals);
   timings_.add("instantiate", millisSince(start));
   return root;
+}
+
+const lang::FnDecl *Session::findFunction(const std::string &name, const std::string &flag) {
+  const lang::GlobalDecl *g = program_->lookup(name);
+  if (g && g->kind == lang::GlobalDecl::Kind::Function)
+    return g->function;
+  std::vector<std::string> functions;
+  for (const std::string &n : program_->globalNames())
+    if (program_->lookup(n)->kind == lang::GlobalDecl::Kind::Function && n.rfind("__", 0) != 0)
+      functions.push_back(n);
+  std::string close = lang::closestName(name, functions);
+  uint32_t id = program_->addText("<" + flag + ">", name);
+  lang::Diagnostic &d = program_->diags().error(
+      "E0407", lang::Span{id, 0, static_cast<uint32_t>(name.size())},
+      "`" + name + "` is not a top-level function of the program");
+  d.withLabel(g ? "it is a " + std::string(g->kind == lang::GlobalDecl::Kind::Module
+                                                ? "module"
+                                                : "variable kind")
+                : "no function has this name");
+  if (!close.empty())
+    d.help("did you mean `" + close + "`?");
+  return nullptr;
+}
+
+void Session::addSource(const std::string &source) {
+  if (!program_->loadText("<nnxrun>", source))
+    throw std::logic_error("nnxrun generated code that does not parse (stage: trace)");
+}
+
+func::FuncOp Session::traceFunction(const std::string &fnName,
+                                    const std::vector<std::pair<std::string, lang::Value>> &bound,
+                                    const std::vector<InputSpec> &inputs,
+                                    const lang::TraceOptions &options) {
+  const lang::GlobalDecl *g = program_->lookup(fnName);
+  if (!g || g->kind != lang::GlobalDecl::Kind::Function)
+    throw std::logic_error("nnxrun lost its generated function `" + fnName + "` (stage: trace)");
+  lang::Evaluator evaluator(*program_, *module_, space_, options);
+  std::vector<lang::EntryInput> entries;
+  for (const InputSpec &in : inputs) {
+    lang::EntryInput entry;
+    entry.name = in.name;
+    entry.description = in.text;
+    entry.type = ir::tensorType(context_.get(), in.tensor->dtype(), in.tensor->shape());
+    entries.push_back(entry);
+  }
+  auto start = std::chrono::steady_clock::now();
+  std::string name = fnName + "_" + std::to_string(traceCounter_++);
+  func::FuncOp func = evaluator.traceMethod(nullptr, *g->function, entries, name, bound);
+  timings_.add("trace", millisSince(start));
+  if (func && failed(verify(func)))
+    throw std::logic_error("the traced IR of `" + fnName + "` does not verify (stage: trace)");
+  return func;
 }
 
 rt::State Session::makeState(uint64_t seed, const std::string &loadPath) {
   auto start = std::chrono::steady_clock::now();
   rt::State state = rt::initializeState(space_.specs(), seed);
-  if (!loadPath.empty())
-    rt::loadState(state, rt::readSafeTensors(loadPath), loadPath);
+  if (!loadPath.empty()) // optimizer state may be on either side only
+    rt::loadState(state, rt::readSafeTensors(loadPath), loadPath, {"OptState"});
   timings_.add("init-state", millisSince(start));
   return state;
 }
@@ -174,50 +229,14 @@ func::FuncOp Session::traceMethod(lang::ModuleInstance *root, const std::string 
 
 std::vector<rt::Tensor> Session::execute(func::FuncOp func, Backend backend, rt::State &state,
                                          const std::vector<InputSpec> &inputs) {
-  ir::FunctionSignature sig = ir::getSignature(func);
-  std::vector<rt::Tensor> args;
-  for (const ir::SignatureSlot &slot : sig.args) {
-    if (slot.isState) {
-      rt::StateVar *var = state.find(slot.name);
-      if (!var)
-        throw std::logic_error("state variable `" + slot.name + "` is missing (stage: execute)");
-      args.push_back(var->value);
-      continue;
-    }
-    auto in = std::find_if(inputs.begin(), inputs.end(),
-                           [&](const InputSpec &s) { return s.name == slot.name; });
-    if (in == inputs.end() || !in->tensor)
-      throw std::logic_error("input `" + slot.name + "` is missing (stage: execute)");
-    args.push_back(*in->tensor);
-  }
-  std::vector<rt::Tensor> results;
-  if (backend == Backend::Interp) {
-    auto start = std::chrono::steady_clock::now();
-    results = interp::run(func, args);
-    timings_.add("interpret", millisSince(start));
-  } else {
-    auto start = std::chrono::steady_clock::now();
-    auto jit = codegen::CpuJit::compile(*module_, func.getSymName());
-    if (!jit)
-      throw std::logic_error("JIT compilation failed (stage: codegen): " +
-                             llvm::toString(jit.takeError()));
-    timings_.add("jit-lower", (*jit)->lowerMillis());
-    timings_.add("jit-llvm", (*jit)->llvmMillis());
-    timings_.add("jit-total", millisSince(start));
-    start = std::chrono::steady_clock::now();
-    results = (*jit)->run(args);
-    timings_.add("run", millisSince(start));
-  }
-  std::vector<rt::Tensor> outputs;
-  for (size_t i = 0; i < sig.results.size(); ++i) {
-    if (!sig.results[i].isState) {
-      outputs.push_back(results[i]);
-      continue;
-    }
-    rt::StateVar *var = state.find(sig.results[i].name);
-    if (var)
-      var->value = results[i];
-  }
+  Runner runner(*module_, func, backend, timings_);
+  std::vector<std::pair<std::string, rt::Tensor>> named;
+  for (const InputSpec &in : inputs)
+    if (in.tensor)
+      named.push_back({in.name, *in.tensor});
+  auto start = std::chrono::steady_clock::now();
+  std::vector<rt::Tensor> outputs = runner.run(state, named);
+  timings_.add(backend == Backend::Jit ? "run" : "interpret", millisSince(start));
   return outputs;
 }
 

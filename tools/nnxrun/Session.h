@@ -60,9 +60,27 @@ public:
   /// Loads the stdlib and `files`. False after reporting errors.
   bool loadFiles(const std::vector<std::string> &files);
 
-  /// Parses and instantiates the --model expression. Null after reporting errors.
+  /// Parses and instantiates the --model expression (registered as source `sourceName`) at
+  /// `path`, with `locals` visible to it. Null after reporting errors.
   lang::ModuleInstance *instantiate(const std::string &modelExpr,
-                                    const lang::TraceOptions &options);
+                                    const lang::TraceOptions &options,
+                                    const std::string &sourceName = "<--model>",
+                                    const std::string &path = "",
+                                    const std::vector<std::pair<std::string, lang::Value>> &locals = {});
+
+  /// The top-level function `name` (given by option `flag`, e.g. "--loss"), or null after
+  /// reporting E0407.
+  const lang::FnDecl *findFunction(const std::string &name, const std::string &flag);
+
+  /// Adds `source` (code nnxrun generates, e.g. a train step) to the program, once.
+  void addSource(const std::string &source);
+
+  /// Traces the top-level function `fnName` with static arguments `bound` (by parameter
+  /// name) and tensor `inputs`. Null after reporting errors.
+  mlir::func::FuncOp traceFunction(const std::string &fnName,
+                                   const std::vector<std::pair<std::string, lang::Value>> &bound,
+                                   const std::vector<InputSpec> &inputs,
+                                   const lang::TraceOptions &options);
 
   /// Creates the state of the instantiated model with `seed`, then overrides it from the
   /// checkpoint `loadPath` when given. Throws rt::Error for a bad checkpoint.

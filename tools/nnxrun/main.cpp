@@ -68,6 +68,31 @@ int main(int argc, char **argv) {
   run->add_option("--output", o.outputs, "write output i to the i-th .npy file");
   run->add_flag("--json", o.json, "print outputs as JSON");
 
+  CLI::App *grad = app.add_subcommand("grad", "write the gradients of a loss to safetensors");
+  addModelOptions(grad, o, true);
+  addRunOptions(grad, o);
+  grad->add_option("--loss", o.loss, "the loss function: loss(model, inputs...) -> scalar")
+      ->required();
+  grad->add_option("--output", o.outputs, "the safetensors file to write")->required();
+
+  CLI::App *train = app.add_subcommand("train", "train the model on a data set");
+  addModelOptions(train, o, true);
+  train->add_option("--loss", o.loss, "the loss function: loss(model, x, y) -> scalar")
+      ->required();
+  train->add_option("--data", o.data, "X.npy,Y.npy or a CSV/CSV.gz file (label last)")
+      ->required();
+  train->add_option("--optimizer", o.optimizer, "sgd, adam or adamw (default sgd)");
+  train->add_option("--lr", o.lr, "learning rate (default 0.1 for sgd, 0.001 otherwise)");
+  train->add_option("--momentum", o.momentum, "sgd momentum (default none)");
+  train->add_option("--batch", o.batch, "examples per step (default 32)");
+  train->add_option("--epochs", o.epochs, "passes over the training data");
+  train->add_option("--steps", o.steps, "train steps (instead of --epochs)");
+  train->add_option("--holdout", o.holdout, "fraction held out for evaluation, e.g. 0.2");
+  train->add_option("--backend", o.backend, "interp or jit (default jit)")
+      ->check(CLI::IsMember({"interp", "jit"}));
+  train->add_option("--save", o.save, "write all state after training");
+  train->add_flag("--timings", o.timings, "print how long each stage took");
+
   CLI::App *test = app.add_subcommand("test", "run the `test` blocks of files");
   test->add_option("FILE", o.files, "the .nnx files")->required();
   test->add_option("--backend", o.backend, "interp or jit")->check(CLI::IsMember({"interp", "jit"}));
@@ -96,6 +121,13 @@ int main(int argc, char **argv) {
       return runRun(o);
     if (*test)
       return runTest(o);
+    if (*grad)
+      return runGrad(o);
+    if (*train) {
+      if (train->count("--backend") == 0)
+        o.backend = "jit";
+      return runTrain(o);
+    }
     return runEmit(o);
   } catch (const nnx::rt::Error &e) {
     reportRuntimeError(e);

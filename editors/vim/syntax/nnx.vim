@@ -35,7 +35,7 @@ syn match nnxBuiltinFn "\.\@1<!\<\%(relu\|gelu\|tanh\|sigmoid\|exp\|log\|sqrt\|r
 syn match nnxBuiltinFn "\.\@1<!\<\%(cos\|maximum\|minimum\|where\|softmax\|log_softmax\|sum\)\>"
 syn match nnxBuiltinFn "\.\@1<!\<\%(mean\|max\|min\|shape\|reshape\|transpose\|concat\|matmul\)\>"
 syn match nnxBuiltinFn "\.\@1<!\<\%(len\|zeros_like\|ones_like\|full\|iota\|one_hot\|uniform\)\>"
-syn match nnxBuiltinFn "\.\@1<!\<\%(normal\|bernoulli\|Rngs\|allclose\)\>"
+syn match nnxBuiltinFn "\.\@1<!\<\%(normal\|bernoulli\|Rngs\|state\|allclose\)\>"
 syn match nnxInitializer "\.\@1<!\<\%(zeros\|ones\|constant\|truncated_normal\|lecun_normal\)\>"
 syn match nnxInitializer "\.\@1<!\<\%(lecun_uniform\|xavier_normal\|xavier_uniform\|he_normal\)\>"
 syn match nnxInitializer "\.\@1<!\<\%(he_uniform\)\>"
