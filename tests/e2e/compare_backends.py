@@ -3,7 +3,10 @@
 For each case, nnxrun runs the method once with --backend interp and once with --backend jit
 from the same weights and inputs; the outputs must agree to a relative error of 1e-5 and the
 saved states (rng counters included) must be equal. Train-mode cases check that dropout draws
-the same masks on both backends. Prints one line per case and "N passed, M failed".
+the same masks on both backends. Train steps (forward, backward and optimizer update in one
+function, dropout active) and `nnxrun grad` are compared the same way: the weights, optimizer
+moments and rng counters after training, and every gradient. Prints one line per case and
+"N passed, M failed".
 """
 import argparse
 import os
@@ -50,6 +53,48 @@ def run_case(nnxrun, examples, tmp, case):
     return None
 
 
+# (file under examples/, model, optimizer) trained for 2 epochs on a slice of the digits.
+TRAIN_CASES = [
+    ("seed/training.nnx", "Model(64, 32, 10)", "sgd"),
+    ("seed/training.nnx", "Model(64, 32, 10)", "adam"),
+    ("digits.nnx", "Classifier(16)", "adamw"),
+]
+
+
+def compare_states(a, b):
+    for name in a:
+        if name not in b:
+            return f"`{name}` missing"
+        if not np.array_equal(a[name], b[name]) and rel_error(b[name], a[name]) > 1e-5:
+            return f"`{name}` differs: relative error {rel_error(b[name], a[name]):.3g}"
+    return None
+
+
+def run_train_case(nnxrun, examples, tmp, case):
+    path, model, optimizer = case
+    data = os.path.join(examples, "data", "digits.csv.gz")
+    states = {}
+    for backend in ("interp", "jit"):
+        state = os.path.join(tmp, f"train-{backend}.safetensors")
+        run([nnxrun, "train", os.path.join(examples, path), "--model", model, "--loss", "loss_fn",
+             "--data", data, "--optimizer", optimizer, "--steps", "12", "--batch", "16",
+             "--seed", "3", "--backend", backend, "--save", state])
+        states[backend] = read_safetensors(state)
+    return compare_states(states["interp"], states["jit"])
+
+
+def run_grad_case(nnxrun, examples, tmp):
+    src = os.path.join(examples, "seed", "training.nnx")
+    grads = {}
+    for backend in ("interp", "jit"):
+        out = os.path.join(tmp, f"grad-{backend}.safetensors")
+        run([nnxrun, "grad", src, "--model", "Model(784, 256, 10)", "--loss", "loss_fn",
+             "--input", "x=randn(8,784)", "--input", "y=arange(8,dtype=i32)", "--mode", "train",
+             "--backend", backend, "--output", out])
+        grads[backend] = read_safetensors(out)
+    return compare_states(grads["interp"], grads["jit"])
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--nnxrun", required=True)
@@ -62,6 +107,18 @@ def main():
             try:
                 problem = run_case(args.nnxrun, args.examples, tmp, case)
             except Exception as e:  # report and go on with the other cases
+                problem = str(e)
+            print(f"{label}: {'ok' if problem is None else 'FAILED: ' + problem}")
+            passed += problem is None
+            failed += problem is not None
+        extra = [(f"train {c[0]} {c[1]} {c[2]}", lambda c=c: run_train_case(args.nnxrun, args.examples, tmp, c))
+                 for c in TRAIN_CASES]
+        extra.append(("grad seed/training.nnx Model(784, 256, 10) (train mode)",
+                      lambda: run_grad_case(args.nnxrun, args.examples, tmp)))
+        for label, check in extra:
+            try:
+                problem = check()
+            except Exception as e:
                 problem = str(e)
             print(f"{label}: {'ok' if problem is None else 'FAILED: ' + problem}")
             passed += problem is None
