@@ -7,6 +7,7 @@
 // arguments and reports a diagnostic naming the built-in and the offending argument.
 //
 //===----------------------------------------------------------------------===//
+#include "lang/BuiltinArgs.h"
 #include "lang/Evaluator.h"
 
 #include "ir/Types.h"
@@ -18,46 +19,8 @@ using llvm::SmallVector;
 
 namespace nnx::lang {
 
-namespace {
+using namespace builtins;
 
-/// The spelling of a built-in, for messages.
-const char *builtinName(BuiltinId id) {
-  switch (id) {
-#define NNX_BUILTIN_FN(name)                                                                     \
-  case BuiltinId::name:                                                                          \
-    return #name;
-#include "lang/Builtins.def"
-#define NNX_INITIALIZER(name)                                                                    \
-  case BuiltinId::init_##name:                                                                   \
-    return #name;
-#include "lang/Builtins.def"
-  }
-  return "?";
-}
-
-/// Removes and returns keyword argument `name`, if given.
-std::optional<Value> takeKwarg(std::vector<std::pair<std::string, Value>> &kwargs,
-                               const std::string &name) {
-  for (auto it = kwargs.begin(); it != kwargs.end(); ++it)
-    if (it->first == name) {
-      Value v = it->second;
-      kwargs.erase(it);
-      return v;
-    }
-  return std::nullopt;
-}
-
-/// Argument `i` if given positionally, else keyword `name`, else nullopt.
-std::optional<Value> argOr(std::vector<Value> &args,
-                           std::vector<std::pair<std::string, Value>> &kwargs, size_t i,
-                           const std::string &name) {
-  std::optional<Value> kw = takeKwarg(kwargs, name);
-  if (i < args.size())
-    return args[i];
-  return kw;
-}
-
-} // namespace
 
 std::optional<int64_t> Evaluator::staticInt(const Value &v, const std::string &what, Span span) {
   if (v.isError())
@@ -260,6 +223,12 @@ Value Evaluator::builtinMath(BuiltinId id, std::vector<Value> &args,
   }
   default: break;
   }
+  return builtinReduce(id, args, kwargs, span);
+}
+
+Value Evaluator::builtinReduce(BuiltinId id, std::vector<Value> &args,
+                               std::vector<std::pair<std::string, Value>> &kwargs, Span span) {
+  const char *name = builtinName(id);
   // sum / mean / max / min. With several static numbers, max and min act like Python's.
   if ((id == BuiltinId::max || id == BuiltinId::min) && args.size() >= 2 && args[0].isNumber()) {
     Value best = args[0];
@@ -276,8 +245,12 @@ Value Evaluator::builtinMath(BuiltinId id, std::vector<Value> &args,
     }
     return best;
   }
-  if (!arity(1, 2))
+  if (args.empty() || args.size() > 2) {
+    error("E0202", span, "wrong number of arguments to `" + std::string(name) + "`")
+        .withLabel("it takes a tensor (or a list) and an optional axis, but " +
+                   std::to_string(args.size()) + " positional arguments were given");
     return Value::error();
+  }
   if (args[0].isSequence() && id != BuiltinId::mean) { // static lists
     if (args[0].elems.empty()) {
       error("E0231", span, "`" + std::string(name) + "` of an empty list");
@@ -303,143 +276,6 @@ Value Evaluator::builtinMath(BuiltinId id, std::vector<Value> &args,
   return reduce(op, args[0], axes, keep && keep->kind == Value::Kind::Bool && keep->b, span);
 }
 
-Value Evaluator::builtinShapeOp(BuiltinId id, std::vector<Value> &args,
-                                std::vector<std::pair<std::string, Value>> &kwargs, Span span) {
-  const char *name = builtinName(id);
-  auto needTensor = [&](size_t i) {
-    if (i < args.size() && args[i].isTensor())
-      return true;
-    if (i < args.size() && args[i].isError())
-      return false;
-    error("E0231", span, "`" + std::string(name) + "` needs a tensor argument")
-        .withLabel(i < args.size() ? "argument " + std::to_string(i + 1) + " is " +
-                                         describeValue(args[i])
-                                   : "missing argument");
-    return false;
-  };
-  switch (id) {
-  case BuiltinId::shape: {
-    if (!needTensor(0))
-      return Value::error();
-    std::vector<Value> dims;
-    for (int64_t d : typeOf(args[0]).getShape())
-      dims.push_back(Value::integer(d));
-    return Value::list(dims);
-  }
-  case BuiltinId::len:
-    if (args.size() == 1 && args[0].isSequence())
-      return Value::integer(static_cast<int64_t>(args[0].elems.size()));
-    if (!needTensor(0))
-      return Value::error();
-    if (typeOf(args[0]).getRank() == 0) {
-      error("E0231", span, "`len` of a rank-0 tensor").withLabel("it has no first axis");
-      return Value::error();
-    }
-    return Value::integer(typeOf(args[0]).getDimSize(0));
-  case BuiltinId::matmul:
-    if (args.size() != 2) {
-      error("E0202", span, "`matmul` takes 2 arguments")
-          .withLabel(std::to_string(args.size()) + " given");
-      return Value::error();
-    }
-    return matmul(args[0], args[1], span, span);
-  case BuiltinId::reshape: {
-    std::optional<Value> shapeArg = argOr(args, kwargs, 1, "shape");
-    if (!needTensor(0) || !shapeArg)
-      return shapeArg ? Value::error()
-                      : (error("E0202", span, "`reshape` takes a tensor and a shape"), Value::error());
-    std::optional<std::vector<int64_t>> shape = staticInts(*shapeArg, "the shape", span);
-    if (!shape)
-      return Value::error();
-    auto type = typeOf(args[0]);
-    int64_t known = 1, inferred = -1;
-    for (size_t i = 0; i < shape->size(); ++i) {
-      if ((*shape)[i] == -1 && inferred < 0)
-        inferred = static_cast<int64_t>(i);
-      else
-        known *= (*shape)[i];
-    }
-    if (inferred >= 0 && known > 0 && type.getNumElements() % known == 0)
-      (*shape)[inferred] = type.getNumElements() / known;
-    int64_t total = 1;
-    for (int64_t d : *shape)
-      total *= d;
-    if (total != type.getNumElements() || llvm::any_of(*shape, [](int64_t d) { return d < 0; })) {
-      error("E0232", span, "cannot reshape " + ir::formatType(type) + " to " +
-                               ir::formatShape(*shape))
-          .withLabel(std::to_string(type.getNumElements()) + " elements vs " +
-                     std::to_string(total));
-      return Value::error();
-    }
-    return reshape(args[0], *shape, span);
-  }
-  case BuiltinId::transpose: {
-    if (!needTensor(0))
-      return Value::error();
-    int64_t rank = typeOf(args[0]).getRank();
-    std::optional<Value> permArg = argOr(args, kwargs, 1, "axes");
-    std::vector<int64_t> perm;
-    if (permArg) {
-      std::optional<std::vector<int64_t>> p = staticInts(*permArg, "the permutation", span);
-      if (!p)
-        return Value::error();
-      perm = *p;
-    } else {
-      for (int64_t i = rank - 1; i >= 0; --i)
-        perm.push_back(i);
-    }
-    std::vector<bool> seen(rank, false);
-    bool valid = static_cast<int64_t>(perm.size()) == rank;
-    for (int64_t &p : perm) {
-      p = p < 0 ? p + rank : p;
-      valid = valid && p >= 0 && p < rank && !seen[p];
-      if (valid)
-        seen[p] = true;
-    }
-    if (!valid) {
-      error("E0232", span, "invalid permutation for a tensor of rank " + std::to_string(rank))
-          .withLabel("expected each of 0.." + std::to_string(rank - 1) + " once");
-      return Value::error();
-    }
-    return transpose(args[0], perm, span);
-  }
-  case BuiltinId::concat: {
-    std::optional<Value> axisArg = argOr(args, kwargs, 1, "axis");
-    std::optional<int64_t> axis = axisArg ? staticInt(*axisArg, "`axis`", span)
-                                          : std::optional<int64_t>(0);
-    if (args.empty() || !args[0].isSequence() || args[0].elems.empty() || !axis) {
-      error("E0231", span, "`concat` takes a non-empty list of tensors")
-          .withLabel("e.g. concat([a, b], axis=-1)");
-      return Value::error();
-    }
-    const std::vector<Value> &xs = args[0].elems;
-    for (const Value &x : xs)
-      if (!x.isTensor()) {
-        error("E0231", span, "`concat` takes tensors").withLabel("found " + describeValue(x));
-        return Value::error();
-      }
-    auto first = typeOf(xs[0]);
-    std::optional<int64_t> a = normalizeAxis(*axis, first.getRank(), span);
-    if (!a)
-      return Value::error();
-    for (const Value &x : xs) {
-      auto t = typeOf(x);
-      bool ok = t.getRank() == first.getRank() && t.getElementType() == first.getElementType();
-      for (int64_t d = 0; ok && d < t.getRank(); ++d)
-        ok = d == *a || t.getDimSize(d) == first.getDimSize(d);
-      if (!ok) {
-        Diagnostic &d = error("E0206", span, "cannot concatenate along axis " + std::to_string(*a));
-        d.withLabel(ir::formatType(first) + " vs " + ir::formatType(t) +
-                    ": all dimensions but the axis must agree");
-        noteOrigin(d, x, "operand");
-        return Value::error();
-      }
-    }
-    return concat(xs, *a, span);
-  }
-  default: return Value::error();
-  }
-}
 
 Value Evaluator::builtinCreation(BuiltinId id, std::vector<Value> &args,
                                  std::vector<std::pair<std::string, Value>> &kwargs, Span span) {
@@ -450,23 +286,8 @@ Value Evaluator::builtinCreation(BuiltinId id, std::vector<Value> &args,
     return Value::error();
   }
   if ((id == BuiltinId::zeros_like || id == BuiltinId::ones_like) && !args.empty() &&
-      args[0].isTree()) {
-    // zeros_like(model.params, kind=OptState) in a module body declares variables shaped like
-    // the tree's; in a method zeros_like(tree) is a tree of zero tensors.
-    std::optional<Value> kind = takeKwarg(kwargs, "kind");
-    if (kind) {
-      if (kind->kind != Value::Kind::VariableKind || id != BuiltinId::zeros_like) {
-        error("E0231", span, "`kind=` takes a variable kind, with zeros_like")
-            .withLabel("e.g. zeros_like(model.params, kind=OptState)");
-        return Value::error();
-      }
-      return variablesLike(args[0], kind->s, span);
-    }
-    double fill = id == BuiltinId::ones_like ? 1.0 : 0.0;
-    return treeMap(args[0], [&](const Value &leaf) {
-      return leaf.isTensor() ? splat(fill, typeOf(leaf), span) : leaf;
-    }, span);
-  }
+      args[0].isTree())
+    return builtinTreeLike(id, args, kwargs, span);
   if (!requireTracing(span, "creating a tensor"))
     return Value::error();
   if (id == BuiltinId::zeros_like || id == BuiltinId::ones_like) {
@@ -480,34 +301,8 @@ Value Evaluator::builtinCreation(BuiltinId id, std::vector<Value> &args,
       type = ir::tensorType(context(), *dtypeArg->dtype, type.getShape());
     return splat(id == BuiltinId::ones_like ? 1.0 : 0.0, type, span);
   }
-  if (id == BuiltinId::one_hot) {
-    std::optional<Value> n = argOr(args, kwargs, 1, "num_classes");
-    if (args.empty() || !args[0].isTensor() || !n) {
-      error("E0231", span, "`one_hot` takes integer labels and a number of classes")
-          .withLabel("e.g. one_hot(labels, 10)");
-      return Value::error();
-    }
-    std::optional<int64_t> classes = staticInt(*n, "the number of classes", span);
-    auto labels = typeOf(args[0]);
-    if (!classes)
-      return Value::error();
-    if (!labels.getElementType().isInteger(32) && !labels.getElementType().isInteger(64)) {
-      error("E0204", span, "`one_hot` needs integer labels")
-          .withLabel("got " + ir::formatType(labels) + "; convert with i32(x)");
-      return Value::error();
-    }
-    SmallVector<int64_t> shape(labels.getShape());
-    shape.push_back(*classes);
-    rt::DType labelType = *ir::dtypeOf(labels.getElementType());
-    Value classIds = iota(labelType, shape, static_cast<int64_t>(shape.size()) - 1, span);
-    Value hot = binary(BinOp::Eq, broadcastTo(reshape(args[0], [&] {
-                                                SmallVector<int64_t> s(labels.getShape());
-                                                s.push_back(1);
-                                                return s;
-                                              }(), span), shape, span),
-                       classIds, span, span);
-    return convert(hot, dtypeArg ? *dtypeArg->dtype : rt::DType::F32, span);
-  }
+  if (id == BuiltinId::one_hot)
+    return builtinOneHot(args, kwargs, dtypeArg ? *dtypeArg->dtype : rt::DType::F32, span);
   std::optional<Value> shapeArg = argOr(args, kwargs, 0, "shape");
   if (!shapeArg) {
     error("E0202", span, "missing the shape argument").withLabel("e.g. zeros([2, 3])");
@@ -536,6 +331,57 @@ Value Evaluator::builtinCreation(BuiltinId id, std::vector<Value> &args,
     value = *num;
   }
   return splat(value, ir::tensorType(context(), dtype, *shape), span);
+}
+
+/// zeros_like/ones_like of a state tree: in a module body with `kind=`, variables shaped like
+/// the tree's (`mu = zeros_like(model.params, kind=OptState)`); elsewhere a tree of constants.
+Value Evaluator::builtinTreeLike(BuiltinId id, std::vector<Value> &args,
+                                 std::vector<std::pair<std::string, Value>> &kwargs, Span span) {
+  // zeros_like(model.params, kind=OptState) in a module body declares variables shaped like
+  // the tree's; in a method zeros_like(tree) is a tree of zero tensors.
+  std::optional<Value> kind = takeKwarg(kwargs, "kind");
+  if (kind) {
+    if (kind->kind != Value::Kind::VariableKind || id != BuiltinId::zeros_like) {
+      error("E0231", span, "`kind=` takes a variable kind, with zeros_like")
+          .withLabel("e.g. zeros_like(model.params, kind=OptState)");
+      return Value::error();
+    }
+    return variablesLike(args[0], kind->s, span);
+  }
+  double fill = id == BuiltinId::ones_like ? 1.0 : 0.0;
+  return treeMap(args[0], [&](const Value &leaf) {
+    return leaf.isTensor() ? splat(fill, typeOf(leaf), span) : leaf;
+  }, span);
+}
+
+/// one_hot(labels, num_classes): integer labels [...] to [..., num_classes] of `dtype`.
+Value Evaluator::builtinOneHot(std::vector<Value> &args,
+                               std::vector<std::pair<std::string, Value>> &kwargs,
+                               rt::DType dtype, Span span) {
+  std::optional<Value> n = argOr(args, kwargs, 1, "num_classes");
+  if (args.empty() || !args[0].isTensor() || !n) {
+    error("E0231", span, "`one_hot` takes integer labels and a number of classes")
+        .withLabel("e.g. one_hot(labels, 10)");
+    return Value::error();
+  }
+  std::optional<int64_t> classes = staticInt(*n, "the number of classes", span);
+  auto labels = typeOf(args[0]);
+  if (!classes)
+    return Value::error();
+  if (!labels.getElementType().isInteger(32) && !labels.getElementType().isInteger(64)) {
+    error("E0204", span, "`one_hot` needs integer labels")
+        .withLabel("got " + ir::formatType(labels) + "; convert with i32(x)");
+    return Value::error();
+  }
+  SmallVector<int64_t> shape(labels.getShape());
+  shape.push_back(*classes);
+  rt::DType labelType = *ir::dtypeOf(labels.getElementType());
+  Value classIds = iota(labelType, shape, static_cast<int64_t>(shape.size()) - 1, span);
+  // labels[..., None] == iota along the last axis (broadcast by the comparison).
+  SmallVector<int64_t> column(labels.getShape());
+  column.push_back(1);
+  Value hot = binary(BinOp::Eq, reshape(args[0], column, span), classIds, span, span);
+  return convert(hot, dtype, span);
 }
 
 Value Evaluator::builtinRandom(BuiltinId id, std::vector<Value> &args,

@@ -224,7 +224,7 @@ private:
   std::optional<rt::DType> resultDType(const Value &a, const Value &b, BinOp op, Span opSpan);
   std::optional<int64_t> normalizeAxis(int64_t axis, int64_t rank, Span span);
 
-  //===--- Built-in functions (EvalBuiltins.cpp) -----------------------------===//
+  //===--- Built-in functions (EvalBuiltins.cpp, EvalShapeBuiltins.cpp) ------===//
   Value callBuiltin(BuiltinId id, std::vector<Value> &args,
                     std::vector<std::pair<std::string, Value>> &kwargs,
                     const std::vector<Span> &argSpans, Span span);
@@ -234,6 +234,19 @@ private:
                         std::vector<std::pair<std::string, Value>> &kwargs, Span span);
   Value builtinShapeOp(BuiltinId id, std::vector<Value> &args,
                        std::vector<std::pair<std::string, Value>> &kwargs, Span span);
+  Value builtinReshape(std::vector<Value> &args,
+                       std::vector<std::pair<std::string, Value>> &kwargs, Span span);
+  Value builtinTranspose(std::vector<Value> &args,
+                         std::vector<std::pair<std::string, Value>> &kwargs, Span span);
+  Value builtinConcat(std::vector<Value> &args,
+                      std::vector<std::pair<std::string, Value>> &kwargs, Span span);
+  Value builtinReduce(BuiltinId id, std::vector<Value> &args,
+                      std::vector<std::pair<std::string, Value>> &kwargs, Span span);
+  Value builtinTreeLike(BuiltinId id, std::vector<Value> &args,
+                        std::vector<std::pair<std::string, Value>> &kwargs, Span span);
+  Value builtinOneHot(std::vector<Value> &args,
+                      std::vector<std::pair<std::string, Value>> &kwargs, rt::DType dtype,
+                      Span span);
   Value builtinMath(BuiltinId id, std::vector<Value> &args,
                     std::vector<std::pair<std::string, Value>> &kwargs, Span span);
   Value builtinRandom(BuiltinId id, std::vector<Value> &args,

@@ -1,0 +1,483 @@
+//===- EvalCalls.cpp - Names, members and calls ----------------------------===//
+//
+// Expression evaluation: the dispatch over expression kinds; name lookup (locals, then members
+// of the current module, then top-level declarations, then built-ins); member access on
+// modules, state trees and tensors; and calls, which bind parameters (by position, keyword and
+// default) and inline the callee's body in a new frame.
+//
+//===----------------------------------------------------------------------===//
+#include "lang/Evaluator.h"
+
+#include "ir/NNXDialect.h"
+#include "ir/Types.h"
+
+#include "llvm/Support/Casting.h"
+
+#include <utility>
+
+using namespace mlir;
+using llvm::cast;
+using llvm::dyn_cast;
+using llvm::isa;
+
+namespace nnx::lang {
+
+/// How deep calls may nest before the evaluator assumes unbounded recursion.
+static constexpr size_t kMaxCallDepth = 64;
+
+Value Evaluator::eval(const Expr &expr) {
+  switch (expr.kind) {
+  case Expr::Kind::Number: {
+    const auto &n = cast<NumberExpr>(expr);
+    return n.isInt ? Value::integer(static_cast<int64_t>(n.value)) : Value::real(n.value);
+  }
+  case Expr::Kind::String: return Value::string(cast<StringExpr>(expr).value);
+  case Expr::Kind::Bool: return Value::boolean(cast<BoolExpr>(expr).value);
+  case Expr::Kind::Name: return evalName(cast<NameExpr>(expr));
+  case Expr::Kind::Tuple:
+  case Expr::Kind::List: {
+    std::vector<Value> elems;
+    for (const ExprPtr &e : cast<SequenceExpr>(expr).elements) {
+      elems.push_back(eval(*e));
+      if (elems.back().isError())
+        return Value::error();
+    }
+    return expr.kind == Expr::Kind::List ? Value::list(std::move(elems))
+                                         : Value::tuple(std::move(elems));
+  }
+  case Expr::Kind::Call: return evalCall(cast<CallExpr>(expr));
+  case Expr::Kind::Member: return evalMember(cast<MemberExpr>(expr));
+  case Expr::Kind::Index: return evalIndex(cast<IndexExpr>(expr));
+  case Expr::Kind::Unary: return evalUnary(cast<UnaryExpr>(expr));
+  case Expr::Kind::Binary: return evalBinary(cast<BinaryExpr>(expr));
+  case Expr::Kind::Vmap:
+    error("E0301", expr.span, "`vmap` is not supported yet")
+        .withLabel("stacked modules come with the transforms issue");
+    return Value::error();
+  case Expr::Kind::Transform: return evalTransform(cast<TransformExpr>(expr));
+  }
+  return Value::error();
+}
+
+Value Evaluator::evalTransform(const TransformExpr &expr) {
+  if (expr.name == "scan") {
+    error("E0301", expr.span, "`scan` is not supported yet")
+        .withLabel("scan comes with the transforms issue");
+    return Value::error();
+  }
+  // grad(f) / value_and_grad(f), optionally wrt=Kind or wrt=[Kind, ...].
+  Value t = Value::make(Value::Kind::Transform);
+  t.s = expr.name;
+  for (const Arg &a : expr.args) {
+    Value v = eval(*a.value);
+    if (v.isError())
+      return v;
+    if (a.name.empty() && t.elems.empty()) {
+      t.elems.push_back(v);
+      continue;
+    }
+    std::vector<Value> kinds = v.isSequence() ? v.elems : std::vector<Value>{v};
+    bool ok = a.name == "wrt";
+    for (const Value &k : kinds) {
+      ok = ok && k.kind == Value::Kind::VariableKind;
+      if (ok)
+        t.keys.push_back(k.s);
+    }
+    if (!ok) {
+      error("E0231", a.value->span, "`" + expr.name + "` takes a function and `wrt=` variable kinds")
+          .withLabel("write " + expr.name + "(loss_fn) or " + expr.name + "(loss_fn, wrt=Param)");
+      return Value::error();
+    }
+  }
+  if (t.elems.empty()) {
+    error("E0202", expr.span, "`" + expr.name + "` takes the function to differentiate")
+        .withLabel("e.g. " + expr.name + "(loss_fn)(model, x, y)");
+    return Value::error();
+  }
+  return t;
+}
+
+Value Evaluator::evalName(const NameExpr &expr) {
+  Frame &frame = frames_.back();
+  auto local = frame.locals.find(expr.name);
+  if (local != frame.locals.end())
+    return local->second;
+  if (frame.self && frame.self->findMember(expr.name)) {
+    Value self = Value::make(Value::Kind::Module);
+    self.module = frame.self;
+    return memberOf(self, expr.name, expr.span, expr.span);
+  }
+  return lookupGlobal(expr.name, expr.span, /*report=*/true);
+}
+
+std::vector<std::string> Evaluator::visibleNames() const {
+  std::vector<std::string> names = program_.globalNames();
+  const Frame &frame = frames_.back();
+  for (const auto &[n, v] : frame.locals)
+    names.push_back(n);
+  if (frame.self)
+    for (const auto &[n, m] : frame.self->members)
+      names.push_back(n);
+#define NNX_BUILTIN_FN(name) names.push_back(#name);
+#define NNX_INITIALIZER(name) names.push_back(#name);
+#define NNX_VARIABLE_KIND(name) names.push_back(#name);
+#define NNX_DTYPE(name) names.push_back(#name);
+#define NNX_CONSTANT(name) names.push_back(#name);
+#include "lang/Builtins.def"
+  return names;
+}
+
+Value Evaluator::lookupGlobal(const std::string &name, Span span, bool report) {
+  if (const GlobalDecl *g = program_.lookup(name)) {
+    Value v;
+    switch (g->kind) {
+    case GlobalDecl::Kind::Module:
+      v.kind = Value::Kind::ModuleType;
+      v.moduleDecl = g->module;
+      return v;
+    case GlobalDecl::Kind::Function:
+      v.kind = Value::Kind::Function;
+      v.fn = g->function;
+      return v;
+    case GlobalDecl::Kind::VariableKind:
+      v.kind = Value::Kind::VariableKind;
+      v.s = name;
+      return v;
+    }
+  }
+  Value v;
+#define NNX_BUILTIN_FN(id)                                                                       \
+  if (name == #id) {                                                                             \
+    v.kind = Value::Kind::Builtin;                                                               \
+    v.builtin = BuiltinId::id;                                                                   \
+    return v;                                                                                    \
+  }
+#include "lang/Builtins.def"
+#define NNX_INITIALIZER(id)                                                                      \
+  if (name == #id) {                                                                             \
+    v.kind = Value::Kind::Builtin;                                                               \
+    v.builtin = BuiltinId::init_##id;                                                            \
+    return v;                                                                                    \
+  }
+#include "lang/Builtins.def"
+  if (isVariableKind(name)) {
+    v.kind = Value::Kind::VariableKind;
+    v.s = name;
+    return v;
+  }
+  if (auto dtype = rt::parseDType(name)) {
+    v.kind = Value::Kind::DType;
+    v.dtype = dtype;
+    return v;
+  }
+  if (name == "training")
+    return Value::boolean(options_.training);
+  if (report) {
+    Diagnostic &d = error("E0201", span, "unknown name `" + name + "`");
+    d.withLabel("not defined here");
+    std::string close = closestName(name, visibleNames());
+    if (!close.empty())
+      d.help("did you mean `" + close + "`?");
+  }
+  return Value::error();
+}
+
+Value Evaluator::evalMember(const MemberExpr &expr) {
+  Value base = eval(*expr.base);
+  return memberOf(base, expr.name, expr.nameSpan, expr.span);
+}
+
+Value Evaluator::memberOf(const Value &base, const std::string &name, Span nameSpan,
+                          Span whole) {
+  if (base.isError())
+    return base;
+  if (base.kind == Value::Kind::Module) {
+    ModuleInstance *inst = base.module;
+    Member *m = inst->findMember(name);
+    if (!m && name == "params") // like nnx.state(model, nnx.Param)
+      return stateTree(inst, {"Param"});
+    if (!m) {
+      Diagnostic &d = error("E0205", nameSpan,
+                            "`" + inst->decl->name + "` has no member `" + name + "`");
+      d.withLabel("unknown member");
+      std::vector<std::string> names;
+      for (const auto &[n, mem] : inst->members)
+        names.push_back(n);
+      std::string close = closestName(name, names);
+      if (!close.empty())
+        d.help("did you mean `" + close + "`?");
+      d.note("`" + inst->decl->name + "` is defined here", inst->decl->nameSpan);
+      return Value::error();
+    }
+    switch (m->kind) {
+    case Member::Kind::Submodule: {
+      Value v = Value::make(Value::Kind::Module);
+      v.module = m->submodule;
+      return v;
+    }
+    case Member::Kind::Variable: return readVar(m->varIndex, whole);
+    case Member::Kind::Static: return m->value;
+    case Member::Kind::Method: {
+      Value v = Value::make(Value::Kind::Method);
+      v.module = inst;
+      v.fn = m->method;
+      return v;
+    }
+    }
+  }
+  if (base.isTree()) { // `grads.block.linear.kernel`: a leaf or a subtree
+    Value sub = Value::make(Value::Kind::Tree);
+    for (size_t i = 0; i < base.keys.size(); ++i) {
+      if (base.keys[i] == name)
+        return materialize(base.elems[i], whole);
+      if (base.keys[i].compare(0, name.size() + 1, name + ".") == 0) {
+        sub.keys.push_back(base.keys[i].substr(name.size() + 1));
+        sub.elems.push_back(base.elems[i]);
+      }
+    }
+    if (!sub.keys.empty())
+      return sub;
+  }
+  if (base.isTensor()) {
+    auto type = typeOf(base);
+    if (name == "shape") {
+      std::vector<Value> dims;
+      for (int64_t d : type.getShape())
+        dims.push_back(Value::integer(d));
+      return Value::list(std::move(dims));
+    }
+    if (name == "ndim")
+      return Value::integer(type.getRank());
+    if (name == "T") {
+      SmallVector<int64_t> perm;
+      for (int64_t i = type.getRank() - 1; i >= 0; --i)
+        perm.push_back(i);
+      return transpose(base, perm, whole);
+    }
+  }
+  error("E0205", nameSpan, describeValue(base) + " has no member `" + name + "`")
+      .withLabel("unknown member");
+  return Value::error();
+}
+
+const FnDecl *Evaluator::findMethod(ModuleInstance *self, const std::string &name, Span span) {
+  const Member *m = self->findMember(name);
+  if (m && m->kind == Member::Kind::Method)
+    return m->method;
+  Diagnostic &d = error("E0205", span, "`" + self->decl->name + "` has no method `" + name + "`");
+  d.withLabel("unknown method");
+  std::vector<std::string> methods;
+  for (const auto &[n, mem] : self->members)
+    if (mem.kind == Member::Kind::Method)
+      methods.push_back(n);
+  std::string close = closestName(name, methods);
+  if (!close.empty())
+    d.help("did you mean `" + close + "`?");
+  else if (!methods.empty()) {
+    std::string list;
+    for (const std::string &n : methods)
+      list += (list.empty() ? "" : ", ") + n;
+    d.help("its methods are: " + list);
+  }
+  d.note("`" + self->decl->name + "` is defined here", self->decl->nameSpan);
+  return nullptr;
+}
+
+Value Evaluator::evalCall(const CallExpr &expr) {
+  std::optional<std::string> path = pendingPath_;
+  pendingPath_.reset();
+  Value callee = eval(*expr.callee);
+  std::vector<Value> args;
+  std::vector<std::pair<std::string, Value>> kwargs;
+  std::vector<Span> spans;
+  bool failed = callee.isError();
+  for (const Arg &a : expr.args) {
+    Value v = eval(*a.value);
+    failed |= v.isError();
+    if (a.name.empty())
+      args.push_back(std::move(v));
+    else
+      kwargs.push_back({a.name, std::move(v)});
+    spans.push_back(a.value->span);
+  }
+  if (failed)
+    return Value::error();
+  pendingPath_ = path;
+  return callValue(callee, std::move(args), std::move(kwargs), spans, expr.span);
+}
+
+Value Evaluator::callValue(const Value &callee, std::vector<Value> args,
+                           std::vector<std::pair<std::string, Value>> kwargs,
+                           const std::vector<Span> &argSpans, Span span) {
+  // The path an assignment gave is for this call only, not for calls made inside it.
+  std::optional<std::string> path = std::exchange(pendingPath_, std::nullopt);
+  switch (callee.kind) {
+  case Value::Kind::Error: return callee;
+  case Value::Kind::ModuleType: {
+    if (!path) {
+      error("E0219", span, "a module can only be created as a member or in a test")
+          .withLabel("declare it in the module body instead: `name = " + callee.moduleDecl->name +
+                     "(...)`");
+      return Value::error();
+    }
+    ModuleInstance *parent = frames_.empty() || !frames_.back().moduleBody ? nullptr
+                                                                           : frames_.back().self;
+    ModuleInstance *inst = instantiate(*callee.moduleDecl, std::move(args), std::move(kwargs),
+                                       argSpans, span, parent, *path);
+    if (!inst)
+      return Value::error();
+    Value v = Value::make(Value::Kind::Module);
+    v.module = inst;
+    return v;
+  }
+  case Value::Kind::Module: {
+    const FnDecl *fn = findMethod(callee.module, "__call__", span);
+    return fn ? callFunction(*fn, callee.module, std::move(args), std::move(kwargs), argSpans,
+                             span)
+              : Value::error();
+  }
+  case Value::Kind::Method:
+    return callFunction(*callee.fn, callee.module, std::move(args), std::move(kwargs), argSpans,
+                        span);
+  case Value::Kind::Transform:
+    return differentiate(callee, std::move(args), std::move(kwargs), argSpans, span);
+  case Value::Kind::Function:
+    return callFunction(*callee.fn, nullptr, std::move(args), std::move(kwargs), argSpans, span);
+  case Value::Kind::Builtin:
+    // Rngs("s") and zeros_like(tree, kind=K) create variables at the member's path.
+    pendingPath_ = path;
+    return callBuiltin(callee.builtin, args, kwargs, argSpans, span);
+  case Value::Kind::VariableKind:
+    pendingPath_ = path; // so does Counter(0)
+    return makeVariableFromKind(callee, std::move(args), span);
+  case Value::Kind::DType: {
+    if (args.size() != 1 || !kwargs.empty()) {
+      error("E0202", span, "conversion to " + std::string(rt::dtypeName(*callee.dtype)) +
+                               " takes 1 argument")
+          .withLabel(std::to_string(args.size() + kwargs.size()) + " given");
+      return Value::error();
+    }
+    if (args[0].isTensor())
+      return convert(args[0], *callee.dtype, span);
+    if (args[0].isStaticScalar()) {
+      Value v = isFloat(*callee.dtype) ? Value::real(args[0].number())
+                : *callee.dtype == rt::DType::Bool ? Value::boolean(args[0].number() != 0)
+                                                   : Value::integer(int64_t(args[0].number()));
+      v.dtype = callee.dtype;
+      return v;
+    }
+    error("E0220", argSpans[0], "cannot convert " + describeValue(args[0]) + " to " +
+                                    std::string(rt::dtypeName(*callee.dtype)));
+    return Value::error();
+  }
+  default:
+    error("E0220", span, describeValue(callee) + " is not callable")
+        .withLabel("called here");
+    return Value::error();
+  }
+}
+
+bool Evaluator::bindParams(const std::vector<Param> &params, const std::string &what,
+                           std::vector<Value> &args,
+                           std::vector<std::pair<std::string, Value>> &kwargs,
+                           const std::vector<Span> &argSpans, Span span,
+                           std::vector<std::pair<std::string, Value>> &bound) {
+  size_t required = 0;
+  for (const Param &p : params)
+    required += p.defaultValue ? 0 : 1;
+  auto arity = [&]() {
+    return required == params.size() ? std::to_string(required)
+                                     : std::to_string(required) + " to " +
+                                           std::to_string(params.size());
+  };
+  if (args.size() > params.size()) {
+    error("E0202", span, "wrong number of arguments to `" + what + "`")
+        .withLabel("it takes " + arity() + " argument" + (params.size() == 1 ? "" : "s") +
+                   " but " + std::to_string(args.size() + kwargs.size()) + " were given");
+    return false;
+  }
+  std::vector<std::optional<Value>> slots(params.size());
+  for (size_t i = 0; i < args.size(); ++i)
+    slots[i] = args[i];
+  for (size_t k = 0; k < kwargs.size(); ++k) {
+    auto &[name, value] = kwargs[k];
+    Span kwSpan = args.size() + k < argSpans.size() ? argSpans[args.size() + k] : span;
+    auto it = std::find_if(params.begin(), params.end(),
+                           [&](const Param &p) { return p.name == name; });
+    if (it == params.end()) {
+      std::vector<std::string> names;
+      for (const Param &p : params)
+        names.push_back(p.name);
+      Diagnostic &d = error("E0209", kwSpan, "`" + what + "` has no parameter `" + name + "`");
+      d.withLabel("unknown keyword argument");
+      std::string close = closestName(name, names);
+      if (!close.empty())
+        d.help("did you mean `" + close + "`?");
+      return false;
+    }
+    size_t index = static_cast<size_t>(it - params.begin());
+    if (slots[index]) {
+      error("E0209", kwSpan, "parameter `" + name + "` of `" + what + "` is given twice")
+          .withLabel("already given");
+      return false;
+    }
+    slots[index] = value;
+  }
+  for (size_t i = 0; i < params.size(); ++i) {
+    if (!slots[i] && !params[i].defaultValue) {
+      size_t given = args.size() + kwargs.size();
+      error("E0202", span, "wrong number of arguments to `" + what + "`")
+          .withLabel("it takes " + arity() + " argument" + (params.size() == 1 ? "" : "s") +
+                     " but " + std::to_string(given) + (given == 1 ? " was" : " were") +
+                     " given; `" + params[i].name + "` is missing");
+      return false;
+    }
+  }
+  for (size_t i = 0; i < params.size(); ++i)
+    bound.push_back({params[i].name, slots[i] ? *slots[i] : Value::none()});
+  return true;
+}
+
+Value Evaluator::callFunction(const FnDecl &fn, ModuleInstance *self, std::vector<Value> args,
+                              std::vector<std::pair<std::string, Value>> kwargs,
+                              const std::vector<Span> &argSpans, Span span) {
+  std::string what = (self ? self->decl->name + "." : std::string()) + fn.name;
+  if (frames_.size() >= kMaxCallDepth) {
+    error("E0216", span, "calls nest more than " + std::to_string(kMaxCallDepth) + " deep")
+        .withLabel("calling `" + what + "` here")
+        .note("recursion is not supported: every call is inlined at compile time");
+    return Value::error();
+  }
+  std::vector<std::pair<std::string, Value>> bound;
+  if (!bindParams(fn.params, what, args, kwargs, argSpans, span, bound))
+    return Value::error();
+  Frame frame;
+  frame.self = self;
+  frame.fn = &fn;
+  frame.callSite = span;
+  frames_.push_back(std::move(frame));
+  bool ok = true;
+  for (size_t i = 0; i < bound.size(); ++i) {
+    const Param &p = fn.params[i];
+    Value value = bound[i].second;
+    if (value.kind == Value::Kind::None && p.defaultValue)
+      value = eval(*p.defaultValue);
+    Span valueSpan = i < argSpans.size() ? argSpans[i] : span;
+    if (p.type && !checkAnnotation(*p.type, value, "`" + p.name + "` of `" + what + "`",
+                                   valueSpan))
+      ok = false;
+    frames_.back().locals[p.name] = value;
+  }
+  Value result = Value::error();
+  if (ok) {
+    execBlock(fn.body);
+    result = frames_.back().returnValue;
+    if (fn.returnType && !result.isError() &&
+        !checkAnnotation(*fn.returnType, result, "the result of `" + what + "`", span))
+      result = Value::error();
+  }
+  frames_.pop_back();
+  return result;
+}
+
+} // namespace nnx::lang
