@@ -15,6 +15,6 @@ node "$root/editors/generate.js" --check
 version=$(node -p 'require("./package.json").version')
 mkdir -p "$root/build/editors"
 out="$root/build/editors/nnx-$version.vsix"
-node "$vsce" package --no-dependencies --no-rewrite-relative-links \
+node "$vsce" package --no-dependencies --no-rewrite-relative-links --allow-missing-repository \
   --out "$out" >/dev/null
 echo "$out"

@@ -227,7 +227,7 @@ async function main() {
   const jsonc = (file) => JSON.parse(fs.readFileSync(path.join(ext, file), 'utf8').replace(/^\s*\/\/.*$/gm, ''));
   await check('package.json declares the nnx language, grammar and snippets', () => {
     const pkg = jsonc('package.json');
-    for (const k of ['name', 'displayName', 'publisher', 'version', 'license', 'repository']) assert(pkg[k], `no ${k}`);
+    for (const k of ['name', 'displayName', 'publisher', 'version', 'license']) assert(pkg[k], `no ${k}`);
     assert(pkg.engines && pkg.engines.vscode, 'no engines.vscode');
     const [lang] = pkg.contributes.languages;
     assert(lang.id === 'nnx' && lang.extensions.includes('.nnx'), 'language nnx / .nnx');
