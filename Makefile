@@ -4,13 +4,14 @@
 #   make test              install what is missing, build, run every test (ctest)
 #   make build             configure (once) and build only
 #   make vscode-extension  package the VS Code extension as build/editors/nnx-<version>.vsix
+#   make bench             train-step time vs Flax NNX and PyTorch (bench/README.md)
 #   make clean             remove the build tree
 
 BUILD   ?= build
 JOBS    ?= $(shell nproc)
 NNXRUN  := $(BUILD)/bin/nnxrun
 
-.PHONY: all deps build run test clean vscode-extension
+.PHONY: all deps build run test bench clean vscode-extension
 
 all: build
 
@@ -40,6 +41,17 @@ run: deps
 test: deps
 	@$(MAKE) --no-print-directory build
 	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+# PyTorch (Debian's python3-torch) and OpenBLAS for it (without libopenblas0 it runs on the
+# reference BLAS, ~10x slower); if they cannot be installed the table says so.
+bench: deps
+	@$(MAKE) --no-print-directory build
+	@/usr/bin/python3 -c 'import torch' 2>/dev/null && [ -e /usr/lib/x86_64-linux-gnu/libopenblas.so.0 ] || \
+	  { sudo=$$([ "$$(id -u)" -ne 0 ] && echo sudo); { $$sudo apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq python3-torch libopenblas0; \
+	    } >/dev/null 2>&1 || \
+	    echo "bench: could not install python3-torch/libopenblas0; PyTorch may be skipped"; }
+	.venv/bin/python bench/train_step.py --nnxrun $(NNXRUN)
 
 vscode-extension: deps
 	sh editors/vscode/package.sh

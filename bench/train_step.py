@@ -249,8 +249,8 @@ def _loaded_blas():
       libs = {line.split()[-1] for line in f if "blas" in line.lower() and "/" in line}
   except OSError:
     return "unknown"
-  names = sorted(os.path.realpath(l) for l in libs)
-  return ", ".join(names) or "none"
+  names = sorted({os.path.basename(os.path.realpath(l)) for l in libs})
+  return " + ".join(names) or "none"
 
 
 # ----------------------------------------------------------------------------------------------
@@ -390,6 +390,7 @@ def main():
     return 0
 
   batches = [int(b) for b in opts.batches.split(",")]
+  opts.nnxrun = os.path.abspath(opts.nnxrun)
   if not os.access(opts.nnxrun, os.X_OK):
     print(f"train_step.py: {opts.nnxrun} is not built (make build)", file=sys.stderr)
     return 1
@@ -530,8 +531,9 @@ def report(opts, batches, contenders, results, steps_nnx, no_torch):
           f"({t / DESIGN_TARGET_MS_AT_128:.1f} x 0.4 ms), compile {fmt(nc, '.0f')} ms")
 
   print()
-  print("Details (per contender and batch: steps per epoch; Flax/torch: share of the step spent "
-        "gathering the batch, median single-call time; wall time of a run)")
+  print("Details (per contender and batch: the step time of each round; steps per epoch; "
+        "Flax/torch: the part of the step spent gathering the batch rows, the median single "
+        "call (gather + step); wall time of one run including start-up)")
   for b in batches:
     for c in contenders:
       rs = [r for r in results[c][b] if "error" not in r]
