@@ -11,11 +11,10 @@ moments and rng counters after training, and every gradient. Prints one line per
 import argparse
 import os
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "pylib"))
 import numpy as np  # noqa: E402
-from nnxio import read_safetensors, rel_error, run  # noqa: E402
+from nnxio import read_safetensors, rel_error, run, run_checks  # noqa: E402
 
 # (file under examples/, model, method, inputs, mode)
 CASES = [
@@ -100,31 +99,14 @@ def main():
     ap.add_argument("--nnxrun", required=True)
     ap.add_argument("--examples", required=True)
     args = ap.parse_args()
-    passed = failed = 0
-    with tempfile.TemporaryDirectory() as tmp:
-        for case in CASES:
-            label = f"{case[0]} {case[1]}.{case[2]} ({case[4]})"
-            try:
-                problem = run_case(args.nnxrun, args.examples, tmp, case)
-            except Exception as e:  # report and go on with the other cases
-                problem = str(e)
-            print(f"{label}: {'ok' if problem is None else 'FAILED: ' + problem}")
-            passed += problem is None
-            failed += problem is not None
-        extra = [(f"train {c[0]} {c[1]} {c[2]}", lambda c=c: run_train_case(args.nnxrun, args.examples, tmp, c))
-                 for c in TRAIN_CASES]
-        extra.append(("grad seed/training.nnx Model(784, 256, 10) (train mode)",
-                      lambda: run_grad_case(args.nnxrun, args.examples, tmp)))
-        for label, check in extra:
-            try:
-                problem = check()
-            except Exception as e:
-                problem = str(e)
-            print(f"{label}: {'ok' if problem is None else 'FAILED: ' + problem}")
-            passed += problem is None
-            failed += problem is not None
-    print(f"{passed} passed, {failed} failed")
-    return 0 if failed == 0 else 1
+    checks = [(f"{c[0]} {c[1]}.{c[2]} ({c[4]})",
+               lambda tmp, c=c: run_case(args.nnxrun, args.examples, tmp, c)) for c in CASES]
+    checks += [(f"train {c[0]} {c[1]} {c[2]}",
+                lambda tmp, c=c: run_train_case(args.nnxrun, args.examples, tmp, c))
+               for c in TRAIN_CASES]
+    checks.append(("grad seed/training.nnx Model(784, 256, 10) (train mode)",
+                   lambda tmp: run_grad_case(args.nnxrun, args.examples, tmp)))
+    return run_checks(checks)
 
 
 if __name__ == "__main__":

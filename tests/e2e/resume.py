@@ -5,11 +5,10 @@ dropout active, so the rng counters must resume too. Both backends. Prints "N pa
 import argparse
 import os
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "pylib"))
 import numpy as np  # noqa: E402
-from nnxio import read_safetensors, run  # noqa: E402
+from nnxio import read_safetensors, run, run_checks  # noqa: E402
 
 
 def check(nnxrun, examples, tmp, backend, optimizer):
@@ -36,19 +35,9 @@ def main():
     ap.add_argument("--nnxrun", required=True)
     ap.add_argument("--examples", required=True)
     args = ap.parse_args()
-    passed = failed = 0
-    for backend in ("interp", "jit"):
-        for optimizer in ("sgd", "adam"):
-            with tempfile.TemporaryDirectory() as tmp:
-                try:
-                    problem = check(args.nnxrun, args.examples, tmp, backend, optimizer)
-                except Exception as e:
-                    problem = str(e)
-            print(f"resume {optimizer} [{backend}]: {'ok' if problem is None else 'FAILED: ' + problem}")
-            passed += problem is None
-            failed += problem is not None
-    print(f"{passed} passed, {failed} failed")
-    return 0 if failed == 0 else 1
+    return run_checks([(f"resume {opt} [{backend}]",
+                        lambda tmp, b=backend, o=opt: check(args.nnxrun, args.examples, tmp, b, o))
+                       for backend in ("interp", "jit") for opt in ("sgd", "adam")])
 
 
 if __name__ == "__main__":

@@ -9,11 +9,10 @@ Param tree has exactly nnx's paths and shapes. Prints "N passed, M failed".
 import argparse
 import os
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "pylib"))
 import numpy as np  # noqa: E402
-from nnxio import read_safetensors, rel_error, run  # noqa: E402
+from nnxio import read_safetensors, rel_error, run, run_checks  # noqa: E402
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 import jax  # noqa: E402
@@ -121,20 +120,9 @@ def main():
     ap.add_argument("--nnxrun", required=True)
     ap.add_argument("--examples", required=True)
     args = ap.parse_args()
-    passed = failed = 0
-    with tempfile.TemporaryDirectory() as tmp:
-        for case in CASES:
-            for backend in ("interp", "jit"):
-                try:
-                    problem = run_case(args.nnxrun, args.examples, tmp, case, backend)
-                except Exception as e:
-                    problem = str(e)
-                print(f"{case[1]}.{case[3]} [{backend}] vs flax: "
-                      f"{'ok' if problem is None else 'FAILED: ' + problem}")
-                passed += problem is None
-                failed += problem is not None
-    print(f"{passed} passed, {failed} failed")
-    return 0 if failed == 0 else 1
+    return run_checks([(f"{c[1]}.{c[3]} [{backend}] vs flax",
+                        lambda tmp, c=c, b=backend: run_case(args.nnxrun, args.examples, tmp, c, b))
+                       for c in CASES for backend in ("interp", "jit")])
 
 
 if __name__ == "__main__":

@@ -11,11 +11,10 @@ Both nnx backends are checked. Prints "N passed, M failed".
 import argparse
 import os
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "pylib"))
 import numpy as np  # noqa: E402
-from nnxio import read_safetensors, rel_error, run  # noqa: E402
+from nnxio import read_safetensors, rel_error, run, run_checks  # noqa: E402
 
 os.environ.setdefault("JAX_PLATFORMS", "cpu")
 import jax  # noqa: E402
@@ -108,25 +107,14 @@ def main():
     args = ap.parse_args()
     checks = []
     for backend in ("interp", "jit"):
-        checks.append((f"Model grads [{backend}]",
+        checks.append((f"Model grads [{backend}] vs flax",
                        lambda tmp, b=backend: check_grads(args.nnxrun, args.examples, tmp, b)))
         for name in ("sgd", "adam", "adamw"):
             for steps in (1, 3):
-                checks.append((f"Linear {name} x{steps} [{backend}]",
+                checks.append((f"Linear {name} x{steps} [{backend}] vs flax",
                                lambda tmp, b=backend, n=name, s=steps:
                                check_optimizer(args.nnxrun, tmp, b, n, s)))
-    passed = failed = 0
-    for label, check in checks:
-        with tempfile.TemporaryDirectory() as tmp:
-            try:
-                problem = check(tmp)
-            except Exception as e:
-                problem = str(e)
-        print(f"{label} vs flax: {'ok' if problem is None else 'FAILED: ' + problem}")
-        passed += problem is None
-        failed += problem is not None
-    print(f"{passed} passed, {failed} failed")
-    return 0 if failed == 0 else 1
+    return run_checks(checks)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ and the raw bytes.
 import json
 import struct
 import subprocess
+import tempfile
 
 import numpy as np
 
@@ -63,3 +64,21 @@ def rel_error(a, b):
         return float("inf")
     scale = max(np.max(np.abs(b)) if b.size else 0.0, 1e-30)
     return float(np.max(np.abs(a - b)) / scale) if a.size else 0.0
+
+
+def run_checks(checks):
+    """Runs (label, check) pairs; each check gets a fresh temporary directory and returns None
+    when it passes or a message saying what differs. Prints a line per check and the summary
+    "N passed, M failed"; returns the process exit code."""
+    passed = failed = 0
+    for label, check in checks:
+        with tempfile.TemporaryDirectory() as tmp:
+            try:
+                problem = check(tmp)
+            except Exception as e:  # a failing command: report it and go on
+                problem = str(e)
+        print(f"{label}: {'ok' if problem is None else 'FAILED: ' + problem}", flush=True)
+        passed += problem is None
+        failed += problem is not None
+    print(f"{passed} passed, {failed} failed")
+    return 0 if failed == 0 else 1
