@@ -219,7 +219,8 @@ LogicalResult ConcatOp::verify() {
   if (getInputs().empty())
     return emitOpError("needs at least one operand");
   auto out = getType();
-  if (failed(verifyAxis(*this, getAxis(), out.getRank())))
+  int64_t axis = static_cast<int64_t>(getAxis());
+  if (failed(verifyAxis(*this, axis, out.getRank())))
     return failure();
   int64_t total = 0;
   for (Value v : getInputs()) {
@@ -227,12 +228,12 @@ LogicalResult ConcatOp::verify() {
     if (t.getRank() != out.getRank() || t.getElementType() != out.getElementType())
       return emitOpError("operands must have the result's rank and element type");
     for (int64_t d = 0; d < t.getRank(); ++d)
-      if (d != getAxis() && t.getDimSize(d) != out.getDimSize(d))
+      if (d != axis && t.getDimSize(d) != out.getDimSize(d))
         return emitOpError("operand shape ") << shapeString(t.getShape())
                                              << " differs from the result off the axis";
-    total += t.getDimSize(getAxis());
+    total += t.getDimSize(axis);
   }
-  if (total != out.getDimSize(getAxis()))
+  if (total != out.getDimSize(axis))
     return emitOpError("result extent along the axis must be ") << total;
   return success();
 }
