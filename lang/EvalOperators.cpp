@@ -94,9 +94,7 @@ Value Evaluator::evalBinary(const BinaryExpr &expr) {
     return b;
   if (expr.op == "@")
     return matmul(a, b, expr.opSpan, expr.span);
-  if (!a.isTensor() && !b.isTensor() && !a.isTree() && !b.isTree())
-    return staticBinary(op, a, b, expr.span);
-  return binary(op, a, b, expr.opSpan, expr.span);
+  return binary(op, a, b, expr.opSpan, expr.span); // folds static operands itself
 }
 
 Value Evaluator::staticBinary(BinOp op, const Value &a, const Value &b, Span span) {

@@ -442,17 +442,7 @@ void Evaluator::execAugAssign(const AugAssignStmt &stmt) {
   Value rhs = eval(*stmt.value);
   BinOp op = stmt.op == "+" ? BinOp::Add : stmt.op == "-" ? BinOp::Sub
              : stmt.op == "*" ? BinOp::Mul : BinOp::Div;
-  Value result = current.isStaticScalar() && rhs.isStaticScalar()
-                     ? staticBinary(op, current, rhs, stmt.span)
-                     : binary(op, current, rhs, stmt.opSpan, stmt.span);
-  // `count += 1` keeps the variable's dtype: an i32 counter plus a literal stays i32.
-  if (result.isTensor() && current.isTensor() &&
-      result.tensor.getType() != current.tensor.getType() && !result.isError()) {
-    auto want = cast<RankedTensorType>(current.tensor.getType());
-    if (want.getShape() == typeOf(result).getShape())
-      result = convert(result, *ir::dtypeOf(want.getElementType()), stmt.span);
-  }
-  assignTo(*stmt.target, result, stmt.span);
+  assignTo(*stmt.target, binary(op, current, rhs, stmt.opSpan, stmt.span), stmt.span);
 }
 
 void Evaluator::execIf(const IfStmt &stmt) {

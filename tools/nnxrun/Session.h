@@ -19,6 +19,7 @@
 #include "mlir/IR/OwningOpRef.h"
 
 #include <chrono>
+#include <exception>
 #include <memory>
 #include <optional>
 #include <string>
@@ -38,12 +39,6 @@ struct Timings {
 
 /// Milliseconds since `start`.
 double millisSince(std::chrono::steady_clock::time_point start);
-
-/// A traced function with the instance and inputs it was traced for.
-struct Traced {
-  mlir::func::FuncOp func;
-  std::string name;
-};
 
 /// The state of one nnxrun invocation.
 class Session {
@@ -118,6 +113,6 @@ private:
 };
 
 /// Renders a runtime error (bad file, bad checkpoint) as a diagnostic on stderr.
-void reportRuntimeError(const class std::exception &error);
+void reportRuntimeError(const std::exception &error);
 
 } // namespace nnx::tool

@@ -251,6 +251,8 @@ int runTrain(const ModelOptions &o) {
     return s.fail();
   if (!t.split.holdout.empty()) {
     auto result = t.evaluate();
+    if (!result)
+      return s.fail();
     std::printf("held-out accuracy: %.2f%% (%zu examples)\n", 100 * result->second,
                 t.split.holdout.size());
   }
