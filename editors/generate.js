@@ -93,6 +93,7 @@ const KEYWORD_CLASSES = [
   { words: ['return'], tm: 'keyword.control.flow.return.nnx', vim: 'nnxStatement' },
   { words: ['assert'], tm: 'keyword.control.assert.nnx', vim: 'nnxStatement' },
   { words: ['if', 'else'], tm: 'keyword.control.conditional.nnx', vim: 'nnxConditional' },
+  { words: ['for', 'in'], tm: 'keyword.control.loop.nnx', vim: 'nnxRepeat' },
   { words: ['and', 'or', 'not'], tm: 'keyword.operator.logical.nnx', vim: 'nnxLogical' },
   { words: ['true', 'false'], tm: 'constant.language.boolean.nnx', vim: 'nnxBoolean' },
   { words: ['vmap', 'scan', 'grad', 'value_and_grad'], tm: 'keyword.other.transform.nnx', vim: 'nnxTransform' },

@@ -2,8 +2,9 @@
 //
 // The whole surface of the language: imports, variable-kind declarations, modules with typed
 // hyper-parameters, variable declarations, methods (block and `= expr` forms), top-level
-// functions, `test` blocks, the transforms `scan`, `vmap`, `grad`, `value_and_grad`, tuples,
-// keyword arguments and tensor types with dimension variables and `...`.
+// functions, `test` blocks, the transforms `scan`, `vmap`, `grad`, `value_and_grad`, static
+// `for` loops and list comprehensions, tuples, keyword arguments and tensor types with
+// dimension variables and `...`.
 //
 // Statements end at a newline or `;`. Newlines inside (), [] are not significant: the lexer
 // drops them while any bracket is open, so long argument lists may span lines. A binary
@@ -70,6 +71,7 @@ stmt
   | RETURN exprList?                                    # returnStmt
   | ASSERT expr (COMMA STRING)?                         # assertStmt
   | ifStmt                                              # ifStatement
+  | FOR names=nameList IN expr block                    # forStmt
   | exprList ASSIGN exprList                            # assignStmt
   | expr op=(PLUS_ASSIGN | MINUS_ASSIGN | STAR_ASSIGN | SLASH_ASSIGN) expr # augAssignStmt
   | expr                                                # exprStmt
@@ -78,6 +80,8 @@ stmt
 ifStmt : IF expr block (NL* ELSE (ifStmt | block))? ;
 
 exprList : expr (COMMA expr)* ;
+
+nameList : IDENT (COMMA IDENT)* ;
 
 // ---------------------------------------------------------------------------------------------
 // Expressions, highest precedence first
@@ -109,9 +113,12 @@ primary
   | IDENT                                                   # nameRef
   | LPAREN expr RPAREN                                      # parenExpr
   | LPAREN (expr COMMA (expr (COMMA expr)* COMMA?)?)? RPAREN # tupleExpr
+  | LBRACK elem=expr FOR names=nameList IN iter=expr (IF cond=expr)? RBRACK # listCompExpr
   | LBRACK (expr (COMMA expr)* COMMA?)? RBRACK              # listExpr
+  // `vmap(f, in_axes=...)(xs)` is the transform applied by a call; `vmap(5) Block(64, 64)`
+  // creates stacked modules. The transform is listed first so that it wins where both parse.
+  | op=(SCAN | VMAP | GRAD | VALUE_AND_GRAD) LPAREN argList RPAREN # transformExpr
   | VMAP LPAREN argList RPAREN postfix                      # vmapExpr
-  | op=(SCAN | GRAD | VALUE_AND_GRAD) LPAREN argList RPAREN # transformExpr
   ;
 
 argList : arg (COMMA arg)* COMMA? ;
@@ -138,6 +145,8 @@ RETURN         : 'return' ;
 ASSERT         : 'assert' ;
 IF             : 'if' ;
 ELSE           : 'else' ;
+FOR            : 'for' ;
+IN             : 'in' ;
 AND            : 'and' ;
 OR             : 'or' ;
 NOT            : 'not' ;

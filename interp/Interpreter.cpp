@@ -2,7 +2,8 @@
 //
 // Walks the ops of the function body in order, keeping a map from SSA values to tensors, and
 // dispatches each op to its kernel with TypeSwitch. Constants are materialised from their
-// dense attributes.
+// dense attributes. A scan runs its body block once per step, in a fresh Machine (the body is
+// isolated from above), slicing the scanned operands and stacking the outputs.
 //
 //===----------------------------------------------------------------------===//
 #include "interp/Interpreter.h"
@@ -59,7 +60,33 @@ rt::Tensor materialize(ElementsAttr attr) {
   return t;
 }
 
-/// Evaluates one function body.
+std::vector<rt::Tensor> runBlock(Block &block, const std::vector<rt::Tensor> &args);
+
+/// Runs a scan: one runBlock of the body per step (see nnx.scan).
+std::vector<rt::Tensor> runScan(ScanOp scan, const std::vector<rt::Tensor> &operands) {
+  size_t numInit = scan.getInit().size(), numXs = scan.getXs().size();
+  std::vector<rt::Tensor> carries(operands.begin(), operands.begin() + numInit);
+  std::vector<rt::Tensor> stacked;
+  for (Value r : scan.getStackedResults())
+    stacked.emplace_back(dtypeOfType(r.getType()), shapeOf(r.getType()));
+  int64_t length = scan.getLength();
+  for (int64_t step = 0; step < length; ++step) {
+    int64_t t = scan.getReverse() ? length - 1 - step : step;
+    std::vector<rt::Tensor> args = carries;
+    for (size_t i = 0; i < numXs; ++i)
+      args.push_back(takeLeading(operands[numInit + i], t));
+    args.insert(args.end(), operands.begin() + numInit + numXs, operands.end());
+    std::vector<rt::Tensor> yielded = runBlock(scan.getBodyBlock(), args);
+    for (size_t i = 0; i < numInit; ++i)
+      carries[i] = std::move(yielded[i]);
+    for (size_t i = 0; i < stacked.size(); ++i)
+      putLeading(stacked[i], t, yielded[numInit + i]);
+  }
+  carries.insert(carries.end(), stacked.begin(), stacked.end());
+  return carries;
+}
+
+/// Evaluates one block.
 class Machine {
 public:
   rt::Tensor &get(mlir::Value v) {
@@ -150,6 +177,15 @@ public:
                           toVector(o.getInterior())));
           return true;
         })
+        .Case([&](ReverseOp o) { set(result, reverse(in(0), toVector(o.getDims()))); return true; })
+        .Case([&](ScanOp o) {
+          std::vector<rt::Tensor> operands;
+          for (mlir::Value v : o->getOperands())
+            operands.push_back(get(v));
+          for (auto [r, t] : llvm::zip(o->getResults(), runScan(o, operands)))
+            set(r, std::move(t));
+          return true;
+        })
         .Case([&](MatmulOp) { set(result, matmul(in(0), in(1))); return true; })
         .Case([&](SoftmaxOp o) { set(result, softmax(in(0), o.getAxis())); return true; })
         .Case([&](LogSoftmaxOp o) { set(result, logSoftmax(in(0), o.getAxis())); return true; })
@@ -170,22 +206,26 @@ private:
   llvm::DenseMap<mlir::Value, rt::Tensor> values_;
 };
 
+/// Runs `block` on `args` (one per block argument) and returns its terminator's operands.
+std::vector<rt::Tensor> runBlock(Block &block, const std::vector<rt::Tensor> &args) {
+  if (args.size() != block.getNumArguments())
+    throw std::logic_error("interpreter: " + std::to_string(args.size()) + " arguments for " +
+                           std::to_string(block.getNumArguments()) + " parameters");
+  Machine machine;
+  for (auto [arg, tensor] : llvm::zip(block.getArguments(), args))
+    machine.set(arg, tensor);
+  for (Operation &op : block.without_terminator())
+    machine.exec(op);
+  std::vector<rt::Tensor> results;
+  for (mlir::Value v : block.getTerminator()->getOperands())
+    results.push_back(machine.get(v));
+  return results;
+}
+
 } // namespace
 
 std::vector<rt::Tensor> run(func::FuncOp func, const std::vector<rt::Tensor> &args) {
-  Block &body = func.getBody().front();
-  if (args.size() != body.getNumArguments())
-    throw std::logic_error("interpreter: " + std::to_string(args.size()) + " arguments for " +
-                           std::to_string(body.getNumArguments()) + " parameters");
-  Machine machine;
-  for (auto [arg, tensor] : llvm::zip(body.getArguments(), args))
-    machine.set(arg, tensor);
-  for (Operation &op : body.without_terminator())
-    machine.exec(op);
-  std::vector<rt::Tensor> results;
-  for (mlir::Value v : body.getTerminator()->getOperands())
-    results.push_back(machine.get(v));
-  return results;
+  return runBlock(func.getBody().front(), args);
 }
 
 } // namespace nnx::interp

@@ -81,6 +81,18 @@ rt::Tensor slice(const rt::Tensor &x, const std::vector<int64_t> &start,
 rt::Tensor pad(const rt::Tensor &x, const std::vector<int64_t> &low,
                const std::vector<int64_t> &high, const std::vector<int64_t> &interior);
 
+/// `x` with the order of elements reversed along each of `dims` (distinct, in range): element
+/// i of a reversed dimension of extent n comes from element n - 1 - i. Every dtype.
+rt::Tensor reverse(const rt::Tensor &x, const std::vector<int64_t> &dims);
+
+/// Slice `index` of `x` along dimension 0 (0 <= index < extent): a tensor of x's shape without
+/// its leading dimension. Every dtype. (The step input of a scan.)
+rt::Tensor takeLeading(const rt::Tensor &x, int64_t index);
+
+/// Writes `slice` (of `stacked`'s dtype and shape without the leading dimension) into slice
+/// `index` of `stacked` along dimension 0, in place. (The step output of a scan.)
+void putLeading(rt::Tensor &stacked, int64_t index, const rt::Tensor &slice);
+
 /// Matrix product of a [..., M, K] (rank >= 2) with b [K, N] or [..., K, N] (the same batch
 /// dims as a); result [..., M, N]. Float dtypes, equal in both; each output accumulates
 /// a[m, k] * b[k, n] in the element type for k ascending from 0.

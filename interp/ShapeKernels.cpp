@@ -1,7 +1,8 @@
 //===- ShapeKernels.cpp - Data-movement reference kernels -----------------===//
 //
-// broadcastInDim, reshape, transpose, concat, slice and pad move elements without looking at
-// them, so they copy raw bytes of the element size and work for every dtype. Each result
+// broadcastInDim, reshape, transpose, concat, slice, pad and reverse move elements without
+// looking at them, so they copy raw bytes of the element size and work for every dtype; so do
+// takeLeading/putLeading, which read and write one slice of a scan's stacked operands. Each result
 // element's multi-index is mapped back to the operand element it comes from; pad goes the
 // other way, scattering each operand element into a zero-filled result.
 //
@@ -152,6 +153,41 @@ Tensor pad(const Tensor &x, const std::vector<int64_t> &low, const std::vector<i
     std::memcpy(dst + offset * size, in + i * size, size);
   }
   return out;
+}
+
+} // namespace nnx::interp
+
+namespace nnx::interp {
+
+Tensor reverse(const Tensor &x, const std::vector<int64_t> &dims) {
+  const Shape &shape = x.shape();
+  std::vector<int64_t> strides = rt::rowMajorStrides(shape);
+  std::vector<bool> flipped(shape.size(), false);
+  for (int64_t d : dims) {
+    assert(d >= 0 && d < static_cast<int64_t>(shape.size()) && "reverse dim out of range");
+    flipped[static_cast<size_t>(d)] = true;
+  }
+  return gather(x, shape, [&](const std::vector<int64_t> &index) {
+    int64_t offset = 0;
+    for (size_t d = 0; d < shape.size(); ++d)
+      offset += (flipped[d] ? shape[d] - 1 - index[d] : index[d]) * strides[d];
+    return offset;
+  });
+}
+
+Tensor takeLeading(const Tensor &x, int64_t index) {
+  assert(x.rank() > 0 && index >= 0 && index < x.shape()[0] && "bad leading index");
+  Shape sliceShape(x.shape().begin() + 1, x.shape().end());
+  Tensor out(x.dtype(), sliceShape);
+  std::memcpy(out.raw(), x.data<std::byte>() + index * out.nbytes(), out.nbytes());
+  return out;
+}
+
+void putLeading(Tensor &stacked, int64_t index, const Tensor &slice) {
+  assert(stacked.rank() > 0 && index >= 0 && index < stacked.shape()[0] && "bad leading index");
+  assert(slice.dtype() == stacked.dtype() &&
+         slice.numel() * stacked.shape()[0] == stacked.numel() && "slice does not fit");
+  std::memcpy(stacked.data<std::byte>() + index * slice.nbytes(), slice.raw(), slice.nbytes());
 }
 
 } // namespace nnx::interp

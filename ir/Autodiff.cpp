@@ -21,6 +21,7 @@
 
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/BuiltinTypes.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "llvm/ADT/STLExtras.h"
 
 using namespace mlir;
@@ -142,6 +143,10 @@ LogicalResult backpropagate(Operation *op, AdjointBuilder &adj) {
   if (llvm::none_of(op->getResults(), [&](Value r) { return adj.lookup(r); }) ||
       llvm::none_of(op->getOperands(), [&](Value v) { return adj.wants(v); }))
     return success();
+  if (auto scan = llvm::dyn_cast<ScanOp>(op)) {
+    adj.setLoc(op->getLoc());
+    return detail::emitScanVjp(scan, adj);
+  }
   if (op->getNumResults() == 1) {
     adj.setLoc(op->getLoc());
     Value grad = adj.lookup(op->getResult(0));
@@ -155,20 +160,59 @@ LogicalResult backpropagate(Operation *op, AdjointBuilder &adj) {
 
 FailureOr<SmallVector<Value>> buildGradients(OpBuilder &builder, ArrayRef<Operation *> forward,
                                              Value output, Value seed, ArrayRef<Value> wrt) {
+  return buildGradients(builder, forward, ArrayRef<Value>{output}, ArrayRef<Value>{seed}, wrt);
+}
+
+FailureOr<SmallVector<Value>> buildGradients(OpBuilder &builder, ArrayRef<Operation *> forward,
+                                             ArrayRef<Value> outputs, ArrayRef<Value> seeds,
+                                             ArrayRef<Value> wrt) {
   llvm::DenseSet<Value> active = activeValues(forward, wrt);
-  AdjointBuilder adj(builder, active, output.getLoc());
-  adj.accumulate(output, seed);
-  if (adj.lookup(output))
+  Location loc = outputs.empty() ? builder.getUnknownLoc() : outputs.front().getLoc();
+  AdjointBuilder adj(builder, active, loc);
+  bool reached = false;
+  for (auto [output, seed] : llvm::zip(outputs, seeds)) {
+    if (!seed)
+      continue;
+    adj.accumulate(output, seed);
+    reached |= bool(adj.lookup(output));
+  }
+  if (reached)
     for (Operation *op : llvm::reverse(forward))
       if (failed(backpropagate(op, adj)))
         return failure();
-  adj.setLoc(output.getLoc());
+  adj.setLoc(loc);
   SmallVector<Value> grads;
   for (Value v : wrt) {
     Value g = adj.lookup(v);
     grads.push_back(g ? g : adj.zeros(v.getType()));
   }
   return grads;
+}
+
+/// Erases the dead ops of `block`, last first, and looks into the regions of the live ones.
+static bool eraseDeadOpsIn(Block &block) {
+  bool changed = false;
+  for (Operation &op : llvm::make_early_inc_range(llvm::reverse(block))) {
+    if (isOpTriviallyDead(&op)) {
+      op.erase();
+      changed = true;
+      continue;
+    }
+    for (Region &region : op.getRegions())
+      for (Block &inner : region)
+        changed |= eraseDeadOpsIn(inner);
+  }
+  return changed;
+}
+
+void eraseDeadOps(Operation *root) {
+  bool changed = true;
+  while (changed) {
+    changed = false;
+    for (Region &region : root->getRegions())
+      for (Block &block : region)
+        changed |= eraseDeadOpsIn(block);
+  }
 }
 
 } // namespace nnx::ir

@@ -35,6 +35,26 @@ mlir::FailureOr<llvm::SmallVector<mlir::Value>>
 buildGradients(mlir::OpBuilder &builder, llvm::ArrayRef<mlir::Operation *> forward,
                mlir::Value output, mlir::Value seed, llvm::ArrayRef<mlir::Value> wrt);
 
+/// The same for several outputs at once: the gradient of sum_i <outputs[i], seeds[i]> (a
+/// vector-Jacobian product with one cotangent per output). A null seed means no cotangent for
+/// that output; an output listed twice receives both seeds. This is what the VJP of a scan
+/// body needs: cotangents for the new carries and for the step's outputs together.
+///
+/// Scans among the forward ops are differentiated as a whole (AutodiffScan.cpp): the scan is
+/// replaced by one that also stacks its carries, and a reverse scan recomputes each step from
+/// its saved carry and applies the step's VJP. The forward scan it replaces is left without
+/// uses; eraseDeadOps removes it.
+mlir::FailureOr<llvm::SmallVector<mlir::Value>>
+buildGradients(mlir::OpBuilder &builder, llvm::ArrayRef<mlir::Operation *> forward,
+               llvm::ArrayRef<mlir::Value> outputs, llvm::ArrayRef<mlir::Value> seeds,
+               llvm::ArrayRef<mlir::Value> wrt);
+
+/// Erases, inside `root` (its regions, recursively, not `root` itself), every op whose results
+/// are all unused and that has no side effect, until none is left. The front end runs it on a
+/// finished trace: values traced but not used (and forward scans that autodiff replaced) cost
+/// nothing at run time, in the interpreter as in the JIT.
+void eraseDeadOps(mlir::Operation *root);
+
 /// The `nnx-grad` pass: for every function carrying the unit attribute `nnx.differentiate`
 /// whose first result is a float scalar, adds `<name>_grad` returning that result followed by
 /// its gradient with respect to every float argument.

@@ -2,8 +2,8 @@
 //
 // The reverse sweep of Autodiff.cpp hands each forward op, with the adjoint of its result, to
 // the vector-Jacobian-product rules of its family: AutodiffElementwise.cpp (unary, binary,
-// select, convert) and AutodiffStructural.cpp (broadcast, reductions, shape ops, matmul,
-// softmax). A rule asks the AdjointBuilder which operands want an adjoint, builds nnx ops with
+// select, convert), AutodiffStructural.cpp (broadcast, reductions, shape ops, matmul,
+// softmax) and AutodiffScan.cpp (scan, the one op with a region). A rule asks the AdjointBuilder which operands want an adjoint, builds nnx ops with
 // its small helpers and adds each contribution with accumulate(). Rules follow JAX's
 // conventions (abs' is sign with sign(0) = 0, ties of max/min split the gradient evenly,
 // pow's derivative is guarded at a zero exponent and base). Not part of the public API.
@@ -28,6 +28,9 @@ public:
   AdjointBuilder(mlir::OpBuilder &builder, const llvm::DenseSet<mlir::Value> &active,
                  mlir::Location loc)
       : builder_(builder), active_(active), loc_(loc) {}
+
+  /// The builder, positioned where backward ops go.
+  mlir::OpBuilder &builder() { return builder_; }
 
   /// The location given to the ops built from now on.
   void setLoc(mlir::Location loc) { loc_ = loc; }
@@ -90,6 +93,12 @@ llvm::SmallVector<int64_t> keptDims(int64_t rank, llvm::ArrayRef<int64_t> axes);
 /// Emits the VJP of a unary, binary, select or convert op given the adjoint `grad` of its
 /// result. Returns false when `op` is not of these families.
 bool emitElementwiseVjp(mlir::Operation *op, mlir::Value grad, AdjointBuilder &adj);
+
+/// Emits the VJP of a scan (AutodiffScan.cpp): every result's adjoint is looked up (missing
+/// ones are zero), the forward scan is replaced by one that also stacks its carries, and a
+/// reverse scan applies the body's VJP step by step, accumulating into the adjoints of the
+/// initial carries, the scanned operands and the constants.
+mlir::LogicalResult emitScanVjp(ScanOp op, AdjointBuilder &adj);
 
 /// Emits the VJP of a broadcast, reduction, shape op, matmul, softmax or log_softmax, and
 /// accepts the ops that pass no gradient (constants, iota, comparisons, logic, random draws).

@@ -2,8 +2,9 @@
 //
 // Data movement is transposed: broadcast_in_dim sums over the dimensions it added or
 // repeated, reduce_sum broadcasts back, reshape reshapes back, transpose applies the inverse
-// permutation, concat slices its operands' parts out of the adjoint, slice pads the adjoint
-// with zeros (interior padding undoes the stride) and pad slices it back out. reduce_max/min
+// permutation, reverse reverses back, concat slices its operands' parts out of the adjoint,
+// slice pads the adjoint with zeros (interior padding undoes the stride) and pad slices it
+// back out. reduce_max/min
 // share the adjoint evenly among the elements equal to the result (JAX's rule for ties).
 // matmul's adjoints are g b^T and a^T g, summed over the batch when one matrix is shared;
 // softmax's is y (g - sum(g y)) and log_softmax's g - exp(y) sum(g).
@@ -160,6 +161,10 @@ bool emitStructuralVjp(Operation *op, Value grad, AdjointBuilder &adj) {
         return true;
       })
       .Case([&](TransposeOp o) { transposeVjp(o, grad, adj); return true; })
+      .Case([&](ReverseOp o) {
+        adj.accumulate(o.getInput(), adj.create<ReverseOp>(o.getType(), grad, o.getDims()));
+        return true;
+      })
       .Case([&](ConcatOp o) { concatVjp(o, grad, adj); return true; })
       .Case([&](SliceOp o) { sliceVjp(o, grad, adj); return true; })
       .Case([&](PadOp o) { padVjp(o, grad, adj); return true; })

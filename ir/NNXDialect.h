@@ -29,6 +29,21 @@ class DialectRegistry;
 
 namespace nnx::ir {
 
+/// Creates an nnx.scan at `b`'s insertion point with an empty body block whose arguments have
+/// the types the verifier expects (the carries' types, the slices of `xs`, the consts' types).
+/// `stackedTypes` are the types of the step outputs (without the leading dimension); the
+/// results are the carries' types followed by them stacked to [length, ...]. The caller fills
+/// the body and ends it with nnx.yield.
+ScanOp createScan(mlir::OpBuilder &b, mlir::Location loc, mlir::ValueRange init,
+                  mlir::ValueRange xs, mlir::ValueRange consts, mlir::TypeRange stepOutputTypes,
+                  int64_t length, bool reverse);
+
+/// `type` (a ranked tensor) with a new leading dimension of extent `extent`.
+mlir::RankedTensorType prependDim(mlir::Type type, int64_t extent);
+
+/// `type` (a ranked tensor of rank >= 1) without its leading dimension.
+mlir::RankedTensorType dropLeadingDim(mlir::Type type);
+
 /// Registers the dialects nnx IR uses (nnx, func, arith for nothing else) in `registry`.
 void registerNNXDialects(mlir::DialectRegistry &registry);
 

@@ -325,3 +325,130 @@ static LogicalResult verifyRandom(Operation *op, Value key, Value counter) {
 
 LogicalResult RandomUniformOp::verify() { return verifyRandom(*this, getKey(), getCounter()); }
 LogicalResult RandomNormalOp::verify() { return verifyRandom(*this, getKey(), getCounter()); }
+
+//===----------------------------------------------------------------------===//
+// ReverseOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult ReverseOp::verify() {
+  int64_t rank = getType().getRank(), previous = -1;
+  for (int64_t d : getDims()) {
+    if (failed(verifyAxis(*this, d, rank)))
+      return failure();
+    if (d <= previous)
+      return emitOpError("dims must be sorted and distinct");
+    previous = d;
+  }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// ScanOp
+//===----------------------------------------------------------------------===//
+
+YieldOp ScanOp::getYield() { return llvm::cast<YieldOp>(getBodyBlock().getTerminator()); }
+
+Block::BlockArgListType ScanOp::getCarryArgs() {
+  return getBodyBlock().getArguments().take_front(getInit().size());
+}
+
+Block::BlockArgListType ScanOp::getSliceArgs() {
+  return getBodyBlock().getArguments().slice(getInit().size(), getXs().size());
+}
+
+Block::BlockArgListType ScanOp::getConstArgs() {
+  return getBodyBlock().getArguments().drop_front(getInit().size() + getXs().size());
+}
+
+RankedTensorType nnx::ir::prependDim(Type type, int64_t extent) {
+  auto tensor = llvm::cast<RankedTensorType>(type);
+  SmallVector<int64_t> shape{extent};
+  llvm::append_range(shape, tensor.getShape());
+  return RankedTensorType::get(shape, tensor.getElementType());
+}
+
+RankedTensorType nnx::ir::dropLeadingDim(Type type) {
+  auto tensor = llvm::cast<RankedTensorType>(type);
+  return RankedTensorType::get(tensor.getShape().drop_front(), tensor.getElementType());
+}
+
+/// The type of one slice of a scanned tensor: `type` without its leading dimension.
+static RankedTensorType dropLeading(RankedTensorType type) { return dropLeadingDim(type); }
+
+ScanOp nnx::ir::createScan(OpBuilder &b, Location loc, ValueRange init, ValueRange xs,
+                           ValueRange consts, TypeRange stepOutputTypes, int64_t length,
+                           bool reverse) {
+  SmallVector<Type> resultTypes(init.getTypes());
+  for (Type t : stepOutputTypes)
+    resultTypes.push_back(prependDim(t, length));
+  OperationState state(loc, ScanOp::getOperationName());
+  state.addOperands(init);
+  state.addOperands(xs);
+  state.addOperands(consts);
+  state.addTypes(resultTypes);
+  state.addAttribute("operandSegmentSizes", b.getDenseI32ArrayAttr({static_cast<int32_t>(init.size()),
+                                             static_cast<int32_t>(xs.size()),
+                                             static_cast<int32_t>(consts.size())}));
+  state.addAttribute("length", b.getI64IntegerAttr(length));
+  if (reverse)
+    state.addAttribute("reverse", b.getUnitAttr());
+  state.addRegion();
+  auto scan = llvm::cast<ScanOp>(b.create(state));
+  Block *block = new Block();
+  scan.getBody().push_back(block);
+  for (Value v : init)
+    block->addArgument(v.getType(), loc);
+  for (Value v : xs)
+    block->addArgument(dropLeadingDim(v.getType()), loc);
+  for (Value v : consts)
+    block->addArgument(v.getType(), loc);
+  return scan;
+}
+
+LogicalResult ScanOp::verify() {
+  int64_t length = getLength();
+  if (length < 0)
+    return emitOpError("length must be non-negative, got ") << length;
+  Block &body = getBodyBlock();
+  size_t numInit = getInit().size(), numXs = getXs().size(), numConsts = getConsts().size();
+  if (body.getNumArguments() != numInit + numXs + numConsts)
+    return emitOpError("body takes ") << body.getNumArguments() << " arguments, expected "
+                                      << numInit + numXs + numConsts;
+  for (auto [i, v] : llvm::enumerate(getInit()))
+    if (body.getArgument(i).getType() != v.getType())
+      return emitOpError("carry ") << i << " has type " << v.getType() << " but the body takes "
+                                   << body.getArgument(i).getType();
+  for (auto [i, v] : llvm::enumerate(getXs())) {
+    RankedTensorType type = rankedType(v);
+    if (type.getRank() == 0 || type.getDimSize(0) != length)
+      return emitOpError("scanned operand ") << i << " of type " << type
+                                             << " must have leading dimension " << length;
+    if (body.getArgument(numInit + i).getType() != dropLeading(type))
+      return emitOpError("the body's slice of scanned operand ") << i << " must have type "
+                                                                 << dropLeading(type);
+  }
+  for (auto [i, v] : llvm::enumerate(getConsts()))
+    if (body.getArgument(numInit + numXs + i).getType() != v.getType())
+      return emitOpError("constant ") << i << " has type " << v.getType()
+                                      << " but the body takes "
+                                      << body.getArgument(numInit + numXs + i).getType();
+  auto yielded = getYield().getValues();
+  if (yielded.size() != getNumResults())
+    return emitOpError("the body yields ") << yielded.size() << " values for " << getNumResults()
+                                           << " results";
+  for (size_t i = 0; i < getNumResults(); ++i) {
+    Type yieldType = yielded[i].getType();
+    if (i < numInit) {
+      if (yieldType != getInit()[i].getType() || getResult(i).getType() != yieldType)
+        return emitOpError("carry ") << i << " changes type: " << getInit()[i].getType()
+                                     << " in, " << yieldType << " yielded";
+      continue;
+    }
+    auto stacked = rankedType(getResult(i));
+    if (stacked.getRank() == 0 || stacked.getDimSize(0) != length ||
+        dropLeading(stacked) != yieldType)
+      return emitOpError("result ") << i << " of type " << stacked << " must stack the yielded "
+                                    << yieldType << " along a leading dimension of " << length;
+  }
+  return success();
+}

@@ -1,9 +1,10 @@
 //===- NNXOps.td - Ops of the nnx dialect -----------------------*- tablegen -*-===//
 //
 // Families: constants and fills; elementwise unary, binary, compare and select; conversion;
-// broadcast; reductions; shape ops (reshape, transpose, concat, slice, pad); matmul; softmax and
-// log-softmax; iota; random draws from a counter-based key. All are pure: a random draw is a
-// function of its key and counter operands.
+// broadcast; reductions; shape ops (reshape, transpose, concat, slice, pad, reverse); matmul;
+// softmax and log-softmax; iota; random draws from a counter-based key; and the one op with a
+// region, `scan` (a loop over a leading axis, with its `yield`). All are pure: a random draw is
+// a function of its key and counter operands, and a scan is as pure as its body.
 //
 //===----------------------------------------------------------------------===//
 #ifndef NNX_OPS_TD
@@ -197,6 +198,18 @@ def NNX_PadOp : NNX_Op<"pad", [Pure]> {
   let hasVerifier = 1;
 }
 
+def NNX_ReverseOp : NNX_Op<"reverse", [Pure, SameOperandsAndResultType]> {
+  let summary = "reverse the order of elements along the given dimensions";
+  let description = [{
+    Element i of a reversed dimension of extent n comes from element n - 1 - i (stablehlo.reverse,
+    numpy's `x[::-1]`). `dims` are distinct, sorted and in range.
+  }];
+  let arguments = (ins NNX_AnyTensor:$input, DenseI64ArrayAttr:$dims);
+  let results = (outs NNX_AnyTensor:$result);
+  let assemblyFormat = "$input `,` `dims` `=` $dims attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
 //===----------------------------------------------------------------------===//
 // Contractions and normalisations
 //===----------------------------------------------------------------------===//
@@ -247,5 +260,61 @@ class NNX_RandomOp<string mnemonic, string doc> : NNX_Op<mnemonic, [Pure]> {
 
 def NNX_RandomUniformOp : NNX_RandomOp<"random_uniform", "uniform draws in [0, 1)">;
 def NNX_RandomNormalOp : NNX_RandomOp<"random_normal", "standard normal draws (Box-Muller)">;
+
+//===----------------------------------------------------------------------===//
+// Loops
+//===----------------------------------------------------------------------===//
+
+def NNX_ScanOp : NNX_Op<"scan", [RecursiveMemoryEffects, RecursivelySpeculatable,
+    IsolatedFromAbove, AttrSizedOperandSegments, SingleBlockImplicitTerminator<"YieldOp">]> {
+  let summary = "a loop over the leading axis of its scanned operands (jax.lax.scan)";
+  let description = [{
+    Runs `body` `length` times. The body's block arguments are, in order: the carries (typed
+    like `init`), the step's slice of every scanned operand (`xs`, each of extent `length` along
+    dimension 0, without that dimension), and the loop-invariant `consts`. It yields the new
+    carries followed by the step's outputs. The op returns the final carries followed by the
+    outputs stacked along a new leading dimension of extent `length`.
+
+    Step t reads slice t of every xs and writes slice t of every stacked output; with `reverse`
+    the steps run t = length - 1 down to 0 (jax.lax.scan's `reverse=True`: the output of the
+    step that read x[t] is still at index t). The body is isolated from above: everything it
+    uses is a block argument, so the interpreter runs it as a loop, the JIT lowers it to one
+    scf.for, and autodiff and batching transform it as a whole. Neither the IR nor its compile
+    time grows with `length`.
+  }];
+  let arguments = (ins Variadic<NNX_AnyTensor>:$init, Variadic<NNX_AnyTensor>:$xs,
+                       Variadic<NNX_AnyTensor>:$consts, I64Attr:$length, UnitAttr:$reverse);
+  let results = (outs Variadic<NNX_AnyTensor>:$results);
+  let regions = (region SizedRegion<1>:$body);
+  let assemblyFormat = [{
+    `length` `=` $length (`reverse` $reverse^)?
+    (`init` `(` $init^ `:` type($init) `)`)?
+    (`xs` `(` $xs^ `:` type($xs) `)`)?
+    (`consts` `(` $consts^ `:` type($consts) `)`)?
+    $body attr-dict (`->` type($results)^)?
+  }];
+  let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The body's single block.
+    ::mlir::Block &getBodyBlock() { return getBody().front(); }
+    /// The yield that ends the body.
+    YieldOp getYield();
+    /// The final carries (the first results).
+    ::mlir::ResultRange getCarryResults() { return getResults().take_front(getInit().size()); }
+    /// The stacked outputs (the results after the carries).
+    ::mlir::ResultRange getStackedResults() { return getResults().drop_front(getInit().size()); }
+    /// Block arguments: carries, scanned slices and constants.
+    ::mlir::Block::BlockArgListType getCarryArgs();
+    ::mlir::Block::BlockArgListType getSliceArgs();
+    ::mlir::Block::BlockArgListType getConstArgs();
+  }];
+}
+
+def NNX_YieldOp : NNX_Op<"yield", [Pure, Terminator, HasParent<"ScanOp">]> {
+  let summary = "ends a scan body: the new carries, then the step's outputs";
+  let arguments = (ins Variadic<NNX_AnyTensor>:$values);
+  let assemblyFormat = "($values^ `:` type($values))? attr-dict";
+  let builders = [OpBuilder<(ins), [{ build($_builder, $_state, ::mlir::ValueRange()); }]>];
+}
 
 #endif // NNX_OPS_TD

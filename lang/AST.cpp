@@ -120,8 +120,20 @@ private:
       const auto &t = cast<TransformExpr>(e);
       return "(" + t.name + " " + args(t.args) + ")";
     }
+    case Expr::Kind::ListComp: {
+      const auto &c = cast<ListCompExpr>(e);
+      return "(listcomp " + expr(*c.element) + " for " + names(c.names) + " in " +
+             expr(*c.iterable) + (c.cond ? " if " + expr(*c.cond) : "") + ")";
+    }
     }
     return "?";
+  }
+
+  std::string names(const std::vector<std::string> &ns) {
+    std::string s;
+    for (size_t i = 0; i < ns.size(); ++i)
+      s += (i ? ", " : "") + ns[i];
+    return s;
   }
 
   std::string indexExpr(const IndexExpr &ix) {
@@ -180,6 +192,12 @@ private:
         os_ << std::string(depth * 2, ' ') << "else\n";
         block(depth + 1, i.elseBlock);
       }
+      return;
+    }
+    case Stmt::Kind::For: {
+      const auto &f = cast<ForStmt>(s);
+      line(depth, s.span) << "for " << names(f.names) << " in " << expr(*f.iterable) << "\n";
+      block(depth + 1, f.body);
       return;
     }
     case Stmt::Kind::Assign: {

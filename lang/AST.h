@@ -26,7 +26,7 @@ namespace nnx::lang {
 struct Expr {
   enum class Kind {
     Number, String, Bool, Name, Tuple, List, Call, Member, Index, Unary, Binary, Vmap,
-    Transform
+    Transform, ListComp
   };
   Expr(Kind kind, Span span) : kind(kind), span(span) {}
   virtual ~Expr() = default;
@@ -139,7 +139,18 @@ struct VmapExpr : Expr {
   static bool classof(const Expr *e) { return e->kind == Kind::Vmap; }
 };
 
-/// `scan(...)`, `grad(...)`, `value_and_grad(...)`.
+/// `[element for name in iterable if cond]` (the names may be a tuple: `for i, x in ...`).
+struct ListCompExpr : Expr {
+  ListCompExpr(Span s) : Expr(Kind::ListComp, s) {}
+  ExprPtr element;
+  std::vector<std::string> names;
+  std::vector<Span> nameSpans;
+  ExprPtr iterable;
+  ExprPtr cond; // may be null
+  static bool classof(const Expr *e) { return e->kind == Kind::ListComp; }
+};
+
+/// `scan(...)`, `vmap(...)`, `grad(...)`, `value_and_grad(...)`.
 struct TransformExpr : Expr {
   TransformExpr(Span s, std::string name) : Expr(Kind::Transform, s), name(std::move(name)) {}
   std::string name;
@@ -174,7 +185,7 @@ struct FnDecl;
 
 /// Base of all statements.
 struct Stmt {
-  enum class Kind { Fn, VarDecl, Return, Assert, If, Assign, AugAssign, Expr };
+  enum class Kind { Fn, VarDecl, Return, Assert, If, For, Assign, AugAssign, Expr };
   Stmt(Kind kind, Span span) : kind(kind), span(span) {}
   virtual ~Stmt() = default;
   const Kind kind;
@@ -225,6 +236,17 @@ struct IfStmt : Stmt {
   Block thenBlock;
   Block elseBlock;
   static bool classof(const Stmt *s) { return s->kind == Kind::If; }
+};
+
+/// `for name in iterable { body }` (or `for i, x in ...`): a loop over a sequence known at
+/// compile time, unrolled.
+struct ForStmt : Stmt {
+  ForStmt(Span s) : Stmt(Kind::For, s) {}
+  std::vector<std::string> names;
+  std::vector<Span> nameSpans;
+  ExprPtr iterable;
+  Block body;
+  static bool classof(const Stmt *s) { return s->kind == Kind::For; }
 };
 
 /// `a, b = x, y` (or a single target and value).

@@ -78,7 +78,7 @@ Value Evaluator::callBuiltin(BuiltinId id, std::vector<Value> &args,
     result = builtinMath(id, args, kwargs, span);
     break;
   case BuiltinId::shape: case BuiltinId::reshape: case BuiltinId::transpose:
-  case BuiltinId::concat: case BuiltinId::matmul: case BuiltinId::len:
+  case BuiltinId::concat: case BuiltinId::matmul: case BuiltinId::len: case BuiltinId::flip:
     result = builtinShapeOp(id, args, kwargs, span);
     break;
   case BuiltinId::zeros_like: case BuiltinId::ones_like: case BuiltinId::full:
@@ -95,6 +95,9 @@ Value Evaluator::callBuiltin(BuiltinId id, std::vector<Value> &args,
       result = builtinRandom(id, args, kwargs, span);
     break;
   case BuiltinId::bernoulli: result = builtinRandom(id, args, kwargs, span); break;
+  case BuiltinId::range: case BuiltinId::enumerate: case BuiltinId::zip:
+    result = builtinSequence(id, args, kwargs, span);
+    break;
   case BuiltinId::state: {
     // state(model, Kind, ...): the model's variables of those kinds (all when none given).
     std::vector<std::string> kinds;

@@ -35,36 +35,24 @@ Value Evaluator::eval(const Expr &expr) {
   case Expr::Kind::Bool: return Value::boolean(cast<BoolExpr>(expr).value);
   case Expr::Kind::Name: return evalName(cast<NameExpr>(expr));
   case Expr::Kind::Tuple:
-  case Expr::Kind::List: {
-    std::vector<Value> elems;
-    for (const ExprPtr &e : cast<SequenceExpr>(expr).elements) {
-      elems.push_back(eval(*e));
-      if (elems.back().isError())
-        return Value::error();
-    }
-    return expr.kind == Expr::Kind::List ? Value::list(std::move(elems))
-                                         : Value::tuple(std::move(elems));
-  }
+  case Expr::Kind::List: return evalSequence(cast<SequenceExpr>(expr));
+  case Expr::Kind::ListComp: return evalListComp(cast<ListCompExpr>(expr));
   case Expr::Kind::Call: return evalCall(cast<CallExpr>(expr));
   case Expr::Kind::Member: return evalMember(cast<MemberExpr>(expr));
   case Expr::Kind::Index: return evalIndex(cast<IndexExpr>(expr));
   case Expr::Kind::Unary: return evalUnary(cast<UnaryExpr>(expr));
   case Expr::Kind::Binary: return evalBinary(cast<BinaryExpr>(expr));
-  case Expr::Kind::Vmap:
-    error("E0301", expr.span, "`vmap` is not supported yet")
-        .withLabel("stacked modules come with the transforms issue");
-    return Value::error();
+  case Expr::Kind::Vmap: return evalStackedModule(cast<VmapExpr>(expr));
   case Expr::Kind::Transform: return evalTransform(cast<TransformExpr>(expr));
   }
   return Value::error();
 }
 
 Value Evaluator::evalTransform(const TransformExpr &expr) {
-  if (expr.name == "scan") {
-    error("E0301", expr.span, "`scan` is not supported yet")
-        .withLabel("scan comes with the transforms issue");
-    return Value::error();
-  }
+  if (expr.name == "scan")
+    return evalScan(expr);
+  if (expr.name == "vmap")
+    return evalVmap(expr);
   // grad(f) / value_and_grad(f), optionally wrt=Kind or wrt=[Kind, ...].
   Value t = Value::make(Value::Kind::Transform);
   t.s = expr.name;
@@ -172,6 +160,10 @@ Value Evaluator::lookupGlobal(const std::string &name, Span span, bool report) {
   }
   if (name == "training")
     return Value::boolean(options_.training);
+  if (name == "None")
+    return Value::none();
+  if (name == "Carry")
+    return Value::make(Value::Kind::Carry);
   if (report) {
     Diagnostic &d = error("E0201", span, "unknown name `" + name + "`");
     d.withLabel("not defined here");
@@ -292,7 +284,17 @@ Value Evaluator::evalCall(const CallExpr &expr) {
   std::vector<Span> spans;
   bool failed = callee.isError();
   for (const Arg &a : expr.args) {
+    // A module created as an argument of a module being created at `path` belongs to it:
+    // RNN(LSTMCell(3, 4)) at `rnn` puts the cell at `rnn.cell`, as Flax does.
+    if (path && callee.kind == Value::Kind::ModuleType) {
+      const std::vector<Param> &params = callee.moduleDecl->params;
+      std::string param = !a.name.empty()              ? a.name
+                          : args.size() < params.size() ? params[args.size()].name
+                                                        : "arg" + std::to_string(args.size());
+      pendingPath_ = path->empty() ? param : *path + "." + param;
+    }
     Value v = eval(*a.value);
+    pendingPath_.reset();
     failed |= v.isError();
     if (a.name.empty())
       args.push_back(std::move(v));
@@ -340,9 +342,14 @@ Value Evaluator::callValue(const Value &callee, std::vector<Value> args,
     return callFunction(*callee.fn, callee.module, std::move(args), std::move(kwargs), argSpans,
                         span);
   case Value::Kind::Transform:
+    if (callee.s == "scan")
+      return callScan(callee, std::move(args), std::move(kwargs), argSpans, span);
+    if (callee.s == "vmap")
+      return callVmap(callee, std::move(args), std::move(kwargs), argSpans, span);
     return differentiate(callee, std::move(args), std::move(kwargs), argSpans, span);
   case Value::Kind::Function:
-    return callFunction(*callee.fn, nullptr, std::move(args), std::move(kwargs), argSpans, span);
+    return callFunction(*callee.fn, callee.module, std::move(args), std::move(kwargs), argSpans,
+                        span, callee.closure.get());
   case Value::Kind::Builtin:
     // Rngs("s") and zeros_like(tree, kind=K) create variables at the member's path.
     pendingPath_ = path;
@@ -440,12 +447,24 @@ bool Evaluator::bindParams(const std::vector<Param> &params, const std::string &
 
 Value Evaluator::callFunction(const FnDecl &fn, ModuleInstance *self, std::vector<Value> args,
                               std::vector<std::pair<std::string, Value>> kwargs,
-                              const std::vector<Span> &argSpans, Span span) {
+                              const std::vector<Span> &argSpans, Span span,
+                              const Closure *closure) {
   std::string what = (self ? self->decl->name + "." : std::string()) + fn.name;
   if (frames_.size() >= kMaxCallDepth) {
     error("E0216", span, "calls nest more than " + std::to_string(kMaxCallDepth) + " deep")
         .withLabel("calling `" + what + "` here")
         .note("recursion is not supported: every call is inlined at compile time");
+    return Value::error();
+  }
+  if (!closure && self && self->stack.size() > consumedStack(self)) {
+    int64_t layers = self->stack[consumedStack(self)];
+    std::string name = self->path.substr(self->path.rfind('.') + 1);
+    error("E0242", span, "`" + (name.empty() ? self->decl->name : name) + "` holds " +
+                             std::to_string(layers) + " stacked layers")
+        .withLabel("calling `" + what + "` on all of them at once")
+        .note("created with vmap here", self->createdAt)
+        .help("run the layers with scan(" + (name.empty() ? "model" : name) +
+              ", x) or map a function over them with vmap(f, in_axes=0)");
     return Value::error();
   }
   std::vector<std::pair<std::string, Value>> bound;
@@ -455,6 +474,8 @@ Value Evaluator::callFunction(const FnDecl &fn, ModuleInstance *self, std::vecto
   frame.self = self;
   frame.fn = &fn;
   frame.callSite = span;
+  if (closure)
+    frame.locals = *closure;
   frames_.push_back(std::move(frame));
   bool ok = true;
   for (size_t i = 0; i < bound.size(); ++i) {

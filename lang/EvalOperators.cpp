@@ -94,6 +94,10 @@ Value Evaluator::evalBinary(const BinaryExpr &expr) {
     return b;
   if (expr.op == "@")
     return matmul(a, b, expr.opSpan, expr.span);
+  // `x == None` / `x != None`: whether an optional argument was given (any kind of value).
+  if ((op == BinOp::Eq || op == BinOp::Ne) &&
+      (a.kind == Value::Kind::None || b.kind == Value::Kind::None))
+    return Value::boolean((a.kind == b.kind) == (op == BinOp::Eq));
   return binary(op, a, b, expr.opSpan, expr.span); // folds static operands itself
 }
 
@@ -180,6 +184,15 @@ Value Evaluator::evalIndex(const IndexExpr &expr) {
     }
     return base.elems[static_cast<size_t>(k)];
   }
+  std::optional<int64_t> step = sub.step ? staticInt(eval(*sub.step), "a slice step", sub.span)
+                                         : std::optional<int64_t>(1);
+  if (!step)
+    return Value::error();
+  if (*step == 0) {
+    error("E0222", sub.span, "slice step cannot be zero").withLabel("step 0");
+    return Value::error();
+  }
+  // Python's rules: bounds clamp to [0, n] forwards and to [-1, n - 1] backwards.
   auto bound = [&](const ExprPtr &e, int64_t dflt) -> std::optional<int64_t> {
     if (!e)
       return dflt;
@@ -187,13 +200,14 @@ Value Evaluator::evalIndex(const IndexExpr &expr) {
     if (!v)
       return std::nullopt;
     int64_t k = *v < 0 ? *v + n : *v;
-    return std::clamp<int64_t>(k, 0, n);
+    return *step > 0 ? std::clamp<int64_t>(k, 0, n) : std::clamp<int64_t>(k, -1, n - 1);
   };
-  std::optional<int64_t> lo = bound(sub.lo, 0), hi = bound(sub.hi, n);
+  std::optional<int64_t> lo = bound(sub.lo, *step > 0 ? 0 : n - 1);
+  std::optional<int64_t> hi = bound(sub.hi, *step > 0 ? n : -1);
   if (!lo || !hi)
     return Value::error();
   std::vector<Value> elems;
-  for (int64_t k = *lo; k < *hi; ++k)
+  for (int64_t k = *lo; *step > 0 ? k < *hi : k > *hi; k += *step)
     elems.push_back(base.elems[static_cast<size_t>(k)]);
   return base.kind == Value::Kind::List ? Value::list(elems) : Value::tuple(elems);
 }
@@ -211,6 +225,7 @@ Value Evaluator::indexTensor(const Value &tensor, const IndexExpr &expr) {
     return Value::error();
   }
   SmallVector<int64_t> start(rank, 0), limit(type.getShape()), stride(rank, 1), finalShape;
+  std::vector<int64_t> reversed;
   int64_t dim = 0;
   for (const Subscript &s : expr.subscripts) {
     if (s.kind == Subscript::Kind::Ellipsis) {
@@ -240,23 +255,34 @@ Value Evaluator::indexTensor(const Value &tensor, const IndexExpr &expr) {
       ++dim;
       continue;
     }
+    std::optional<int64_t> step = s.step ? staticInt(eval(*s.step), "a slice step", s.step->span)
+                                         : std::optional<int64_t>(1);
+    if (!step)
+      return Value::error();
+    if (*step == 0) {
+      error("E0222", s.step->span, "slice step cannot be zero").withLabel("step 0");
+      return Value::error();
+    }
+    // Python's bounds: clamped to [0, n] going forwards, to [-1, n - 1] going backwards.
     auto bound = [&](const ExprPtr &e, int64_t dflt) -> std::optional<int64_t> {
       if (!e)
         return dflt;
       std::optional<int64_t> v = staticInt(eval(*e), "a slice bound", e->span);
       if (!v)
         return std::nullopt;
-      return std::clamp<int64_t>(*v < 0 ? *v + n : *v, 0, n);
+      int64_t k = *v < 0 ? *v + n : *v;
+      return *step > 0 ? std::clamp<int64_t>(k, 0, n) : std::clamp<int64_t>(k, -1, n - 1);
     };
-    std::optional<int64_t> step = s.step ? staticInt(eval(*s.step), "a slice step", s.step->span)
-                                         : std::optional<int64_t>(1);
-    std::optional<int64_t> lo = bound(s.lo, 0), hi = bound(s.hi, n);
-    if (!step || !lo || !hi)
+    std::optional<int64_t> lo = bound(s.lo, *step > 0 ? 0 : n - 1);
+    std::optional<int64_t> hi = bound(s.hi, *step > 0 ? n : -1);
+    if (!lo || !hi)
       return Value::error();
-    if (*step <= 0) {
-      error("E0303", s.step->span, "slice steps must be positive")
-          .withLabel("step " + std::to_string(*step));
-      return Value::error();
+    if (*step < 0) {
+      // x[lo:hi:-k] is the reversed axis sliced from n-1-lo to n-1-hi with step k.
+      reversed.push_back(dim);
+      *lo = n - 1 - *lo;
+      *hi = n - 1 - *hi;
+      *step = -*step;
     }
     start[dim] = *lo;
     limit[dim] = std::max(*lo, *hi);
@@ -266,7 +292,7 @@ Value Evaluator::indexTensor(const Value &tensor, const IndexExpr &expr) {
   }
   for (; dim < rank; ++dim)
     finalShape.push_back(type.getDimSize(dim));
-  Value sliced = slice(tensor, start, limit, stride, expr.span);
+  Value sliced = slice(reverse(tensor, reversed, expr.span), start, limit, stride, expr.span);
   return reshape(sliced, finalShape, expr.span);
 }
 

@@ -1,7 +1,7 @@
 //===- EvalShapeBuiltins.cpp - Built-ins about shapes ---------------------===//
 //
-// shape, len, matmul, reshape (one -1 inferred), transpose (default: reversed axes) and
-// concat: each checks that its arguments are tensors and that the static shape arguments fit,
+// shape, len, matmul, reshape (one -1 inferred), transpose (default: reversed axes), flip
+// (default: every axis) and concat: each checks that its arguments are tensors and that the static shape arguments fit,
 // then emits the op through EvalTensorOps.cpp.
 //
 //===----------------------------------------------------------------------===//
@@ -57,6 +57,31 @@ Value Evaluator::builtinShapeOp(BuiltinId id, std::vector<Value> &args,
   case BuiltinId::reshape: return builtinReshape(args, kwargs, span);
   case BuiltinId::transpose: return builtinTranspose(args, kwargs, span);
   case BuiltinId::concat: return builtinConcat(args, kwargs, span);
+  case BuiltinId::flip: {
+    // flip(x, axis=None), like jnp.flip: reverse along the axes (all when none given).
+    std::optional<Value> axisArg = argOr(args, kwargs, 1, "axis");
+    if (!needTensor(0))
+      return Value::error();
+    int64_t rank = typeOf(args[0]).getRank();
+    std::vector<int64_t> axes;
+    if (!axisArg || axisArg->kind == Value::Kind::None) {
+      for (int64_t d = 0; d < rank; ++d)
+        axes.push_back(d);
+    } else {
+      std::optional<std::vector<int64_t>> given =
+          axisArg->kind == Value::Kind::Int ? std::optional<std::vector<int64_t>>(std::vector<int64_t>{axisArg->i})
+                                            : staticInts(*axisArg, "`axis`", span);
+      if (!given)
+        return Value::error();
+      for (int64_t a : *given) {
+        std::optional<int64_t> axis = normalizeAxis(a, rank, span);
+        if (!axis)
+          return Value::error();
+        axes.push_back(*axis);
+      }
+    }
+    return reverse(args[0], axes, span);
+  }
   default: return Value::error();
   }
 }

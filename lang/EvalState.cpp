@@ -150,7 +150,8 @@ Value Evaluator::variablesLike(const Value &tree, const std::string &kind, Span 
     info.spec.path = *base + "." + tree.keys[i];
     info.spec.kind = kind;
     info.spec.dtype = like.spec.dtype;
-    info.spec.shape = like.spec.shape;
+    info.spec.shape = stacked(like.spec.shape);
+    info.spec.stack = stack_;
     info.declSpan = span;
     info.owner = frames_.back().self;
     Value ref = Value::make(Value::Kind::VarRef);

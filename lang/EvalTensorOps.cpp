@@ -14,6 +14,8 @@
 
 #include "llvm/Support/Casting.h"
 
+#include <algorithm>
+
 using namespace mlir;
 using llvm::cast;
 
@@ -515,6 +517,29 @@ Value Evaluator::iota(rt::DType dtype, ArrayRef<int64_t> shape, int64_t dim, Spa
   auto type = ir::tensorType(context(), dtype, shape);
   return Value::tensorOf(builder_.create<ir::IotaOp>(loc(span), type, dim),
                          Origin{span, "", nullptr});
+}
+
+Value Evaluator::reverse(const Value &x, std::vector<int64_t> axes, Span span) {
+  if (x.isError())
+    return x;
+  llvm::sort(axes);
+  axes.erase(std::unique(axes.begin(), axes.end()), axes.end());
+  if (axes.empty())
+    return x;
+  auto op = builder_.create<ir::ReverseOp>(loc(span), typeOf(x), x.tensor, axes);
+  return Value::tensorOf(op, Origin{span, "", nullptr});
+}
+
+Value Evaluator::moveAxis(const Value &x, int64_t from, int64_t to, Span span) {
+  if (x.isError() || from == to)
+    return x;
+  int64_t rank = typeOf(x).getRank();
+  SmallVector<int64_t> perm;
+  for (int64_t d = 0; d < rank; ++d)
+    if (d != from)
+      perm.push_back(d);
+  perm.insert(perm.begin() + to, from);
+  return transpose(x, perm, span);
 }
 
 Value Evaluator::randomDraw(const Value &rngs, bool normal, ArrayRef<int64_t> shape, Span span) {

@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #include "lang/Evaluator.h"
 
+#include "ir/Autodiff.h"
 #include "ir/NNXDialect.h"
 #include "ir/Signature.h"
 #include "ir/Types.h"
@@ -123,6 +124,8 @@ func::FuncOp Evaluator::finishFunction(const std::vector<Value> &outputs, Span s
     results.push_back(binding.current);
   }
   builder_.create<func::ReturnOp>(l, results);
+  // Values traced but never used (and forward scans autodiff replaced) cost nothing.
+  ir::eraseDeadOps(func_);
 
   mlir::Block &entry = func_.getBody().front();
   SmallVector<Type> argTypes(entry.getArgumentTypes());
@@ -267,6 +270,8 @@ Value Evaluator::readVar(size_t index, Span use) {
   std::string leaf = info.spec.path.substr(info.spec.path.rfind('.') + 1);
   if (!requireTracing(use, "reading variable `" + leaf + "`"))
     return Value::error();
+  if (!scopes_.empty())
+    return readScopedVar(index, use);
   auto type = ir::tensorType(context(), info.spec.dtype, info.spec.shape);
   Origin origin{info.declSpan,
                 "`" + leaf + "` is declared with type " + ir::formatType(type) + " here",
@@ -284,6 +289,8 @@ void Evaluator::writeVar(size_t index, Value value, Span span) {
   const VarInfo &info = space_.var(index);
   if (value.isError() || !requireTracing(span, "assigning a variable"))
     return;
+  if (!scopes_.empty())
+    return writeScopedVar(index, std::move(value), span);
   auto type = ir::tensorType(context(), info.spec.dtype, info.spec.shape);
   if (value.isStaticScalar())
     value = splat(value.number(), type, span);
@@ -315,10 +322,8 @@ void Evaluator::execBlock(const Block &block) {
 void Evaluator::execStmt(const Stmt &stmt) {
   Frame &frame = frames_.back();
   switch (stmt.kind) {
-  case Stmt::Kind::Fn:
-    error("E0302", stmt.span, "functions inside functions are not supported yet")
-        .withLabel("define it at the top level or as a method");
-    return;
+  case Stmt::Kind::Fn: execNestedFn(*cast<FnStmt>(stmt).fn); return;
+  case Stmt::Kind::For: execFor(cast<ForStmt>(stmt)); return;
   case Stmt::Kind::VarDecl:
     error("E0214", stmt.span, "variables are declared in module bodies")
         .withLabel("not allowed inside a function or test");
@@ -344,6 +349,16 @@ void Evaluator::execStmt(const Stmt &stmt) {
   case Stmt::Kind::AugAssign: execAugAssign(cast<AugAssignStmt>(stmt)); return;
   case Stmt::Kind::Expr: eval(*cast<ExprStmt>(stmt).expr); return;
   }
+}
+
+void Evaluator::execNestedFn(const FnDecl &fn) {
+  // A closure over the enclosing locals (by value) and module: `fn forward(x, model) = ...`
+  // written next to its use, like the seed's decorated inner functions.
+  Value v = Value::make(Value::Kind::Function);
+  v.fn = &fn;
+  v.module = frames_.back().self;
+  v.closure = std::make_shared<const Closure>(frames_.back().locals);
+  frames_.back().locals[fn.name] = v;
 }
 
 void Evaluator::execAssign(const AssignStmt &stmt) {

@@ -18,10 +18,14 @@
 // Errors inside the stdlib are reported at the user's call site with a note naming the
 // stdlib line, so messages point at code the user wrote.
 //
-// The implementation is split by concept: Evaluator.cpp (frames, statements, names, calls),
-// EvalOperators.cpp (unary/binary operators and indexing), EvalTensorOps.cpp (emitting nnx
-// ops with shape checks), EvalBuiltins.cpp (built-in functions), Instantiate.cpp (module
-// bodies and variable declarations), EvalTypes.cpp (type annotations and dimension variables).
+// The implementation is split by concept: Evaluator.cpp (frames, statements, state
+// variables), EvalCalls.cpp (names, members, calls), EvalOperators.cpp (unary/binary operators
+// and indexing), EvalTensorOps.cpp (emitting nnx ops with shape checks), EvalBuiltins.cpp and
+// EvalShapeBuiltins.cpp (built-in functions), Instantiate.cpp (module bodies and variable
+// declarations), EvalTypes.cpp (type annotations and dimension variables), EvalState.cpp
+// (state trees, grad), EvalLoops.cpp (static `for` loops, lists and comprehensions),
+// EvalScope.cpp (tracing the body of a scan or vmap), EvalScan.cpp (`scan`) and EvalVmap.cpp
+// (`vmap`: stacked modules and the batching transform).
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -37,6 +41,7 @@
 #include <deque>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -127,6 +132,8 @@ private:
   void execAugAssign(const AugAssignStmt &stmt);
   void execIf(const IfStmt &stmt);
   void execAssert(const AssertStmt &stmt);
+  /// A `fn` statement inside a function: a local closure.
+  void execNestedFn(const FnDecl &fn);
   void assignTo(const Expr &target, Value value, Span span);
 
   Value eval(const Expr &expr);
@@ -139,7 +146,8 @@ private:
                   const std::vector<Span> &argSpans, Span span);
   Value callFunction(const FnDecl &fn, ModuleInstance *self, std::vector<Value> args,
                      std::vector<std::pair<std::string, Value>> kwargs,
-                     const std::vector<Span> &argSpans, Span span);
+                     const std::vector<Span> &argSpans, Span span,
+                     const Closure *closure = nullptr);
   bool bindParams(const std::vector<Param> &params, const std::string &what,
                   std::vector<Value> &args, std::vector<std::pair<std::string, Value>> &kwargs,
                   const std::vector<Span> &argSpans, Span span,
@@ -167,6 +175,112 @@ private:
   void flattenOutputs(const Value &v, const std::string &label,
                       std::vector<std::pair<std::string, Value>> &out, Span span);
 
+  //===--- Static loops and lists (EvalLoops.cpp) ---------------------------===//
+  void execFor(const ForStmt &stmt);
+  Value evalListComp(const ListCompExpr &expr);
+  Value evalSequence(const SequenceExpr &expr);
+  /// The elements a `for` goes through: a list or tuple (its elements) or, for error
+  /// messages, nothing after reporting E0248.
+  std::optional<std::vector<Value>> iterate(const Value &v, Span span);
+  /// Binds the loop names to one element (unpacking a tuple for `for i, x in ...`).
+  bool bindLoopNames(const std::vector<std::string> &names, const std::vector<Span> &spans,
+                     const Value &item, Span span, std::map<std::string, Value> &locals);
+  /// Evaluates `expr`, an element of a sequence being assigned to `path`, with the element's
+  /// path `path.index` for a module it creates.
+  Value evalElement(const Expr &expr, const std::optional<std::string> &path, size_t index);
+
+  //===--- Traced bodies of scan and vmap (EvalScope.cpp) --------------------===//
+  /// A body being traced: its ops go into a detached block, and every state variable it
+  /// touches is seen through a block argument (sliced when the variable belongs to a module
+  /// the transform maps over its layers).
+  struct TraceScope {
+    std::unique_ptr<mlir::Block> block = std::make_unique<mlir::Block>();
+    /// Where the builder was when the scope opened.
+    mlir::OpBuilder::InsertPoint outer;
+    /// Stacked modules whose variables the body sees one slice of.
+    std::vector<const ModuleInstance *> sliced;
+    struct Var {
+      size_t index = 0;
+      mlir::BlockArgument arg;
+      mlir::Value current;
+      bool written = false;
+      bool sliced = false;
+    };
+    /// The variables the body read or wrote, in order of first use.
+    std::vector<Var> vars;
+  };
+  /// A closed scope: each variable with its value outside, and the outside values the body
+  /// used directly (captured), each with the block argument that replaced it.
+  struct ClosedScope {
+    struct Var {
+      size_t index = 0;
+      mlir::BlockArgument arg;
+      mlir::Value outer;
+      mlir::Value current;
+      bool written = false;
+      bool sliced = false;
+    };
+    std::vector<Var> vars;
+    std::vector<std::pair<mlir::Value, mlir::BlockArgument>> captures;
+  };
+  /// Opens a scope whose ops go to its block; `sliced` lists the modules mapped over.
+  void openScope(TraceScope &scope);
+  /// Closes the innermost scope (the builder returns to where it was when it opened) and
+  /// reads each variable's outside value. With `captureArgs`, outside values used in the body
+  /// become new block arguments (a scan's constants). Null after reporting an error.
+  std::optional<ClosedScope> closeScope(TraceScope &scope, bool captureArgs, Span span);
+  /// True when scope `s` slices variable `index` (its owner is within a sliced module).
+  bool scopeSlices(const TraceScope &s, size_t index) const;
+  /// The type of variable `index` as seen inside the first `depth` scopes.
+  mlir::RankedTensorType scopedVarType(size_t index, size_t depth) const;
+  /// How many of `inst`'s stacked dimensions the open scopes slice.
+  size_t consumedStack(const ModuleInstance *inst) const;
+  Value readScopedVar(size_t index, Span use);
+  void writeScopedVar(size_t index, Value value, Span span);
+  /// The tensors of a value made of tensors, numbers and tuples/lists (numbers become f32 or
+  /// i32 scalars); false after reporting E0220 for anything else.
+  bool flattenLeaves(const Value &v, std::vector<Value> &leaves, Span span,
+                     const std::string &what);
+  /// `like`'s structure rebuilt from `leaves` (consumed from `pos`).
+  Value rebuildLeaves(const Value &like, const std::vector<Value> &leaves, size_t &pos);
+
+  //===--- scan (EvalScan.cpp) -----------------------------------------------===//
+  /// One application of scan, in nnx.scan's terms.
+  struct ScanCall {
+    Value f;
+    std::vector<Value> args;
+    std::vector<Span> argSpans;
+    /// Per argument: Carry, None or an int axis.
+    std::vector<Value> inAxes;
+    /// Carry, an int, or a tuple of those; unused when `inferOutAxes` (the short form).
+    Value outAxes;
+    bool inferOutAxes = false;
+    /// The short form's axis, for its stacked outputs.
+    int64_t shortAxis = 0;
+    std::optional<int64_t> length;
+    bool reverse = false;
+    Span span, inAxesSpan, outAxesSpan;
+  };
+  Value scanCall(ScanCall &call);
+  /// `scan(f, in_axes=..., out_axes=..., length=..., reverse=...)`: a transformed function;
+  /// `scan(f, init, xs..., axis=..., reverse=...)`: the short form, applied at once.
+  Value evalScan(const TransformExpr &expr);
+  Value callScan(const Value &transform, std::vector<Value> args,
+                 std::vector<std::pair<std::string, Value>> kwargs,
+                 const std::vector<Span> &argSpans, Span span);
+  /// Parses in_axes/out_axes/length/reverse (or vmap's in_axes/out_axes/axis_size).
+  std::optional<TransformSpec> transformSpec(const TransformExpr &expr, const std::string &name,
+                                             std::vector<Value> &positional,
+                                             std::vector<Span> &positionalSpans);
+
+  //===--- vmap (EvalVmap.cpp) -----------------------------------------------===//
+  /// `vmap(n) Module(...)`: the module's variables stacked n deep.
+  Value evalStackedModule(const VmapExpr &expr);
+  Value evalVmap(const TransformExpr &expr);
+  Value callVmap(const Value &transform, std::vector<Value> args,
+                 std::vector<std::pair<std::string, Value>> kwargs,
+                 const std::vector<Span> &argSpans, Span span);
+
   //===--- Instantiation (Instantiate.cpp) -----------------------------------===//
   ModuleInstance *instantiate(const ModuleDecl &decl, std::vector<Value> args,
                               std::vector<std::pair<std::string, Value>> kwargs,
@@ -178,6 +292,8 @@ private:
   Value makeVariableFromKind(const Value &kind, std::vector<Value> args, Span span);
   Value registerRngs(const std::string &stream, Span span);
   bool isVariableKind(const std::string &name) const;
+  /// `shape` behind the extents of the stacks being instantiated (stack_).
+  rt::Shape stacked(const rt::Shape &shape) const;
 
   //===--- Type annotations (EvalTypes.cpp) ----------------------------------===//
   bool checkAnnotation(const TypeExpr &type, Value &value, const std::string &what,
@@ -214,6 +330,10 @@ private:
   Value reshape(const Value &x, llvm::ArrayRef<int64_t> shape, Span span);
   Value transpose(const Value &x, llvm::ArrayRef<int64_t> perm, Span span);
   Value concat(const std::vector<Value> &xs, int64_t axis, Span span);
+  /// x with the order of elements reversed along `axes` (any order, repeats ignored).
+  Value reverse(const Value &x, std::vector<int64_t> axes, Span span);
+  /// x with axis `from` moved to position `to` (x itself when they are equal).
+  Value moveAxis(const Value &x, int64_t from, int64_t to, Span span);
   Value slice(const Value &x, llvm::ArrayRef<int64_t> start, llvm::ArrayRef<int64_t> limit,
               llvm::ArrayRef<int64_t> stride, Span span);
   Value softmax(const Value &x, int64_t axis, bool log, Span span);
@@ -251,6 +371,9 @@ private:
                     std::vector<std::pair<std::string, Value>> &kwargs, Span span);
   Value builtinRandom(BuiltinId id, std::vector<Value> &args,
                       std::vector<std::pair<std::string, Value>> &kwargs, Span span);
+  /// range, enumerate, zip (EvalLoops.cpp).
+  Value builtinSequence(BuiltinId id, std::vector<Value> &args,
+                        std::vector<std::pair<std::string, Value>> &kwargs, Span span);
   std::optional<std::vector<int64_t>> staticInts(const Value &v, const std::string &what,
                                                  Span span);
   std::optional<int64_t> staticInt(const Value &v, const std::string &what, Span span);
@@ -288,6 +411,10 @@ private:
   std::vector<std::tuple<mlir::Value, Span, std::string>> dynamicAsserts_;
   std::vector<std::pair<Span, std::string>> staticFailures_;
   bool inTest_ = false;
+  /// Open scan/vmap bodies, innermost last.
+  std::vector<TraceScope *> scopes_;
+  /// The extents of the `vmap(n)` stacks being instantiated, outermost first.
+  std::vector<int64_t> stack_;
   /// Path for the module or variable the expression being evaluated will be assigned to
   /// (`block = Block(...)` in a module body sets "block"); consumed by the first constructor.
   std::optional<std::string> pendingPath_;

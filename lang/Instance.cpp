@@ -23,11 +23,25 @@ std::string ModuleInstance::describe() const {
   std::string s = decl->name + "(";
   for (size_t i = 0; i < hyperParams.size(); ++i)
     s += (i ? ", " : "") + hyperParams[i].first + "=" + formatStatic(hyperParams[i].second);
-  return s + ")";
+  s += ")";
+  if (!stack.empty()) {
+    std::string extents;
+    for (int64_t n : stack)
+      extents += (extents.empty() ? "" : ", ") + std::to_string(n);
+    s = "vmap(" + extents + ") " + s;
+  }
+  return s;
 }
 
 std::string ModuleInstance::childPath(const std::string &name) const {
   return path.empty() ? name : path + "." + name;
+}
+
+bool isWithin(const ModuleInstance *inst, const ModuleInstance *ancestor) {
+  for (; inst; inst = inst->parent)
+    if (inst == ancestor)
+      return true;
+  return false;
 }
 
 ModuleInstance *StateSpace::newInstance() {

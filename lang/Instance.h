@@ -47,6 +47,10 @@ struct ModuleInstance {
   ModuleInstance *parent = nullptr;
   /// The root instance of the model this one belongs to (itself for a root).
   ModuleInstance *root = nullptr;
+  /// The extents of the layer stacks this instance was created in (`vmap(5) Block(...)`
+  /// gives [5] for the Block and all its submodules): every variable it owns has them as
+  /// leading dimensions. Its methods run inside a scan or vmap that slices them.
+  std::vector<int64_t> stack;
 
   /// The member called `name`, or null.
   Member *findMember(const std::string &name);
@@ -64,6 +68,9 @@ struct VarInfo {
   Span declSpan;
   const ModuleInstance *owner = nullptr;
 };
+
+/// True when `inst` is `ancestor` or lies inside it.
+bool isWithin(const ModuleInstance *inst, const ModuleInstance *ancestor);
 
 /// All instances and variables created while compiling one entry point.
 class StateSpace {

@@ -5,7 +5,8 @@
 // child instance at path `parent.name`; `Param kernel: f32[a, b] = init()` and
 // `count = Counter(0)` declare variables; `rngs = Rngs("dropout")` registers an RNG stream on
 // the model's root; `fn` declares a method; `if` on a static condition selects members;
-// `assert` checks hyper-parameters.
+// `assert` checks hyper-parameters. Inside `vmap(n) Module(...)` (EvalVmap.cpp) every variable
+// gets the stack's extents as leading dimensions.
 //
 //===----------------------------------------------------------------------===//
 #include "lang/Evaluator.h"
@@ -18,6 +19,12 @@ using llvm::cast;
 using llvm::dyn_cast;
 
 namespace nnx::lang {
+
+rt::Shape Evaluator::stacked(const rt::Shape &shape) const {
+  rt::Shape out(stack_.begin(), stack_.end());
+  out.insert(out.end(), shape.begin(), shape.end());
+  return out;
+}
 
 bool Evaluator::isVariableKind(const std::string &name) const {
 #define NNX_VARIABLE_KIND(kind)                                                                  \
@@ -47,6 +54,7 @@ ModuleInstance *Evaluator::instantiate(const ModuleDecl &decl, std::vector<Value
   inst->createdAt = span;
   inst->parent = parent;
   inst->root = parent ? parent->root : inst;
+  inst->stack = stack_;
 
   Frame frame;
   frame.self = inst;
@@ -64,6 +72,11 @@ ModuleInstance *Evaluator::instantiate(const ModuleDecl &decl, std::vector<Value
       checkAnnotation(*p.type, value, "`" + p.name + "` of `" + decl.name + "`", valueSpan);
     frames_.back().locals[p.name] = value;
     inst->hyperParams.push_back({p.name, value});
+    // A module created as this argument (RNN(LSTMCell(...))) was created at this member's
+    // path; it is this module's submodule.
+    if (value.kind == Value::Kind::Module && value.module->path == inst->childPath(p.name) &&
+        value.module != inst)
+      value.module->parent = inst;
     // Hyper-parameters are static members: methods and type annotations see them.
     bindMember(inst, p.name, value, p.span);
   }
@@ -205,7 +218,8 @@ void Evaluator::declareVariable(const VarDeclStmt &decl, ModuleInstance *inst) {
   info.spec.path = inst->childPath(decl.name);
   info.spec.kind = decl.kindName;
   info.spec.dtype = *dtype;
-  info.spec.shape = shape;
+  info.spec.shape = stacked(shape);
+  info.spec.stack = stack_;
   info.spec.init = init;
   info.declSpan = decl.nameSpan;
   info.owner = inst;
@@ -252,6 +266,8 @@ Value Evaluator::makeVariableFromKind(const Value &kind, std::vector<Value> args
     literal.set(static_cast<int64_t>(i), elems[i].number());
   info.spec.init.name = "literal";
   info.spec.init.literal = literal;
+  info.spec.shape = stacked(info.spec.shape);
+  info.spec.stack = stack_;
   info.declSpan = span;
   info.owner = frames_.back().self;
   Value ref = Value::make(Value::Kind::VarRef);
@@ -271,14 +287,14 @@ Value Evaluator::registerRngs(const std::string &stream, Span span) {
   pendingPath_.reset();
   ModuleInstance *owner = frames_.back().self;
   VarInfo key;
-  key.spec = rt::VarSpec{base + ".key", "RngKey", rt::DType::I32, {2}, {}};
+  key.spec = rt::VarSpec{base + ".key", "RngKey", rt::DType::I32, stacked({2}), {}, stack_};
   key.spec.init.name = "rng_key";
   key.spec.init.stream = stream;
   key.declSpan = span;
   key.owner = owner;
   space_.addVar(std::move(key));
   VarInfo count;
-  count.spec = rt::VarSpec{base + ".count", "RngCount", rt::DType::I32, {}, {}};
+  count.spec = rt::VarSpec{base + ".count", "RngCount", rt::DType::I32, stacked({}), {}, stack_};
   count.declSpan = span;
   count.owner = owner;
   space_.addVar(std::move(count));

@@ -92,6 +92,8 @@ private:
         collectMembers(i->thenBlock, out);
         collectMembers(i->elseBlock, out);
       }
+      if (const auto *f = dyn_cast<ForStmt>(s.get()))
+        collectMembers(f->body, out);
     }
   }
 
@@ -110,6 +112,11 @@ private:
         expr(*i->cond, members);
         moduleBody(i->thenBlock, members);
         moduleBody(i->elseBlock, members);
+      } else if (const auto *f = dyn_cast<ForStmt>(s.get())) {
+        expr(*f->iterable, members);
+        std::set<std::string> inner = members;
+        inner.insert(f->names.begin(), f->names.end());
+        moduleBody(f->body, inner);
       } else {
         stmt(*s, members);
       }
@@ -141,9 +148,15 @@ private:
       if (const auto *a = dyn_cast<AssignStmt>(s.get()))
         for (const ExprPtr &t : a->targets)
           collectTargets(*t, scope);
+      if (const auto *fn = dyn_cast<FnStmt>(s.get()))
+        scope.insert(fn->fn->name);
       if (const auto *i = dyn_cast<IfStmt>(s.get())) {
         collectAssigned(i->thenBlock, scope);
         collectAssigned(i->elseBlock, scope);
+      }
+      if (const auto *f = dyn_cast<ForStmt>(s.get())) {
+        scope.insert(f->names.begin(), f->names.end());
+        collectAssigned(f->body, scope);
       }
     }
   }
@@ -163,8 +176,16 @@ private:
 
   void stmt(const Stmt &s, const std::set<std::string> &scope) {
     switch (s.kind) {
-    case Stmt::Kind::Fn:
-    case Stmt::Kind::VarDecl: return; // reported by the evaluator where they are misplaced
+    case Stmt::Kind::Fn: // a nested function sees the enclosing scope (a closure)
+      function(*cast<FnStmt>(s).fn, scope);
+      return;
+    case Stmt::Kind::VarDecl: return; // reported by the evaluator where it is misplaced
+    case Stmt::Kind::For: {
+      const auto &f = cast<ForStmt>(s);
+      expr(*f.iterable, scope);
+      block(f.body, scope);
+      return;
+    }
     case Stmt::Kind::Return:
       for (const ExprPtr &e : cast<ReturnStmt>(s).values)
         expr(*e, scope);
@@ -238,6 +259,16 @@ private:
       for (const Arg &a : cast<TransformExpr>(e).args)
         expr(*a.value, scope);
       return;
+    case Expr::Kind::ListComp: {
+      const auto &c = cast<ListCompExpr>(e);
+      expr(*c.iterable, scope);
+      std::set<std::string> inner = scope;
+      inner.insert(c.names.begin(), c.names.end());
+      expr(*c.element, inner);
+      if (c.cond)
+        expr(*c.cond, inner);
+      return;
+    }
     default: return;
     }
   }

@@ -36,13 +36,16 @@ std::string formatStatic(const Value &v) {
     return s + (v.kind == Value::Kind::List ? "]" : ")");
   }
   case Value::Kind::DType: return std::string(rt::dtypeName(*v.dtype));
+  case Value::Kind::None: return "None";
+  case Value::Kind::Carry: return "Carry";
+  case Value::Kind::Module: return v.module->describe();
   default: return describeValue(v);
   }
 }
 
 std::string describeValue(const Value &v) {
   switch (v.kind) {
-  case Value::Kind::None: return "nothing";
+  case Value::Kind::None: return "None";
   case Value::Kind::Int: return "the int " + formatStatic(v);
   case Value::Kind::Float: return "the float " + formatStatic(v);
   case Value::Kind::Bool: return "the bool " + formatStatic(v);
@@ -62,6 +65,7 @@ std::string describeValue(const Value &v) {
   case Value::Kind::VarRef: return "a variable";
   case Value::Kind::Tree: return "a state tree of " + std::to_string(v.elems.size()) + " variables";
   case Value::Kind::Transform: return "the transformed function `" + v.s + "(...)`";
+  case Value::Kind::Carry: return "the marker `Carry`";
   case Value::Kind::Error: return "an error";
   }
   return "a value";

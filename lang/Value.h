@@ -15,6 +15,8 @@
 
 #include "mlir/IR/Value.h"
 
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -24,6 +26,12 @@ namespace nnx::lang {
 struct ModuleDecl;
 struct FnDecl;
 struct ModuleInstance;
+struct Value;
+struct TransformSpec;
+
+/// The variables a nested function captured where it was defined (Python-style closure,
+/// captured by value: the language's values are immutable).
+using Closure = std::map<std::string, Value>;
 
 /// Where a traced tensor came from: shown in notes of shape and dtype errors.
 struct Origin {
@@ -47,7 +55,7 @@ enum class BuiltinId {
 struct Value {
   enum class Kind {
     None, Int, Float, Bool, Str, List, Tuple, Tensor, Module, Method, Function, ModuleType,
-    Builtin, VariableKind, DType, Initializer, Rngs, VarRef, Tree, Transform, Error
+    Builtin, VariableKind, DType, Initializer, Rngs, VarRef, Tree, Transform, Carry, Error
   };
 
   Kind kind = Kind::None;
@@ -56,7 +64,7 @@ struct Value {
   double f = 0;
   bool b = false;
   /// Str: the string; VariableKind: the kind's name; Rngs: the path of its key and count;
-  /// Transform: "grad" or "value_and_grad".
+  /// Transform: "grad", "value_and_grad", "scan" or "vmap".
   std::string s;
   /// Int/Float with an explicit dtype (`i32(0)`): not weakly typed.
   std::optional<rt::DType> dtype;
@@ -74,6 +82,10 @@ struct Value {
   BuiltinId builtin{};
   /// Initializer: the spec.
   rt::InitSpec init;
+  /// Function defined inside a function: the locals it captured (and `module` its self).
+  std::shared_ptr<const Closure> closure;
+  /// Transform "scan"/"vmap": in_axes, out_axes and the other options.
+  std::shared_ptr<const TransformSpec> transform;
 
   static Value none() { return Value{}; }
   static Value error() { return make(Kind::Error); }
@@ -99,6 +111,26 @@ struct Value {
   bool isTree() const { return kind == Kind::Tree; }
   /// The number as a double (Int, Float, Bool).
   double number() const { return kind == Kind::Int ? double(i) : kind == Kind::Bool ? double(b) : f; }
+};
+
+/// The options of `scan(f, in_axes=..., out_axes=..., length=..., reverse=...)` and
+/// `vmap(f, in_axes=..., out_axes=...)` (nnx.scan / nnx.vmap).
+struct TransformSpec {
+  /// One entry per argument (Carry, None or an int axis); `inAxesGiven` false: the default;
+  /// `inAxesForAll`: a single entry given without a tuple, for every argument.
+  std::vector<Value> inAxes;
+  bool inAxesGiven = false;
+  bool inAxesForAll = false;
+  /// Carry, an int, None, or a tuple of those; `outAxesGiven` false: the default.
+  Value outAxes;
+  bool outAxesGiven = false;
+  /// `length=` (scan) / `axis_size=` (vmap).
+  std::optional<int64_t> length;
+  /// `axis=` of the short form scan(f, init, xs, axis=k).
+  std::optional<int64_t> axis;
+  bool reverse = false;
+  /// Where the options were written, for messages.
+  Span inAxesSpan, outAxesSpan, span;
 };
 
 /// A phrase naming the kind of a value for messages: "an int", "a tensor f32[1, 784]", ...

@@ -39,8 +39,13 @@ struct VarSpec {
   std::string path;
   std::string kind;
   DType dtype = DType::F32;
+  /// The full shape, stacked dimensions first.
   Shape shape;
   InitSpec init;
+  /// The leading extents of `shape` that stack layers (`vmap(5) Block(...)` gives [5]): each
+  /// slice is initialised as its own layer's variable would be, from its own key and with the
+  /// slice's fans (a [5, 64, 64] lecun-normal kernel has stddev 1/8, as in Flax).
+  Shape stack;
 };
 
 /// A variable with its value.
@@ -68,7 +73,10 @@ private:
 
 /// Creates every variable of `specs` with its initializer. Random initializers draw from the
 /// "params" stream of `seed`: the n-th random variable (in spec order) uses key
-/// foldIn(streamKey(seed, "params"), n), as `rngs.params()` does in Flax NNX.
+/// foldIn(streamKey(seed, "params"), n), as `rngs.params()` does in Flax NNX. A stacked
+/// variable's slice s (row-major over the stacked extents) uses foldIn(that key, s), and an
+/// rng key variable's slice s the key of its stream folded with s: every layer of a stack
+/// draws its own numbers.
 State initializeState(const std::vector<VarSpec> &specs, uint64_t seed);
 
 } // namespace nnx::rt

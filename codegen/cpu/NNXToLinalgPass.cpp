@@ -2,8 +2,9 @@
 //
 // Collects the lowering patterns of every op family (Patterns.h) and applies them as a
 // partial conversion in which the nnx dialect is illegal: afterwards the module holds only
-// func, linalg, tensor, arith and math ops, or the pass has failed with a diagnostic on the
-// first op it could not lower. Types do not change (tensors stay tensors), so no type
+// func, linalg, tensor, arith and math ops (and nnx.scan, whose body is converted too, for
+// nnx-scan-to-scf), or the pass has failed with a diagnostic on the first op it could not
+// lower. Types do not change (tensors stay tensors), so no type
 // converter is involved.
 //
 //===----------------------------------------------------------------------===//
@@ -32,6 +33,7 @@ void populateNNXToLinalgPatterns(mlir::RewritePatternSet &patterns) {
   populateReductionLoweringPatterns(patterns);
   populateShapeLoweringPatterns(patterns);
   populateRandomLoweringPatterns(patterns);
+  populateScanLoweringPatterns(patterns);
 }
 
 namespace {
@@ -41,6 +43,8 @@ struct NNXToLinalgPass : impl::NNXToLinalgPassBase<NNXToLinalgPass> {
     mlir::MLIRContext *context = &getContext();
     mlir::ConversionTarget target(*context);
     target.addIllegalDialect<ir::NNXDialect>();
+    // Scans keep their region here; their bodies are converted, and nnx-scan-to-scf follows.
+    target.addLegalOp<ir::ScanOp, ir::YieldOp>();
     target.addLegalDialect<mlir::arith::ArithDialect, mlir::func::FuncDialect,
                            mlir::linalg::LinalgDialect, mlir::math::MathDialect,
                            mlir::tensor::TensorDialect>();

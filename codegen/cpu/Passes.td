@@ -17,13 +17,30 @@ def NNXToLinalgPass : Pass<"nnx-to-linalg", "::mlir::ModuleOp"> {
     linalg-fuse-elementwise-ops can fuse them), matmul becomes linalg.matmul or
     linalg.batch_matmul, and shape ops become tensor reshapes and slices or linalg.transpose.
     The scalar bodies follow the interpreter's semantics (interp/Kernels.h) bit for bit where
-    it matters. nnx is an illegal dialect afterwards: an op without a lowering fails the pass
-    with a "failed to legalize" diagnostic.
+    it matters. nnx is an illegal dialect afterwards, except nnx.scan and its nnx.yield,
+    whose bodies are converted like any code but which nnx-scan-to-scf turns into loops next;
+    an op without a lowering fails the pass with a "failed to legalize" diagnostic.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
     "::mlir::linalg::LinalgDialect",
     "::mlir::math::MathDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
+def ScanToScfPass : Pass<"nnx-scan-to-scf", "::mlir::ModuleOp"> {
+  let summary = "Turn every nnx.scan (with a lowered body) into one scf.for";
+  let description = [{
+    Runs right after nnx-to-linalg. Each scan becomes an scf.for over its steps whose
+    iteration arguments are the carries and one accumulator per stacked output: step t reads
+    slice t of every scanned operand with tensor.extract_slice and writes its outputs into
+    slice t of the accumulators with tensor.insert_slice (t counts down for a reverse scan).
+    The body's ops move into the loop unchanged.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::scf::SCFDialect",
     "::mlir::tensor::TensorDialect",
   ];
 }

@@ -26,6 +26,9 @@ void populateShapeLoweringPatterns(mlir::RewritePatternSet &patterns);
 /// random_uniform and random_normal (Random.cpp).
 void populateRandomLoweringPatterns(mlir::RewritePatternSet &patterns);
 
+/// reverse (Scan.cpp, beside the scan-to-scf pass).
+void populateScanLoweringPatterns(mlir::RewritePatternSet &patterns);
+
 /// All of the above.
 void populateNNXToLinalgPatterns(mlir::RewritePatternSet &patterns);
 

@@ -39,6 +39,7 @@ namespace nnx::codegen {
 #define GEN_PASS_DECL_CONTRACTIONLOOPORDERPASS
 #define GEN_PASS_DECL_FORWARDRESULTALLOCSPASS
 #define GEN_PASS_DECL_PREPARECPUENTRYPASS
+#define GEN_PASS_DECL_SCANTOSCFPASS
 #include "codegen/cpu/Passes.h.inc"
 
 namespace {
@@ -52,6 +53,9 @@ bufferization::OneShotBufferizationOptions getBufferizationOptions() {
   options.bufferizeFunctionBoundaries = true;
   // Arguments and results are plain contiguous row-major buffers, like rt::Tensor storage.
   options.setFunctionBoundaryTypeConversion(bufferization::LayoutMapOption::IdentityLayoutMap);
+  // A scan's loop yields a carry computed in a new buffer each step (the step's result is
+  // not the buffer it started from); ownership-based deallocation frees the old ones.
+  options.allowReturnAllocsFromLoops = true;
   // Copies become linalg.copy, lowered to loops below, rather than memref.copy, whose
   // strided form needs the memrefCopy function of the MLIR C runner library.
   options.memCpyFn = [](OpBuilder &b, Location loc, Value from, Value to) {
@@ -67,6 +71,9 @@ void buildCpuPipeline(OpPassManager &pm, PipelineHalf half) {
   if (half == PipelineHalf::Tensors) {
     // Every nnx op becomes linalg/tensor/arith/math on tensors, elementwise ops as generics.
     pm.addPass(createNNXToLinalgPass());
+    // Scans (whose bodies are now linalg) become scf.for loops, before fusion and
+    // canonicalization, which then work inside the loop bodies like anywhere else.
+    pm.addPass(createScanToScfPass());
     // Fold constants and drop dead values first, so that fusion sees single-use producers.
     pm.addPass(createCanonicalizerPass());
     // Fuse producer generics (broadcasts, elementwise chains) into their consumers: the

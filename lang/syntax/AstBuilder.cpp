@@ -156,6 +156,13 @@ StmtPtr AstBuilder::buildStmt(P::StmtContext *ctx) {
   }
   if (auto *ifs = dynamic_cast<P::IfStatementContext *>(ctx))
     return buildIf(ifs->ifStmt());
+  if (auto *loop = dynamic_cast<P::ForStmtContext *>(ctx)) {
+    auto stmt = std::make_unique<ForStmt>(s);
+    buildNames(loop->names, stmt->names, stmt->nameSpans);
+    stmt->iterable = buildExpr(loop->expr());
+    stmt->body = buildBlock(loop->block());
+    return stmt;
+  }
   if (auto *assign = dynamic_cast<P::AssignStmtContext *>(ctx)) {
     auto stmt = std::make_unique<AssignStmt>(s);
     for (P::ExprContext *e : assign->exprList(0)->expr())
@@ -174,6 +181,14 @@ StmtPtr AstBuilder::buildStmt(P::StmtContext *ctx) {
   }
   auto *es = dynamic_cast<P::ExprStmtContext *>(ctx);
   return std::make_unique<ExprStmt>(s, buildExpr(es->expr()));
+}
+
+void AstBuilder::buildNames(P::NameListContext *ctx, std::vector<std::string> &names,
+                            std::vector<Span> &spans) {
+  for (antlr4::tree::TerminalNode *n : ctx->IDENT()) {
+    names.push_back(n->getText());
+    spans.push_back(span(n->getSymbol()));
+  }
 }
 
 StmtPtr AstBuilder::buildIf(P::IfStmtContext *ctx) {
@@ -237,6 +252,15 @@ ExprPtr AstBuilder::buildPrimary(P::PrimaryContext *ctx) {
     auto expr = std::make_unique<SequenceExpr>(Expr::Kind::Tuple, s);
     for (P::ExprContext *e : tuple->expr())
       expr->elements.push_back(buildExpr(e));
+    return expr;
+  }
+  if (auto *comp = dynamic_cast<P::ListCompExprContext *>(ctx)) {
+    auto expr = std::make_unique<ListCompExpr>(s);
+    expr->element = buildExpr(comp->elem);
+    buildNames(comp->names, expr->names, expr->nameSpans);
+    expr->iterable = buildExpr(comp->iter);
+    if (comp->cond)
+      expr->cond = buildExpr(comp->cond);
     return expr;
   }
   if (auto *list = dynamic_cast<P::ListExprContext *>(ctx)) {

@@ -49,6 +49,9 @@ private:
   Block buildBlock(P::BlockContext *ctx);
   StmtPtr buildStmt(P::StmtContext *ctx);
   StmtPtr buildIf(P::IfStmtContext *ctx);
+  /// The names of a `for` loop or comprehension, with their spans.
+  void buildNames(P::NameListContext *ctx, std::vector<std::string> &names,
+                  std::vector<Span> &spans);
   ExprPtr buildPostfix(P::PostfixContext *ctx);
   ExprPtr buildPrimary(P::PrimaryContext *ctx);
   std::vector<Arg> buildArgs(P::ArgListContext *ctx);

@@ -27,6 +27,7 @@ syn keyword nnxKeyword test
 syn keyword nnxStatement return
 syn keyword nnxStatement assert
 syn keyword nnxConditional if else
+syn keyword nnxRepeat for in
 syn keyword nnxLogical and or not
 syn keyword nnxBoolean true false
 syn keyword nnxTransform vmap scan grad value_and_grad
@@ -34,8 +35,9 @@ syn keyword nnxTransform vmap scan grad value_and_grad
 syn match nnxBuiltinFn "\.\@1<!\<\%(relu\|gelu\|tanh\|sigmoid\|exp\|log\|sqrt\|rsqrt\|abs\|sin\)\>"
 syn match nnxBuiltinFn "\.\@1<!\<\%(cos\|maximum\|minimum\|where\|softmax\|log_softmax\|sum\)\>"
 syn match nnxBuiltinFn "\.\@1<!\<\%(mean\|max\|min\|shape\|reshape\|transpose\|concat\|matmul\)\>"
-syn match nnxBuiltinFn "\.\@1<!\<\%(len\|zeros_like\|ones_like\|full\|iota\|one_hot\|uniform\)\>"
-syn match nnxBuiltinFn "\.\@1<!\<\%(normal\|bernoulli\|Rngs\|state\|allclose\)\>"
+syn match nnxBuiltinFn "\.\@1<!\<\%(len\|flip\|zeros_like\|ones_like\|full\|iota\|one_hot\)\>"
+syn match nnxBuiltinFn "\.\@1<!\<\%(uniform\|normal\|bernoulli\|Rngs\|state\|allclose\|range\)\>"
+syn match nnxBuiltinFn "\.\@1<!\<\%(enumerate\|zip\)\>"
 syn match nnxInitializer "\.\@1<!\<\%(zeros\|ones\|constant\|truncated_normal\|lecun_normal\)\>"
 syn match nnxInitializer "\.\@1<!\<\%(lecun_uniform\|xavier_normal\|xavier_uniform\|he_normal\)\>"
 syn match nnxInitializer "\.\@1<!\<\%(he_uniform\)\>"
@@ -43,7 +45,7 @@ syn match nnxBuiltinKind "\.\@1<!\<\%(Variable\|Param\|BatchStat\|Intermediate\|
 syn match nnxBuiltinKind "\.\@1<!\<\%(RngKey\|RngCount\)\>"
 syn match nnxDtype "\.\@1<!\<\%(f32\|f64\|i32\|i64\|bool\)\>"
 syn match nnxScalarType "\.\@1<!\<\%(int\|float\|str\)\>"
-syn match nnxConstant "\.\@1<!\<\%(training\)\>"
+syn match nnxConstant "\.\@1<!\<\%(training\|None\|Carry\)\>"
 " END GENERATED
 
 " Comments, strings, numbers, operators.
@@ -112,6 +114,7 @@ hi def link nnxDefine Keyword
 hi def link nnxKeyword Keyword
 hi def link nnxStatement Statement
 hi def link nnxConditional Conditional
+hi def link nnxRepeat Repeat
 hi def link nnxLogical Operator
 hi def link nnxBoolean Boolean
 hi def link nnxTransform Keyword
