@@ -3,10 +3,11 @@
 // The reverse sweep of Autodiff.cpp hands each forward op, with the adjoint of its result, to
 // the vector-Jacobian-product rules of its family: AutodiffElementwise.cpp (unary, binary,
 // select, convert), AutodiffStructural.cpp (broadcast, reductions, shape ops, matmul,
-// softmax) and AutodiffScan.cpp (scan, the one op with a region). A rule asks the AdjointBuilder which operands want an adjoint, builds nnx ops with
-// its small helpers and adds each contribution with accumulate(). Rules follow JAX's
-// conventions (abs' is sign with sign(0) = 0, ties of max/min split the gradient evenly,
-// pow's derivative is guarded at a zero exponent and base). Not part of the public API.
+// softmax) and AutodiffScan.cpp (scan, the one op with a region). A rule asks the
+// AdjointBuilder which operands want an adjoint, builds nnx ops with its small helpers and adds
+// each contribution with accumulate(). Rules follow JAX's conventions (abs' is sign with
+// sign(0) = 0, ties of max/min split the gradient evenly, pow's derivative is guarded at a
+// zero exponent and base). Not part of the public API.
 //
 //===----------------------------------------------------------------------===//
 #pragma once

@@ -386,7 +386,8 @@ ScanOp nnx::ir::createScan(OpBuilder &b, Location loc, ValueRange init, ValueRan
   state.addOperands(xs);
   state.addOperands(consts);
   state.addTypes(resultTypes);
-  state.addAttribute("operandSegmentSizes", b.getDenseI32ArrayAttr({static_cast<int32_t>(init.size()),
+  state.addAttribute("operandSegmentSizes",
+                     b.getDenseI32ArrayAttr({static_cast<int32_t>(init.size()),
                                              static_cast<int32_t>(xs.size()),
                                              static_cast<int32_t>(consts.size())}));
   state.addAttribute("length", b.getI64IntegerAttr(length));

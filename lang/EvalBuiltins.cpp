@@ -434,7 +434,8 @@ Value Evaluator::builtinInitializer(BuiltinId id, std::vector<Value> &args,
   // Each initializer takes only its own parameters (jax.nn.initializers' names).
   static const std::pair<const char *, std::vector<std::string>> params[] = {
       {"constant", {"value"}}, {"normal", {"stddev"}}, {"uniform", {"scale"}},
-      {"truncated_normal", {"stddev", "lower", "upper"}}};
+      {"truncated_normal", {"stddev", "lower", "upper"}},
+      {"orthogonal", {"scale", "column_axis"}}};
   std::vector<std::string> allowed;
   for (const auto &[init, names] : params)
     if (name == init)

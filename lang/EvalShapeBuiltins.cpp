@@ -1,8 +1,8 @@
 //===- EvalShapeBuiltins.cpp - Built-ins about shapes ---------------------===//
 //
 // shape, len, matmul, reshape (one -1 inferred), transpose (default: reversed axes), flip
-// (default: every axis) and concat: each checks that its arguments are tensors and that the static shape arguments fit,
-// then emits the op through EvalTensorOps.cpp.
+// (default: every axis) and concat: each checks that its arguments are tensors and that the
+// static shape arguments fit, then emits the op through EvalTensorOps.cpp.
 //
 //===----------------------------------------------------------------------===//
 #include "lang/BuiltinArgs.h"
@@ -68,9 +68,11 @@ Value Evaluator::builtinShapeOp(BuiltinId id, std::vector<Value> &args,
       for (int64_t d = 0; d < rank; ++d)
         axes.push_back(d);
     } else {
-      std::optional<std::vector<int64_t>> given =
-          axisArg->kind == Value::Kind::Int ? std::optional<std::vector<int64_t>>(std::vector<int64_t>{axisArg->i})
-                                            : staticInts(*axisArg, "`axis`", span);
+      std::optional<std::vector<int64_t>> given;
+      if (axisArg->kind == Value::Kind::Int)
+        given = std::vector<int64_t>{axisArg->i};
+      else
+        given = staticInts(*axisArg, "`axis`", span);
       if (!given)
         return Value::error();
       for (int64_t a : *given) {

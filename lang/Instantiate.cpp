@@ -276,8 +276,10 @@ Value Evaluator::makeVariableFromKind(const Value &kind, std::vector<Value> args
 }
 
 Value Evaluator::registerRngs(const std::string &stream, Span span) {
-  if (frames_.empty() || !frames_.back().moduleBody || !pendingPath_) {
-    error("E0229", span, "`Rngs` is created by assigning it to a member in a module body")
+  bool inTestBody = inTest_ && frames_.size() == 1;
+  if (frames_.empty() || !(frames_.back().moduleBody || inTestBody) || !pendingPath_) {
+    error("E0229", span, "`Rngs` is created by assigning it to a member in a module body "
+                         "or to a name in a test")
         .withLabel("write `rngs = Rngs(\"" + stream + "\")` in the module");
     return Value::error();
   }
@@ -294,7 +296,8 @@ Value Evaluator::registerRngs(const std::string &stream, Span span) {
   key.owner = owner;
   space_.addVar(std::move(key));
   VarInfo count;
-  count.spec = rt::VarSpec{base + ".count", "RngCount", rt::DType::I32, stacked({}), {}, stack_};
+  count.spec =
+      rt::VarSpec{base + ".count", "RngCount", rt::DType::I32, stacked({}), {}, stack_};
   count.declSpan = span;
   count.owner = owner;
   space_.addVar(std::move(count));

@@ -5,7 +5,8 @@
 // jax.nn.initializers: normal(stddev) = N(0,1) * stddev; uniform(scale) = U[0,1) * scale;
 // truncated_normal(stddev, lower, upper) = TN(lower, upper) * stddev; variance_scaling(scale,
 // mode, distribution) with variance = scale / fan and, for the truncated normal, the stddev
-// corrected by the stddev of a standard normal truncated to (-2, 2).
+// corrected by the stddev of a standard normal truncated to (-2, 2); orthogonal(scale,
+// column_axis) = the Q of a normal matrix's QR, as Flax's recurrent kernels use.
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/Initializers.h"
@@ -142,6 +143,69 @@ std::vector<float> plainRandom(const InitSpec &spec, int64_t n, Key key) {
   return out;
 }
 
+/// jax.nn.initializers.orthogonal(scale, column_axis): a normal matrix of
+/// (prod(shape) / shape[column_axis]) x shape[column_axis] (transposed when it is wide), its
+/// QR factor Q with the signs of R's diagonal (so that Q is uniformly distributed), transposed
+/// back, reshaped with the column axis last, then moved to `column_axis`. Q comes from modified
+/// Gram-Schmidt, done twice, in double precision: the R it implies has a positive diagonal,
+/// which is Q * sign(diag(R)) for any other QR.
+std::vector<float> orthogonalSamples(const InitSpec &spec, const Shape &shape, Key key) {
+  if (shape.size() < 2)
+    throw Error("E0405", "initializer `orthogonal` needs a shape of rank 2 or more, got " +
+                             formatShape(shape));
+  int64_t rank = static_cast<int64_t>(shape.size());
+  double axisArg = argOr(spec, "column_axis", -1.0);
+  int64_t axis = static_cast<int64_t>(axisArg) < 0 ? static_cast<int64_t>(axisArg) + rank
+                                                   : static_cast<int64_t>(axisArg);
+  if (axis < 0 || axis >= rank || double(static_cast<int64_t>(axisArg)) != axisArg)
+    throw Error("E0405", "initializer `orthogonal`: column_axis " + formatNumber(axisArg) +
+                             " is out of range for rank " + std::to_string(rank));
+  int64_t cols = shape[axis], rows = numElements(shape) / std::max<int64_t>(cols, 1);
+  bool wide = rows < cols;
+  int64_t m = wide ? cols : rows, n = wide ? rows : cols; // m >= n
+  std::vector<float> a = normalSamples(key, m * n);       // row-major m x n
+  std::vector<double> q(a.begin(), a.end());
+  for (int pass = 0; pass < 2; ++pass)
+    for (int64_t j = 0; j < n; ++j) {
+      for (int64_t k = 0; k < j; ++k) {
+        double dot = 0;
+        for (int64_t i = 0; i < m; ++i)
+          dot += q[i * n + k] * q[i * n + j];
+        for (int64_t i = 0; i < m; ++i)
+          q[i * n + j] -= dot * q[i * n + k];
+      }
+      double norm = 0;
+      for (int64_t i = 0; i < m; ++i)
+        norm += q[i * n + j] * q[i * n + j];
+      norm = std::sqrt(norm);
+      for (int64_t i = 0; i < m; ++i)
+        q[i * n + j] = norm > 0 ? q[i * n + j] / norm : 0.0;
+    }
+  // The matrix rows x cols (Q, or Q^T when wide), scaled.
+  double scale = argOr(spec, "scale", 1.0);
+  std::vector<float> matrix(static_cast<size_t>(rows * cols));
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t c = 0; c < cols; ++c)
+      matrix[r * cols + c] = static_cast<float>(scale * (wide ? q[c * n + r] : q[r * n + c]));
+  if (axis == rank - 1)
+    return matrix;
+  // Shape delete(shape, axis) + [cols], then the last axis moved to `axis`.
+  Shape outer;
+  for (int64_t d = 0; d < rank; ++d)
+    if (d != axis)
+      outer.push_back(shape[d]);
+  int64_t after = 1;
+  for (int64_t d = axis + 1; d < rank; ++d)
+    after *= shape[d];
+  int64_t before = rows / after;
+  std::vector<float> out(matrix.size());
+  for (int64_t b = 0; b < before; ++b)
+    for (int64_t c = 0; c < cols; ++c)
+      for (int64_t t = 0; t < after; ++t)
+        out[(b * cols + c) * after + t] = matrix[(b * after + t) * cols + c];
+  return out;
+}
+
 /// A random initializer's value: float samples converted to the float `dtype`.
 Tensor randomValue(const InitSpec &spec, DType dtype, const Shape &shape, Key key) {
   if (!isFloat(dtype))
@@ -150,6 +214,8 @@ Tensor randomValue(const InitSpec &spec, DType dtype, const Shape &shape, Key ke
   std::vector<float> samples;
   if (const VarianceScaling *vs = findVarianceScaling(spec.name))
     samples = varianceScaling(*vs, shape, key);
+  else if (spec.name == "orthogonal")
+    samples = orthogonalSamples(spec, shape, key);
   else
     samples = plainRandom(spec, numElements(shape), key);
   return Tensor::fromVector<float>(shape, samples).astype(dtype);
@@ -184,6 +250,7 @@ void checkArguments(const InitSpec &spec) {
       {"normal", {"stddev"}},
       {"uniform", {"scale"}},
       {"truncated_normal", {"stddev", "lower", "upper"}},
+      {"orthogonal", {"scale", "column_axis"}},
       {"literal", {}},
       {"rng_key", {}},
   };
@@ -193,7 +260,7 @@ void checkArguments(const InitSpec &spec) {
                 {"known initializers: zeros, ones, constant, normal, uniform, truncated_normal, "
                  "lecun_normal, lecun_uniform, xavier_normal, xavier_uniform, glorot_normal, "
                  "glorot_uniform, he_normal, he_uniform, kaiming_normal, kaiming_uniform, "
-                 "literal, rng_key"});
+                 "orthogonal, literal, rng_key"});
   std::vector<std::string> allowed;
   if (known != kArguments.end())
     allowed = known->second;
@@ -223,7 +290,7 @@ Tensor keyValue(DType dtype, const Shape &shape, Key key) {
 
 bool isRandomInitializer(const std::string &name) {
   return name == "normal" || name == "uniform" || name == "truncated_normal" ||
-         findVarianceScaling(name) != nullptr;
+         name == "orthogonal" || findVarianceScaling(name) != nullptr;
 }
 
 std::pair<double, double> computeFans(const Shape &shape) {

@@ -531,6 +531,96 @@ TEST_CASE("codegen: random draws are bit-exact") {
         }
 }
 
+TEST_CASE("codegen: reverse along one and several dimensions, every dtype") {
+  for (DType dtype : {DType::F32, DType::I64, DType::Bool})
+    for (const char *dims : {"[0]", "[1]", "[0, 2]"}) {
+      std::string t = ty(dtype, {2, 3, 4});
+      checkAgainstInterpreter(makeFunction({t}, std::string("%r = nnx.reverse %a, dims = ") +
+                                                     dims + " : " + t,
+                                           t),
+                              {sample(dtype, {2, 3, 4}, 29)}, /*exact=*/true);
+    }
+}
+
+//===----------------------------------------------------------------------===//
+// Scans: one scf.for
+//===----------------------------------------------------------------------===//
+
+namespace {
+
+/// A recurrent step with a carry, a scanned operand, a constant and two stacked outputs (one
+/// integer), `length` steps, optionally in reverse.
+std::string scanFunction(int64_t length, bool reverse) {
+  std::string n = std::to_string(length);
+  return "func.func @f(%h0: tensor<2x3xf32>, %xs: tensor<" + n + "x2x3xf32>, %w: tensor<3x3xf32>, "
+         "%c0: tensor<i32>) -> (tensor<2x3xf32>, tensor<i32>, tensor<" + n + "x2x3xf32>, tensor<" +
+         n + "xi32>) {\n"
+         "  %r:4 = nnx.scan length = " + n + (reverse ? " reverse" : "") +
+         " init(%h0, %c0 : tensor<2x3xf32>, tensor<i32>) xs(%xs : tensor<" + n + "x2x3xf32>) "
+         "consts(%w : tensor<3x3xf32>) {\n"
+         "  ^bb0(%h: tensor<2x3xf32>, %c: tensor<i32>, %x: tensor<2x3xf32>, %k: tensor<3x3xf32>):\n"
+         "    %m = nnx.matmul %h, %k : tensor<2x3xf32>, tensor<3x3xf32> -> tensor<2x3xf32>\n"
+         "    %s = nnx.add %m, %x : tensor<2x3xf32>\n"
+         "    %t = nnx.tanh %s : tensor<2x3xf32>\n"
+         "    %one = nnx.constant dense<1> : tensor<i32>\n"
+         "    %d = nnx.add %c, %one : tensor<i32>\n"
+         "    nnx.yield %t, %d, %s, %c : tensor<2x3xf32>, tensor<i32>, tensor<2x3xf32>, tensor<i32>\n"
+         "  } -> tensor<2x3xf32>, tensor<i32>, tensor<" + n + "x2x3xf32>, tensor<" + n + "xi32>\n"
+         "  return %r#0, %r#1, %r#2, %r#3 : tensor<2x3xf32>, tensor<i32>, tensor<" + n +
+         "x2x3xf32>, tensor<" + n + "xi32>\n}\n";
+}
+
+} // namespace
+
+TEST_CASE("codegen: scan forwards and in reverse, at lengths 0, 1, 7 and 100") {
+  for (int64_t length : {0, 1, 7, 100})
+    for (bool reverse : {false, true}) {
+      INFO("length " << length << (reverse ? ", reverse" : ""));
+      checkAgainstInterpreter(scanFunction(length, reverse),
+                              {sample(DType::F32, {2, 3}, 31), sample(DType::F32, {length, 2, 3}, 32),
+                               sample(DType::F32, {3, 3}, 33), values<int32_t>({}, {5})});
+    }
+}
+
+TEST_CASE("codegen: nested scans, a scan without carries, random draws in a scan") {
+  std::string text = R"(
+func.func @f(%xs: tensor<3x4x2xf32>, %key: tensor<2xi32>, %n: tensor<i32>) -> (tensor<3x2xf32>, tensor<3x4x2xf32>, tensor<i32>) {
+  %r:3 = nnx.scan length = 3 init(%n : tensor<i32>) xs(%xs : tensor<3x4x2xf32>) consts(%key : tensor<2xi32>) {
+  ^bb0(%count: tensor<i32>, %x: tensor<4x2xf32>, %k: tensor<2xi32>):
+    %z = nnx.constant dense<0.0> : tensor<2xf32>
+    %in = nnx.scan length = 4 reverse init(%z : tensor<2xf32>) xs(%x : tensor<4x2xf32>) {
+    ^bb0(%acc: tensor<2xf32>, %row: tensor<2xf32>):
+      %p = nnx.mul %acc, %row : tensor<2xf32>
+      %q = nnx.add %p, %row : tensor<2xf32>
+      nnx.yield %q : tensor<2xf32>
+    } -> tensor<2xf32>
+    %u = nnx.random_uniform %k, %count : tensor<2xi32>, tensor<i32> -> tensor<4x2xf32>
+    %one = nnx.constant dense<1> : tensor<i32>
+    %next = nnx.add %count, %one : tensor<i32>
+    nnx.yield %next, %in, %u : tensor<i32>, tensor<2xf32>, tensor<4x2xf32>
+  } -> tensor<i32>, tensor<3x2xf32>, tensor<3x4x2xf32>
+  %only = nnx.scan length = 3 xs(%r#1 : tensor<3x2xf32>) {
+  ^bb0(%v: tensor<2xf32>):
+    %e = nnx.exp %v : tensor<2xf32>
+    nnx.yield %e : tensor<2xf32>
+  } -> tensor<3x2xf32>
+  return %only, %r#2, %r#0 : tensor<3x2xf32>, tensor<3x4x2xf32>, tensor<i32>
+})";
+  checkAgainstInterpreter(text, {sample(DType::F32, {3, 4, 2}, 34), values<int32_t>({2}, {9, 10}),
+                                 values<int32_t>({}, {0})});
+}
+
+TEST_CASE("codegen: a scan is one loop on linalg, whatever its length") {
+  for (int64_t length : {5, 1000}) {
+    auto module = parse(scanFunction(length, false));
+    REQUIRE(mlir::succeeded(codegen::lowerToLinalg(*module)));
+    std::string text = printed(*module);
+    CHECK(countOf(text, "scf.for") == 1);
+    CHECK(countOf(text, "linalg.matmul") == 1);
+    CHECK(countOf(text, "tensor.insert_slice") == 2);
+  }
+}
+
 //===----------------------------------------------------------------------===//
 // Functions: results, aliasing, calling convention
 //===----------------------------------------------------------------------===//

@@ -40,7 +40,7 @@ syn match nnxBuiltinFn "\.\@1<!\<\%(uniform\|normal\|bernoulli\|Rngs\|state\|all
 syn match nnxBuiltinFn "\.\@1<!\<\%(enumerate\|zip\)\>"
 syn match nnxInitializer "\.\@1<!\<\%(zeros\|ones\|constant\|truncated_normal\|lecun_normal\)\>"
 syn match nnxInitializer "\.\@1<!\<\%(lecun_uniform\|xavier_normal\|xavier_uniform\|he_normal\)\>"
-syn match nnxInitializer "\.\@1<!\<\%(he_uniform\)\>"
+syn match nnxInitializer "\.\@1<!\<\%(he_uniform\|orthogonal\)\>"
 syn match nnxBuiltinKind "\.\@1<!\<\%(Variable\|Param\|BatchStat\|Intermediate\|OptState\)\>"
 syn match nnxBuiltinKind "\.\@1<!\<\%(RngKey\|RngCount\)\>"
 syn match nnxDtype "\.\@1<!\<\%(f32\|f64\|i32\|i64\|bool\)\>"
