@@ -6,6 +6,8 @@
 #include "lang/Instance.h"
 #include "lang/AST.h"
 
+#include <algorithm>
+
 namespace nnx::lang {
 
 Member *ModuleInstance::findMember(const std::string &name) {
@@ -20,9 +22,13 @@ const Member *ModuleInstance::findMember(const std::string &name) const {
 }
 
 std::string ModuleInstance::describe() const {
-  std::string s = decl->name + "(";
-  for (size_t i = 0; i < hyperParams.size(); ++i)
-    s += (i ? ", " : "") + hyperParams[i].first + "=" + formatStatic(hyperParams[i].second);
+  std::string s = decl->name + "(", sep;
+  for (const auto &[name, value] : hyperParams) {
+    if (std::find(defaulted.begin(), defaulted.end(), name) != defaulted.end())
+      continue;
+    s += sep + name + "=" + formatStatic(value);
+    sep = ", ";
+  }
   s += ")";
   if (!stack.empty()) {
     std::string extents;
@@ -60,6 +66,12 @@ std::vector<rt::VarSpec> StateSpace::specs() const {
   for (const VarInfo &v : vars_)
     out.push_back(v.spec);
   return out;
+}
+
+void StateSpace::reroot(const ModuleInstance *from, ModuleInstance *to) {
+  for (const auto &inst : instances_)
+    if (inst->root == from)
+      inst->root = to;
 }
 
 int64_t StateSpace::findVar(const std::string &path) const {

@@ -42,6 +42,8 @@ struct ModuleInstance {
   Span createdAt;
   /// Bound hyper-parameters in declaration order.
   std::vector<std::pair<std::string, Value>> hyperParams;
+  /// The hyper-parameters left at their defaults (describe() leaves them out).
+  std::vector<std::string> defaulted;
   /// Members in declaration order.
   std::vector<std::pair<std::string, Member>> members;
   ModuleInstance *parent = nullptr;
@@ -55,7 +57,7 @@ struct ModuleInstance {
   /// The member called `name`, or null.
   Member *findMember(const std::string &name);
   const Member *findMember(const std::string &name) const;
-  /// "Linear(in_features=512, out_features=256)".
+  /// "Linear(in_features=512, out_features=256)": the hyper-parameters given (not defaulted).
   std::string describe() const;
   /// Path of a member: "block.linear" + "." + name (or name at the root).
   std::string childPath(const std::string &name) const;
@@ -85,6 +87,9 @@ public:
   std::vector<rt::VarSpec> specs() const;
   /// Index of the variable at `path`, or -1.
   int64_t findVar(const std::string &path) const;
+  /// Makes every instance whose root is `from` (a model created on its own, then given to
+  /// another module's constructor) part of `to`'s model.
+  void reroot(const ModuleInstance *from, ModuleInstance *to);
 
 private:
   std::vector<std::unique_ptr<ModuleInstance>> instances_;

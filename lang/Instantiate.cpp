@@ -65,18 +65,22 @@ ModuleInstance *Evaluator::instantiate(const ModuleDecl &decl, std::vector<Value
   for (size_t i = 0; i < bound.size(); ++i) {
     const Param &p = decl.params[i];
     Value value = bound[i].second;
-    if (value.kind == Value::Kind::None && p.defaultValue)
+    if (value.kind == Value::Kind::None && p.defaultValue) {
       value = eval(*p.defaultValue);
+      inst->defaulted.push_back(p.name);
+    }
     Span valueSpan = i < argSpans.size() ? argSpans[i] : span;
     if (p.type)
       checkAnnotation(*p.type, value, "`" + p.name + "` of `" + decl.name + "`", valueSpan);
     frames_.back().locals[p.name] = value;
     inst->hyperParams.push_back({p.name, value});
     // A module created as this argument (RNN(LSTMCell(...))) was created at this member's
-    // path; it is this module's submodule.
+    // path; it is this module's submodule, part of this module's model.
     if (value.kind == Value::Kind::Module && value.module->path == inst->childPath(p.name) &&
-        value.module != inst)
+        value.module != inst) {
       value.module->parent = inst;
+      space_.reroot(value.module->root, inst->root);
+    }
     // Hyper-parameters are static members: methods and type annotations see them.
     bindMember(inst, p.name, value, p.span);
   }

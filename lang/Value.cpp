@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 #include "lang/Value.h"
 #include "lang/AST.h"
+#include "lang/BuiltinArgs.h"
 #include "lang/Instance.h"
 
 #include "ir/Types.h"
@@ -39,6 +40,14 @@ std::string formatStatic(const Value &v) {
   case Value::Kind::None: return "None";
   case Value::Kind::Carry: return "Carry";
   case Value::Kind::Module: return v.module->describe();
+  case Value::Kind::Initializer: {
+    std::string s = v.init.name + "(";
+    for (const auto &[name, value] : v.init.args)
+      s += (s.back() == '(' ? "" : ", ") + name + "=" + formatStatic(Value::real(value));
+    return s + ")";
+  }
+  case Value::Kind::Function: return v.fn->name;
+  case Value::Kind::Builtin: return builtins::builtinName(v.builtin);
   default: return describeValue(v);
   }
 }
@@ -57,10 +66,11 @@ std::string describeValue(const Value &v) {
   case Value::Kind::Method: return "the method `" + v.fn->name + "`";
   case Value::Kind::Function: return "the function `" + v.fn->name + "`";
   case Value::Kind::ModuleType: return "the module type `" + v.moduleDecl->name + "`";
-  case Value::Kind::Builtin: return "a built-in function";
+  case Value::Kind::Builtin:
+    return "the built-in `" + std::string(builtins::builtinName(v.builtin)) + "`";
   case Value::Kind::VariableKind: return "the variable kind `" + v.s + "`";
   case Value::Kind::DType: return "the dtype " + formatStatic(v);
-  case Value::Kind::Initializer: return "the initializer `" + v.init.name + "()`";
+  case Value::Kind::Initializer: return "the initializer `" + formatStatic(v) + "`";
   case Value::Kind::Rngs: return "the rng stream at `" + v.s + "`";
   case Value::Kind::VarRef: return "a variable";
   case Value::Kind::Tree: return "a state tree of " + std::to_string(v.elems.size()) + " variables";

@@ -24,6 +24,13 @@ CASES = [
     ("seed/autoencoder.nnx", "AutoEncoder(784, 256, 784)", "encode", ["x=randn(2,784)"], "eval"),
     ("seed/autoencoder.nnx", "AutoEncoder(784, 256, 784)", "decode", ["x=randn(2,256)"], "eval"),
     ("seed/autoencoder.nnx", "AutoEncoder(784, 256, 784)", "__call__", ["x=randn(2,784)"], "eval"),
+    # Scans: over time (the cell shared by every step) and over stacked layers, whose dropout
+    # draws a fresh mask per layer from each layer's own key and counter.
+    ("seed/rnn.nnx", "RNN(32, 64)", "__call__", ["x=randn(3,12,32)"], "eval"),
+    ("seed/rnn.nnx", "RNN(32, 64)", "short", ["x=randn(3,12,32)"], "eval"),
+    ("seed/scan_layers.nnx", "MLP(64, num_layers=5)", "__call__", ["x=randn(4,64)"], "eval"),
+    ("seed/scan_layers.nnx", "MLP(64, num_layers=5)", "__call__", ["x=randn(4,64)"], "train"),
+    ("seed/scan_layers.nnx", "MLP(64, num_layers=5)", "short", ["x=randn(4,64)"], "train"),
 ]
 
 
@@ -82,14 +89,30 @@ def run_train_case(nnxrun, examples, tmp, case):
     return compare_states(states["interp"], states["jit"])
 
 
-def run_grad_case(nnxrun, examples, tmp):
-    src = os.path.join(examples, "seed", "training.nnx")
+ORACLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "oracle")
+
+# (file, model, loss, inputs, mode): every gradient, through dropout and through scans (the
+# scan's VJP replays each step's dropout mask from its saved counter).
+GRAD_CASES = [
+    ("{examples}/seed/training.nnx", "Model(784, 256, 10)", "loss_fn",
+     ["x=randn(8,784)", "y=arange(8,dtype=i32)"], "train"),
+    (f"{ORACLE}/transforms.nnx", "RNN(32, 64)", "mean_square", ["x=randn(3,12,32)"], "eval"),
+    (f"{ORACLE}/transforms.nnx", "MLP(64, num_layers=5)", "mean_square", ["x=randn(4,64)"],
+     "train"),
+    (f"{ORACLE}/transforms.nnx", "VmapNet(5)", "mean_square", ["x=randn(6,5)"], "eval"),
+]
+
+
+def run_grad_case(nnxrun, examples, tmp, case):
+    path, model, loss, inputs, mode = case
     grads = {}
     for backend in ("interp", "jit"):
         out = os.path.join(tmp, f"grad-{backend}.safetensors")
-        run([nnxrun, "grad", src, "--model", "Model(784, 256, 10)", "--loss", "loss_fn",
-             "--input", "x=randn(8,784)", "--input", "y=arange(8,dtype=i32)", "--mode", "train",
-             "--backend", backend, "--output", out])
+        cmd = [nnxrun, "grad", path.format(examples=examples), "--model", model, "--loss", loss,
+               "--mode", mode, "--backend", backend, "--output", out]
+        for i in inputs:
+            cmd += ["--input", i]
+        run(cmd)
         grads[backend] = read_safetensors(out)
     return compare_states(grads["interp"], grads["jit"])
 
@@ -104,8 +127,9 @@ def main():
     checks += [(f"train {c[0]} {c[1]} {c[2]}",
                 lambda tmp, c=c: run_train_case(args.nnxrun, args.examples, tmp, c))
                for c in TRAIN_CASES]
-    checks.append(("grad seed/training.nnx Model(784, 256, 10) (train mode)",
-                   lambda tmp: run_grad_case(args.nnxrun, args.examples, tmp)))
+    checks += [(f"grad {os.path.basename(c[0])} {c[1]} {c[2]} ({c[4]} mode)",
+                lambda tmp, c=c: run_grad_case(args.nnxrun, args.examples, tmp, c))
+               for c in GRAD_CASES]
     return run_checks(checks)
 
 
