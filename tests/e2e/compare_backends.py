@@ -3,7 +3,7 @@
 For each case, nnxrun runs the method once with --backend interp and once with --backend jit
 from the same weights and inputs; the outputs must agree to a relative error of 1e-5 and the
 saved states (rng counters included) must be equal. Train-mode cases check that dropout draws
-the same masks on both backends. Train steps (forward, backward and optimizer update in one
+the same masks on both backends, in scanned layers too. Train steps (forward, backward and optimizer update in one
 function, dropout active) and `nnxrun grad` are compared the same way: the weights, optimizer
 moments and rng counters after training, and every gradient. Prints one line per case and
 "N passed, M failed".
@@ -64,6 +64,7 @@ TRAIN_CASES = [
     ("seed/training.nnx", "Model(64, 32, 10)", "sgd"),
     ("seed/training.nnx", "Model(64, 32, 10)", "adam"),
     ("digits.nnx", "Classifier(16)", "adamw"),
+    ("digits_lstm.nnx", "DigitsLSTM(16)", "adam"),   # a scan, differentiated through
 ]
 
 
