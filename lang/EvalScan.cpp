@@ -217,45 +217,64 @@ Value Evaluator::callScan(const Value &transform, std::vector<Value> args,
   return scanCall(call);
 }
 
-Value Evaluator::scanCall(ScanCall &call) {
-  Span span = call.span;
-  if (!requireTracing(span, "`scan`"))
-    return Value::error();
-
-  // 1. What each argument is: the carry, shared, or scanned (tensors and stacked modules).
+/// What a scan's arguments are (planScan).
+struct Evaluator::ScanPlan {
+  /// The carried argument, or -1.
   int carryIndex = -1;
+  std::vector<Value> carryLeaves;
+  /// Per argument: its scanned tensors and the axis each is scanned over (empty: not scanned).
+  std::vector<std::vector<Value>> xsLeaves;
+  std::vector<std::vector<int64_t>> xsAxes;
+  /// Stacked modules scanned over their layers.
   std::vector<const ModuleInstance *> sliced;
+  int64_t length = 0;
+};
+
+/// What one traced step returned, read through out_axes (readScanStep).
+struct Evaluator::ScanStep {
+  std::vector<Value> results;
+  /// The element of `results` that is the new carry, or -1.
+  int outCarry = -1;
+  bool tuple = false;
+  std::vector<Value> newCarryLeaves;
+  /// The step's outputs, the axis each is stacked along, and the result elements they form.
+  std::vector<Value> yLeaves;
+  std::vector<int64_t> yAxes;
+  std::vector<Value> yShapes;
+};
+
+bool Evaluator::planScan(const ScanCall &call, ScanPlan &plan) {
   struct Length {
     int64_t extent;
     Span span;
     std::string what;
   };
   std::vector<Length> lengths;
-  auto stackedModule = [&](ModuleInstance *m, Span at, const std::string &what) {
-    sliced.push_back(m);
+  auto sliceModule = [&](ModuleInstance *m, Span at, const std::string &what) {
+    plan.sliced.push_back(m);
     lengths.push_back({m->stack[consumedStack(m)], at, what + "'s stacked layers"});
   };
+  // A stacked module (or its method) as the function scans over its layers.
   if ((call.f.kind == Value::Kind::Module || call.f.kind == Value::Kind::Method) &&
       call.f.module->stack.size() > consumedStack(call.f.module))
-    stackedModule(call.f.module, span, "`" + call.f.module->decl->name + "`");
-  std::vector<std::vector<Value>> xsLeaves(call.args.size());
-  std::vector<std::vector<int64_t>> xsAxes(call.args.size());
+    sliceModule(call.f.module, call.span, "`" + call.f.module->decl->name + "`");
+  plan.xsLeaves.resize(call.args.size());
+  plan.xsAxes.resize(call.args.size());
   for (size_t i = 0; i < call.args.size(); ++i) {
-    const Value &axis = call.inAxes[i];
-    const Value &arg = call.args[i];
+    const Value &axis = call.inAxes[i], &arg = call.args[i];
     Span at = call.argSpans[i];
-    std::string what = "`" + shortText(program_.sources().text(at), "argument " +
-                                                                        std::to_string(i + 1)) +
+    std::string what = "`" +
+                       shortText(program_.sources().text(at), "argument " + std::to_string(i + 1)) +
                        "`";
     if (axis.kind == Value::Kind::Carry) {
-      if (carryIndex >= 0) {
+      if (plan.carryIndex >= 0) {
         error("E0241", call.inAxesSpan, "`in_axes` marks more than one argument as the carry")
-            .withLabel("arguments " + std::to_string(carryIndex + 1) + " and " +
+            .withLabel("arguments " + std::to_string(plan.carryIndex + 1) + " and " +
                        std::to_string(i + 1) + " are both Carry")
             .help("carry several values as one tuple: (h, c)");
-        return Value::error();
+        return false;
       }
-      carryIndex = static_cast<int>(i);
+      plan.carryIndex = static_cast<int>(i);
       continue;
     }
     if (axis.kind == Value::Kind::None)
@@ -263,7 +282,7 @@ Value Evaluator::scanCall(ScanCall &call) {
     if (axis.kind != Value::Kind::Int) {
       error("E0240", call.inAxesSpan, "an `in_axes` entry is " + describeValue(axis))
           .withLabel("entries are Carry, None or an axis");
-      return Value::error();
+      return false;
     }
     if (arg.kind == Value::Kind::Module) {
       ModuleInstance *m = arg.module;
@@ -272,19 +291,19 @@ Value Evaluator::scanCall(ScanCall &call) {
             .withLabel("its in_axes entry is " + std::to_string(axis.i))
             .help("give it to every step with None; stack layers with vmap(n) " +
                   m->decl->name + "(...)");
-        return Value::error();
+        return false;
       }
       if (axis.i != 0) {
         error("E0243", call.inAxesSpan, "a stacked module is scanned over axis 0, its layers")
             .withLabel("axis " + std::to_string(axis.i) + " given for " + what);
-        return Value::error();
+        return false;
       }
-      stackedModule(m, at, what);
+      sliceModule(m, at, what);
       continue;
     }
-    if (!flattenLeaves(arg, xsLeaves[i], at, "scanned arguments"))
-      return Value::error();
-    for (const Value &leaf : xsLeaves[i]) {
+    if (!flattenLeaves(arg, plan.xsLeaves[i], at, "scanned arguments"))
+      return false;
+    for (const Value &leaf : plan.xsLeaves[i]) {
       int64_t rank = typeOf(leaf).getRank();
       int64_t k = axis.i < 0 ? axis.i + rank : axis.i;
       if (k < 0 || k >= rank) {
@@ -292,221 +311,227 @@ Value Evaluator::scanCall(ScanCall &call) {
                                what + " of rank " + std::to_string(rank))
             .withLabel("it has type " + ir::formatType(leaf.tensor.getType()))
             .note("the axis is given here", call.inAxesSpan);
-        return Value::error();
+        return false;
       }
-      xsAxes[i].push_back(k);
+      plan.xsAxes[i].push_back(k);
       lengths.push_back({typeOf(leaf).getDimSize(k), at, what});
     }
   }
 
-  // 2. The number of steps.
+  // The number of steps: every scanned input agrees, and so does length=.
   for (size_t i = 1; i < lengths.size(); ++i)
     if (lengths[i].extent != lengths[0].extent) {
       error("E0244", lengths[i].span, "scanned inputs have different lengths")
           .withLabel(lengths[i].what + " has " + std::to_string(lengths[i].extent) + " steps")
           .note(lengths[0].what + " has " + std::to_string(lengths[0].extent) + " steps",
                 lengths[0].span);
-      return Value::error();
+      return false;
     }
-  int64_t length;
-  if (call.length) {
-    if (!lengths.empty() && lengths[0].extent != *call.length) {
-      error("E0245", span, "`length=" + std::to_string(*call.length) +
-                               "` but the scanned inputs have " +
-                               std::to_string(lengths[0].extent) + " steps")
-          .note(lengths[0].what + " is scanned here", lengths[0].span);
-      return Value::error();
-    }
-    length = *call.length;
-  } else if (!lengths.empty()) {
-    length = lengths[0].extent;
-  } else {
-    error("E0245", span, "`scan` has nothing to scan over")
+  if (call.length && !lengths.empty() && lengths[0].extent != *call.length) {
+    error("E0245", call.span, "`length=" + std::to_string(*call.length) +
+                                  "` but the scanned inputs have " +
+                                  std::to_string(lengths[0].extent) + " steps")
+        .note(lengths[0].what + " is scanned here", lengths[0].span);
+    return false;
+  }
+  if (!call.length && lengths.empty()) {
+    error("E0245", call.span, "`scan` has nothing to scan over")
         .withLabel("no argument has an axis in in_axes")
         .help("give an input's axis, scan a stacked module, or set length=");
-    return Value::error();
+    return false;
   }
+  plan.length = call.length ? *call.length : lengths[0].extent;
+  return plan.carryIndex < 0 || flattenLeaves(call.args[plan.carryIndex], plan.carryLeaves,
+                                              call.argSpans[plan.carryIndex], "the carry");
+}
 
-  // 3. The carry's leaves.
-  std::vector<Value> carryLeaves;
-  if (carryIndex >= 0 && !flattenLeaves(call.args[carryIndex], carryLeaves,
-                                        call.argSpans[carryIndex], "the carry"))
+bool Evaluator::readScanStep(const ScanCall &call, const ScanPlan &plan, const Value &result,
+                             ScanStep &step) {
+  // out_axes; the short form infers them: a pair shaped (carry, y), else the carry alone.
+  Value outAxes = call.outAxes;
+  if (call.inferOutAxes)
+    outAxes = plan.carryIndex >= 0 && result.kind == Value::Kind::Tuple &&
+                      result.elems.size() == 2 &&
+                      sameStructure(result.elems[0], call.args[plan.carryIndex])
+                  ? Value::tuple({Value::make(Value::Kind::Carry), Value::integer(call.shortAxis)})
+                  : Value::make(Value::Kind::Carry);
+  step.tuple = outAxes.kind == Value::Kind::Tuple;
+  std::vector<Value> entries = step.tuple ? outAxes.elems : std::vector<Value>{outAxes};
+  step.results = !step.tuple                            ? std::vector<Value>{result}
+                 : result.kind == Value::Kind::Tuple ? result.elems
+                                                     : std::vector<Value>{};
+  if (step.results.size() != entries.size()) {
+    error("E0240", call.outAxesSpan, "the scanned function returns " + describeValue(result) +
+                                         " but `out_axes` has " +
+                                         std::to_string(entries.size()) + " entries")
+        .withLabel("one entry per element of the result: Carry or an axis");
+    return false;
+  }
+  for (size_t i = 0; i < entries.size(); ++i) {
+    if (entries[i].kind == Value::Kind::Carry) {
+      if (step.outCarry >= 0) {
+        error("E0241", call.outAxesSpan, "`out_axes` marks more than one output as the carry")
+            .withLabel("one Carry");
+        return false;
+      }
+      step.outCarry = static_cast<int>(i);
+    } else if (entries[i].kind != Value::Kind::Int) {
+      error("E0240", call.outAxesSpan, "an `out_axes` entry is " + describeValue(entries[i]))
+          .withLabel("entries are Carry or the axis to stack an output along");
+      return false;
+    }
+  }
+  if ((step.outCarry >= 0) != (plan.carryIndex >= 0)) {
+    error("E0241", step.outCarry >= 0 ? call.outAxesSpan : call.inAxesSpan,
+          step.outCarry >= 0 ? "`out_axes` has a Carry but `in_axes` has none"
+                             : "`in_axes` has a Carry but `out_axes` has none")
+        .withLabel("the carry goes in and comes out: mark it in both");
+    return false;
+  }
+  if (step.outCarry >= 0 && !checkNewCarry(call, plan, step.results[step.outCarry], step))
+    return false;
+  for (size_t i = 0; i < step.results.size(); ++i) {
+    if (static_cast<int>(i) == step.outCarry)
+      continue;
+    size_t before = step.yLeaves.size();
+    if (!flattenLeaves(step.results[i], step.yLeaves, call.span,
+                       "the outputs of a scanned function"))
+      return false;
+    for (size_t j = before; j < step.yLeaves.size(); ++j) {
+      int64_t rank = typeOf(step.yLeaves[j]).getRank() + 1, k = entries[i].i;
+      int64_t kk = k < 0 ? k + rank : k;
+      if (kk < 0 || kk >= rank) {
+        error("E0243", call.outAxesSpan, "out axis " + std::to_string(k) + " is out of range")
+            .withLabel("the stacked output has rank " + std::to_string(rank) + ", type " +
+                       ir::formatType(
+                           ir::prependDim(step.yLeaves[j].tensor.getType(), plan.length)));
+        return false;
+      }
+      step.yAxes.push_back(kk);
+    }
+    step.yShapes.push_back(step.results[i]);
+  }
+  return true;
+}
+
+bool Evaluator::checkNewCarry(const ScanCall &call, const ScanPlan &plan, const Value &newCarry,
+                              ScanStep &step) {
+  const Value &oldCarry = call.args[plan.carryIndex];
+  Span initSpan = call.argSpans[plan.carryIndex];
+  if (!sameStructure(newCarry, oldCarry)) {
+    error("E0246", call.span, "the carry changes structure in one step")
+        .withLabel("it starts as " + describeValue(oldCarry) + " and the step returns " +
+                   describeValue(newCarry))
+        .note("the initial carry is given here", initSpan);
+    return false;
+  }
+  if (!flattenLeaves(newCarry, step.newCarryLeaves, call.span, "the carry"))
+    return false;
+  for (size_t j = 0; j < plan.carryLeaves.size(); ++j) {
+    auto before = typeOf(plan.carryLeaves[j]), after = typeOf(step.newCarryLeaves[j]);
+    if (before == after)
+      continue;
+    // A number the step returns (`return 0.0`) takes the scalar carry's dtype.
+    if (before.getRank() == 0 && after.getRank() == 0 &&
+        step.newCarryLeaves[j].tensor.getDefiningOp<ir::ConstantOp>() &&
+        isa<FloatType>(before.getElementType()) == isa<FloatType>(after.getElementType())) {
+      step.newCarryLeaves[j] =
+          convert(step.newCarryLeaves[j], *ir::dtypeOf(before.getElementType()), call.span);
+      continue;
+    }
+    Diagnostic &d = error("E0246", call.span, "the carry changes type in one step");
+    d.withLabel("from " + ir::formatType(before) + " to " + ir::formatType(after) +
+                (plan.carryLeaves.size() > 1 ? " (element " + std::to_string(j + 1) + ")" : ""));
+    d.note("the initial carry is given here", initSpan);
+    noteOrigin(d, step.newCarryLeaves[j], "the new carry");
+    d.help("a carry keeps its shape and dtype from step to step");
+    return false;
+  }
+  return true;
+}
+
+Value Evaluator::scanCall(ScanCall &call) {
+  if (!requireTracing(call.span, "`scan`"))
+    return Value::error();
+  ScanPlan plan;
+  if (!planScan(call, plan))
     return Value::error();
 
-  // 4. Trace one step into a scope: carries, then slices, are its first block arguments.
+  // Trace one step into a scope: the carries, then the slices, are its first arguments.
   TraceScope scope;
-  scope.sliced = sliced;
+  scope.sliced = plan.sliced;
   openScope(scope);
   mlir::Block *block = scope.block.get();
   std::vector<Value> carryArgs, sliceArgs;
-  for (const Value &leaf : carryLeaves)
-    carryArgs.push_back(Value::tensorOf(block->addArgument(leaf.tensor.getType(), loc(span)),
-                                        leaf.origin));
+  for (const Value &leaf : plan.carryLeaves)
+    carryArgs.push_back(Value::tensorOf(
+        block->addArgument(leaf.tensor.getType(), loc(call.span)), leaf.origin));
   std::vector<Value> stepArgs = call.args;
   for (size_t i = 0; i < call.args.size(); ++i) {
-    if (static_cast<int>(i) == carryIndex) {
-      size_t pos = 0;
+    size_t pos = 0;
+    if (static_cast<int>(i) == plan.carryIndex) {
       stepArgs[i] = rebuildLeaves(call.args[i], carryArgs, pos);
       continue;
     }
-    if (xsLeaves[i].empty())
+    if (plan.xsLeaves[i].empty())
       continue;
     std::vector<Value> slices;
-    for (size_t j = 0; j < xsLeaves[i].size(); ++j) {
-      auto type = typeOf(xsLeaves[i][j]);
+    for (size_t j = 0; j < plan.xsLeaves[i].size(); ++j) {
+      auto type = typeOf(plan.xsLeaves[i][j]);
       SmallVector<int64_t> shape(type.getShape());
-      shape.erase(shape.begin() + xsAxes[i][j]);
-      auto sliceType = RankedTensorType::get(shape, type.getElementType());
-      slices.push_back(Value::tensorOf(block->addArgument(sliceType, loc(call.argSpans[i])),
-                                       Origin{call.argSpans[i], "", nullptr}));
+      shape.erase(shape.begin() + plan.xsAxes[i][j]);
+      BlockArgument arg = block->addArgument(RankedTensorType::get(shape, type.getElementType()),
+                                             loc(call.argSpans[i]));
+      slices.push_back(Value::tensorOf(arg, Origin{call.argSpans[i], "", nullptr}));
     }
     sliceArgs.insert(sliceArgs.end(), slices.begin(), slices.end());
-    size_t pos = 0;
     stepArgs[i] = rebuildLeaves(call.args[i], slices, pos);
   }
   unsigned errorsBefore = program_.diags().errorCount();
-  Value result = callValue(call.f, stepArgs, {}, call.argSpans, span);
-  auto abandon = [&]() {
+  Value result = callValue(call.f, stepArgs, {}, call.argSpans, call.span);
+  ScanStep step;
+  if (result.isError() || program_.diags().errorCount() > errorsBefore ||
+      !readScanStep(call, plan, result, step)) {
     scopes_.pop_back();
     builder_.restoreInsertionPoint(scope.outer);
     block->dropAllDefinedValueUses();
     block->dropAllReferences();
     return Value::error();
-  };
-  if (result.isError() || program_.diags().errorCount() > errorsBefore)
-    return abandon();
+  }
+  return emitScan(call, plan, step, scope, carryArgs, sliceArgs);
+}
 
-  // 5. Read the result through out_axes.
-  Value outAxes = call.outAxes;
-  if (call.inferOutAxes)
-    outAxes = carryIndex >= 0 && result.kind == Value::Kind::Tuple && result.elems.size() == 2 &&
-                      sameStructure(result.elems[0], call.args[carryIndex])
-                  ? Value::tuple({Value::make(Value::Kind::Carry), Value::integer(call.shortAxis)})
-                  : Value::make(Value::Kind::Carry);
-  std::vector<Value> outEntries = outAxes.kind == Value::Kind::Tuple ? outAxes.elems
-                                                                     : std::vector<Value>{outAxes};
-  std::vector<Value> results = outAxes.kind == Value::Kind::Tuple
-                                   ? (result.kind == Value::Kind::Tuple ? result.elems
-                                                                        : std::vector<Value>{})
-                                   : std::vector<Value>{result};
-  if (results.size() != outEntries.size()) {
-    error("E0240", call.outAxesSpan, "the scanned function returns " + describeValue(result) +
-                                         " but `out_axes` has " +
-                                         std::to_string(outEntries.size()) + " entries")
-        .withLabel("one entry per element of the result: Carry or an axis");
-    return abandon();
-  }
-  int outCarry = -1;
-  for (size_t i = 0; i < outEntries.size(); ++i) {
-    const Value &e = outEntries[i];
-    if (e.kind == Value::Kind::Carry) {
-      if (outCarry >= 0) {
-        error("E0241", call.outAxesSpan, "`out_axes` marks more than one output as the carry")
-            .withLabel("one Carry");
-        return abandon();
-      }
-      outCarry = static_cast<int>(i);
-    } else if (e.kind != Value::Kind::Int) {
-      error("E0240", call.outAxesSpan, "an `out_axes` entry is " + describeValue(e))
-          .withLabel("entries are Carry or the axis to stack an output along");
-      return abandon();
-    }
-  }
-  if ((outCarry >= 0) != (carryIndex >= 0)) {
-    error("E0241", outCarry >= 0 ? call.outAxesSpan : call.inAxesSpan,
-          outCarry >= 0 ? "`out_axes` has a Carry but `in_axes` has none"
-                        : "`in_axes` has a Carry but `out_axes` has none")
-        .withLabel("the carry goes in and comes out: mark it in both");
-    return abandon();
-  }
-
-  // 6. The new carry must be shaped like the old one.
-  std::vector<Value> newCarryLeaves;
-  if (outCarry >= 0) {
-    const Value &newCarry = results[outCarry];
-    const Value &oldCarry = call.args[carryIndex];
-    if (!sameStructure(newCarry, oldCarry)) {
-      error("E0246", span, "the carry changes structure in one step")
-          .withLabel("it starts as " + describeValue(oldCarry) + " and the step returns " +
-                     describeValue(newCarry))
-          .note("the initial carry is given here", call.argSpans[carryIndex]);
-      return abandon();
-    }
-    if (!flattenLeaves(newCarry, newCarryLeaves, span, "the carry"))
-      return abandon();
-    for (size_t j = 0; j < carryLeaves.size(); ++j) {
-      auto before = typeOf(carryLeaves[j]), after = typeOf(newCarryLeaves[j]);
-      if (before == after)
-        continue;
-      // A number the step returns (`return 0.0`) takes the scalar carry's dtype.
-      bool number = before.getRank() == 0 && after.getRank() == 0 &&
-                    newCarryLeaves[j].tensor.getDefiningOp<ir::ConstantOp>() &&
-                    isa<FloatType>(before.getElementType()) ==
-                        isa<FloatType>(after.getElementType());
-      if (number) {
-        newCarryLeaves[j] =
-            convert(newCarryLeaves[j], *ir::dtypeOf(before.getElementType()), span);
-        continue;
-      }
-      Diagnostic &d = error("E0246", span, "the carry changes type in one step");
-      d.withLabel("from " + ir::formatType(before) + " to " + ir::formatType(after) +
-                  (carryLeaves.size() > 1 ? " (element " + std::to_string(j + 1) + ")" : ""));
-      d.note("the initial carry is given here", call.argSpans[carryIndex]);
-      noteOrigin(d, newCarryLeaves[j], "the new carry");
-      d.help("a carry keeps its shape and dtype from step to step");
-      return abandon();
-    }
-  }
-
-  // 7. The stacked outputs and their axes.
-  std::vector<Value> yLeaves;
-  std::vector<int64_t> yAxes;
-  std::vector<std::pair<Value, size_t>> yShapes; // (result element, its leaf count)
-  for (size_t i = 0; i < results.size(); ++i) {
-    if (static_cast<int>(i) == outCarry)
-      continue;
-    size_t before = yLeaves.size();
-    if (!flattenLeaves(results[i], yLeaves, span, "the outputs of a scanned function"))
-      return abandon();
-    for (size_t j = before; j < yLeaves.size(); ++j) {
-      int64_t rank = typeOf(yLeaves[j]).getRank() + 1, k = outEntries[i].i;
-      int64_t kk = k < 0 ? k + rank : k;
-      if (kk < 0 || kk >= rank) {
-        error("E0243", call.outAxesSpan, "out axis " + std::to_string(k) + " is out of range")
-            .withLabel("the stacked output has rank " + std::to_string(rank) + ", type " +
-                       ir::formatType(ir::prependDim(yLeaves[j].tensor.getType(), length)));
-        return abandon();
-      }
-      yAxes.push_back(kk);
-    }
-    yShapes.push_back({results[i], yLeaves.size() - before});
-  }
-
-  // 8. The body's terminator, then close the scope (captures become constants).
+Value Evaluator::emitScan(const ScanCall &call, const ScanPlan &plan, const ScanStep &step,
+                          TraceScope &scope, const std::vector<Value> &carryArgs,
+                          const std::vector<Value> &sliceArgs) {
+  // The body's terminator, then close the scope (captured tensors become constants).
+  mlir::Block *block = scope.block.get();
   std::vector<mlir::Value> yielded;
-  for (const Value &v : newCarryLeaves)
+  for (const Value &v : step.newCarryLeaves)
     yielded.push_back(v.tensor);
   for (const TraceScope::Var &v : scope.vars)
     if (v.written && !v.sliced)
       yielded.push_back(v.current);
-  for (const Value &v : yLeaves)
+  for (const Value &v : step.yLeaves)
     yielded.push_back(v.tensor);
   for (const TraceScope::Var &v : scope.vars)
     if (v.written && v.sliced)
       yielded.push_back(v.current);
-  builder_.create<ir::YieldOp>(loc(span), yielded);
-  std::optional<ClosedScope> closed = closeScope(scope, /*captureArgs=*/true, span);
+  builder_.create<ir::YieldOp>(loc(call.span), yielded);
+  std::optional<ClosedScope> closed = closeScope(scope, /*captureArgs=*/true, call.span);
   if (!closed) {
     block->dropAllDefinedValueUses();
     block->dropAllReferences();
     return Value::error();
   }
 
-  // 9. The scan op: operands and block arguments in the order the op defines.
+  // Operands and block arguments in the op's order: carries (the user's, then written
+  // state), scanned operands (the user's, moved to axis 0, then sliced state), constants
+  // (state read only, then captured tensors).
   SmallVector<mlir::Value> init, xs, consts;
   SmallVector<BlockArgument> order;
-  for (size_t j = 0; j < carryLeaves.size(); ++j) {
-    init.push_back(carryLeaves[j].tensor);
+  for (size_t j = 0; j < plan.carryLeaves.size(); ++j) {
+    init.push_back(plan.carryLeaves[j].tensor);
     order.push_back(llvm::cast<BlockArgument>(carryArgs[j].tensor));
   }
   for (const ClosedScope::Var &v : closed->vars)
@@ -516,8 +541,8 @@ Value Evaluator::scanCall(ScanCall &call) {
     }
   size_t slice = 0;
   for (size_t i = 0; i < call.args.size(); ++i)
-    for (size_t j = 0; j < xsLeaves[i].size(); ++j) {
-      xs.push_back(moveAxis(xsLeaves[i][j], xsAxes[i][j], 0, call.argSpans[i]).tensor);
+    for (size_t j = 0; j < plan.xsLeaves[i].size(); ++j) {
+      xs.push_back(moveAxis(plan.xsLeaves[i][j], plan.xsAxes[i][j], 0, call.argSpans[i]).tensor);
       order.push_back(llvm::cast<BlockArgument>(sliceArgs[slice++].tensor));
     }
   for (const ClosedScope::Var &v : closed->vars)
@@ -538,40 +563,36 @@ Value Evaluator::scanCall(ScanCall &call) {
   auto yieldOp = llvm::cast<ir::YieldOp>(block->getTerminator());
   for (mlir::Value v : yieldOp.getValues().drop_front(init.size()))
     stepTypes.push_back(v.getType());
-  auto scan = ir::createScan(builder_, loc(span), init, xs, consts, stepTypes, length,
+  auto scan = ir::createScan(builder_, loc(call.span), init, xs, consts, stepTypes, plan.length,
                              call.reverse);
   mlir::Block &body = scan.getBodyBlock();
   for (auto [from, to] : llvm::zip(order, body.getArguments()))
     from.replaceAllUsesWith(to);
   body.getOperations().splice(body.end(), block->getOperations());
 
-  // 10. Results: the carry, written state, stacked outputs.
+  // Results: the carry, written state, stacked outputs (moved to their axes), sliced state.
+  Origin origin{call.span, "", nullptr};
   size_t r = 0;
-  std::vector<Value> finalLeaves;
-  for (const Value &leaf : carryLeaves)
+  std::vector<Value> finalLeaves, stackedLeaves;
+  for (const Value &leaf : plan.carryLeaves)
     finalLeaves.push_back(Value::tensorOf(scan.getResult(r++), leaf.origin));
   for (const ClosedScope::Var &v : closed->vars)
     if (v.written && !v.sliced)
-      writeVar(v.index, Value::tensorOf(scan.getResult(r++), Origin{span, "", nullptr}), span);
-  std::vector<Value> stackedLeaves;
-  for (size_t j = 0; j < yLeaves.size(); ++j) {
-    Value stacked = Value::tensorOf(scan.getResult(r++), Origin{span, "", nullptr});
-    stackedLeaves.push_back(moveAxis(stacked, 0, yAxes[j], span));
-  }
+      writeVar(v.index, Value::tensorOf(scan.getResult(r++), origin), call.span);
+  for (size_t j = 0; j < step.yLeaves.size(); ++j)
+    stackedLeaves.push_back(
+        moveAxis(Value::tensorOf(scan.getResult(r++), origin), 0, step.yAxes[j], call.span));
   for (const ClosedScope::Var &v : closed->vars)
     if (v.written && v.sliced)
-      writeVar(v.index, Value::tensorOf(scan.getResult(r++), Origin{span, "", nullptr}), span);
+      writeVar(v.index, Value::tensorOf(scan.getResult(r++), origin), call.span);
 
   std::vector<Value> outs;
   size_t carryPos = 0, yPos = 0, shape = 0;
-  for (size_t i = 0; i < results.size(); ++i) {
-    if (static_cast<int>(i) == outCarry) {
-      outs.push_back(rebuildLeaves(call.args[carryIndex], finalLeaves, carryPos));
-      continue;
-    }
-    outs.push_back(rebuildLeaves(yShapes[shape++].first, stackedLeaves, yPos));
-  }
-  return outAxes.kind == Value::Kind::Tuple ? Value::tuple(std::move(outs)) : outs[0];
+  for (size_t i = 0; i < step.results.size(); ++i)
+    outs.push_back(static_cast<int>(i) == step.outCarry
+                       ? rebuildLeaves(call.args[plan.carryIndex], finalLeaves, carryPos)
+                       : rebuildLeaves(step.yShapes[shape++], stackedLeaves, yPos));
+  return step.tuple ? Value::tuple(std::move(outs)) : outs[0];
 }
 
 } // namespace nnx::lang

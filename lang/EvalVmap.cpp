@@ -103,6 +103,103 @@ Value Evaluator::evalVmap(const TransformExpr &expr) {
   return t;
 }
 
+/// What a vmap's arguments are (planVmap).
+struct Evaluator::VmapPlan {
+  /// Per argument: its mapped tensors (moved so the mapped axis is 0; empty: not mapped).
+  std::vector<std::vector<Value>> leaves;
+  /// Stacked modules mapped over their layers.
+  std::vector<const ModuleInstance *> sliced;
+  int64_t batch = 0;
+};
+
+bool Evaluator::planVmap(const TransformSpec &spec, const std::vector<Value> &args,
+                         const std::vector<Span> &argSpans, Span span, VmapPlan &plan) {
+  Span inSpan = spec.inAxesGiven ? spec.inAxesSpan : span;
+  std::vector<Value> inAxes =
+      !spec.inAxesGiven ? std::vector<Value>(args.size(), Value::integer(0))
+      : spec.inAxesForAll ? std::vector<Value>(args.size(), spec.inAxes[0])
+                          : spec.inAxes;
+  if (inAxes.size() != args.size()) {
+    error("E0240", inSpan, "`in_axes` has " + std::to_string(inAxes.size()) + " entries for " +
+                               std::to_string(args.size()) + " arguments")
+        .withLabel("one entry per argument: None or an axis")
+        .note("called with " + std::to_string(args.size()) + " arguments here", span);
+    return false;
+  }
+  struct Size {
+    int64_t extent;
+    Span span;
+    std::string what;
+  };
+  std::vector<Size> sizes;
+  plan.leaves.resize(args.size());
+  for (size_t i = 0; i < args.size(); ++i) {
+    const Value &axis = inAxes[i];
+    Span at = i < argSpans.size() ? argSpans[i] : span;
+    std::string what = "argument " + std::to_string(i + 1);
+    if (axis.kind == Value::Kind::None)
+      continue;
+    if (axis.kind != Value::Kind::Int) {
+      error("E0240", inSpan, "a vmap `in_axes` entry is " + describeValue(axis))
+          .withLabel("entries are None or an axis");
+      return false;
+    }
+    if (args[i].kind == Value::Kind::Module) {
+      ModuleInstance *m = args[i].module;
+      bool stacked = m->stack.size() > consumedStack(m);
+      if (!stacked || axis.i != 0) {
+        error("E0242", at, !stacked ? "`" + m->decl->name + "` is not stacked: there are no "
+                                                            "layers to map over"
+                                    : "a stacked module is mapped over axis 0, its layers")
+            .withLabel("its in_axes entry is " + std::to_string(axis.i))
+            .help("give it whole to every element with None");
+        return false;
+      }
+      plan.sliced.push_back(m);
+      sizes.push_back({m->stack[consumedStack(m)], at, what + "'s stacked layers"});
+      continue;
+    }
+    std::vector<Value> leaves;
+    if (!flattenLeaves(args[i], leaves, at, "mapped arguments"))
+      return false;
+    for (const Value &leaf : leaves) {
+      int64_t rank = typeOf(leaf).getRank();
+      int64_t k = axis.i < 0 ? axis.i + rank : axis.i;
+      if (k < 0 || k >= rank) {
+        error("E0243", at, "vmap axis " + std::to_string(axis.i) + " is out of range for " +
+                               what + " of rank " + std::to_string(rank))
+            .withLabel("it has type " + ir::formatType(leaf.tensor.getType()))
+            .note("the axis is given here", inSpan);
+        return false;
+      }
+      sizes.push_back({typeOf(leaf).getDimSize(k), at, what});
+      plan.leaves[i].push_back(moveAxis(leaf, k, 0, span));
+    }
+  }
+  for (size_t i = 1; i < sizes.size(); ++i)
+    if (sizes[i].extent != sizes[0].extent) {
+      error("E0244", sizes[i].span, "mapped inputs have different sizes")
+          .withLabel(sizes[i].what + " has " + std::to_string(sizes[i].extent) +
+                     " elements along its axis")
+          .note(sizes[0].what + " has " + std::to_string(sizes[0].extent), sizes[0].span);
+      return false;
+    }
+  if (sizes.empty() && !spec.length) {
+    error("E0245", span, "`vmap` has nothing to map over")
+        .withLabel("no argument has an axis in in_axes")
+        .help("give an input's axis, or the batch size with axis_size=");
+    return false;
+  }
+  plan.batch = sizes.empty() ? *spec.length : sizes[0].extent;
+  if (spec.length && *spec.length != plan.batch) {
+    error("E0245", span, "`axis_size=" + std::to_string(*spec.length) +
+                             "` but the mapped inputs have " + std::to_string(plan.batch))
+        .note(sizes[0].what + " is mapped here", sizes[0].span);
+    return false;
+  }
+  return true;
+}
+
 Value Evaluator::callVmap(const Value &transform, std::vector<Value> args,
                           std::vector<std::pair<std::string, Value>> kwargs,
                           const std::vector<Span> &argSpans, Span span) {
@@ -114,111 +211,22 @@ Value Evaluator::callVmap(const Value &transform, std::vector<Value> args,
         .withLabel("`" + kwargs[0].first + "=` given by name");
     return Value::error();
   }
-  Span inSpan = spec.inAxesGiven ? spec.inAxesSpan : span;
-  std::vector<Value> inAxes =
-      !spec.inAxesGiven ? std::vector<Value>(args.size(), Value::integer(0))
-      : spec.inAxesForAll ? std::vector<Value>(args.size(), spec.inAxes[0])
-                          : spec.inAxes;
-  if (inAxes.size() != args.size()) {
-    error("E0240", inSpan, "`in_axes` has " + std::to_string(inAxes.size()) + " entries for " +
-                               std::to_string(args.size()) + " arguments")
-        .withLabel("one entry per argument: None or an axis")
-        .note("called with " + std::to_string(args.size()) + " arguments here", span);
+  VmapPlan plan;
+  if (!planVmap(spec, args, argSpans, span, plan))
     return Value::error();
-  }
 
-  // 1. Mapped arguments: tensors over their axis, stacked modules over their layers.
-  std::vector<const ModuleInstance *> sliced;
-  struct Size {
-    int64_t extent;
-    Span span;
-    std::string what;
-  };
-  std::vector<Size> sizes;
-  std::vector<std::vector<Value>> leaves(args.size());
-  std::vector<std::vector<int64_t>> axes(args.size());
-  for (size_t i = 0; i < args.size(); ++i) {
-    const Value &axis = inAxes[i];
-    Span at = i < argSpans.size() ? argSpans[i] : span;
-    std::string what = "argument " + std::to_string(i + 1);
-    if (axis.kind == Value::Kind::None)
-      continue;
-    if (axis.kind != Value::Kind::Int) {
-      error("E0240", inSpan, "a vmap `in_axes` entry is " + describeValue(axis))
-          .withLabel("entries are None or an axis");
-      return Value::error();
-    }
-    if (args[i].kind == Value::Kind::Module) {
-      ModuleInstance *m = args[i].module;
-      if (m->stack.size() <= consumedStack(m) || axis.i != 0) {
-        error("E0242", at, m->stack.size() <= consumedStack(m)
-                               ? "`" + m->decl->name + "` is not stacked: there are no layers "
-                                                       "to map over"
-                               : "a stacked module is mapped over axis 0, its layers")
-            .withLabel("its in_axes entry is " + std::to_string(axis.i))
-            .help("give it whole to every element with None");
-        return Value::error();
-      }
-      sliced.push_back(m);
-      sizes.push_back({m->stack[consumedStack(m)], at, what + "'s stacked layers"});
-      continue;
-    }
-    if (!flattenLeaves(args[i], leaves[i], at, "mapped arguments"))
-      return Value::error();
-    for (const Value &leaf : leaves[i]) {
-      int64_t rank = typeOf(leaf).getRank();
-      int64_t k = axis.i < 0 ? axis.i + rank : axis.i;
-      if (k < 0 || k >= rank) {
-        error("E0243", at, "vmap axis " + std::to_string(axis.i) + " is out of range for " +
-                               what + " of rank " + std::to_string(rank))
-            .withLabel("it has type " + ir::formatType(leaf.tensor.getType()))
-            .note("the axis is given here", inSpan);
-        return Value::error();
-      }
-      axes[i].push_back(k);
-      sizes.push_back({typeOf(leaf).getDimSize(k), at, what});
-    }
-  }
-  for (size_t i = 1; i < sizes.size(); ++i)
-    if (sizes[i].extent != sizes[0].extent) {
-      error("E0244", sizes[i].span, "mapped inputs have different sizes")
-          .withLabel(sizes[i].what + " has " + std::to_string(sizes[i].extent) +
-                     " elements along its axis")
-          .note(sizes[0].what + " has " + std::to_string(sizes[0].extent), sizes[0].span);
-      return Value::error();
-    }
-  if (sizes.empty() && !spec.length) {
-    error("E0245", span, "`vmap` has nothing to map over")
-        .withLabel("no argument has an axis in in_axes")
-        .help("give an input's axis, or the batch size with axis_size=");
-    return Value::error();
-  }
-  int64_t batch = sizes.empty() ? *spec.length : sizes[0].extent;
-  if (spec.length && *spec.length != batch) {
-    error("E0245", span, "`axis_size=" + std::to_string(*spec.length) +
-                             "` but the mapped inputs have " + std::to_string(batch))
-        .note(sizes[0].what + " is mapped here", sizes[0].span);
-    return Value::error();
-  }
-
-  // 2. Trace one element.
+  // Trace one element: each mapped tensor is a block argument of one element's type.
   ir::BatchMap map;
   std::vector<Value> elementArgs = args;
-  for (size_t i = 0; i < args.size(); ++i) {
-    std::vector<Value> moved;
-    for (size_t j = 0; j < leaves[i].size(); ++j)
-      moved.push_back(moveAxis(leaves[i][j], axes[i][j], 0, span));
-    leaves[i] = std::move(moved);
-  }
   TraceScope scope;
-  scope.sliced = sliced;
+  scope.sliced = plan.sliced;
   openScope(scope);
   mlir::Block *block = scope.block.get();
   for (size_t i = 0; i < args.size(); ++i) {
-    if (leaves[i].empty())
+    if (plan.leaves[i].empty())
       continue;
     std::vector<Value> elements;
-    for (const Value &leaf : leaves[i]) {
+    for (const Value &leaf : plan.leaves[i]) {
       BlockArgument arg = block->addArgument(ir::dropLeadingDim(leaf.tensor.getType()),
                                              loc(span));
       map[arg] = {leaf.tensor, true};
@@ -229,39 +237,44 @@ Value Evaluator::callVmap(const Value &transform, std::vector<Value> args,
   }
   unsigned errorsBefore = program_.diags().errorCount();
   Value result = callValue(transform.elems[0], elementArgs, {}, argSpans, span);
-  auto discard = [&]() {
-    block->dropAllDefinedValueUses();
-    block->dropAllReferences();
-  };
   std::vector<Value> resultLeaves;
   bool ok = !result.isError() && program_.diags().errorCount() == errorsBefore &&
             flattenLeaves(result, resultLeaves, span, "the outputs of a mapped function");
-  if (!ok) {
+  std::optional<ClosedScope> closed;
+  if (ok) {
+    closed = closeScope(scope, /*captureArgs=*/false, span);
+  } else {
     scopes_.pop_back();
     builder_.restoreInsertionPoint(scope.outer);
-    discard();
-    return Value::error();
   }
-  std::optional<ClosedScope> closed = closeScope(scope, /*captureArgs=*/false, span);
-  if (!closed) {
-    discard();
-    return Value::error();
+  Value out = Value::error();
+  if (closed) {
+    // Batch the element's ops into the enclosing function, then read the outputs.
+    for (const ClosedScope::Var &v : closed->vars)
+      map[v.arg] = {v.outer, v.sliced};
+    SmallVector<Operation *> ops;
+    for (Operation &op : *block)
+      ops.push_back(&op);
+    if (failed(ir::batchOps(builder_, ops, plan.batch, map)))
+      throw std::logic_error("vmap: the batching transform failed on IR the front end emitted");
+    out = finishVmap(spec, plan, result, resultLeaves, *closed, map, span);
   }
+  block->dropAllDefinedValueUses();
+  block->dropAllReferences();
+  return out;
+}
 
-  // 3. Batch the element's ops into the enclosing function.
-  for (const ClosedScope::Var &v : closed->vars)
-    map[v.arg] = {v.outer, v.sliced};
-  SmallVector<Operation *> ops;
-  for (Operation &op : *block)
-    ops.push_back(&op);
-  if (failed(ir::batchOps(builder_, ops, batch, map)))
-    throw std::logic_error("vmap: the batching transform failed on IR the front end emitted");
+Value Evaluator::finishVmap(const TransformSpec &spec, const VmapPlan &plan, const Value &result,
+                            const std::vector<Value> &resultLeaves, const ClosedScope &closed,
+                            const ir::BatchMap &map, Span span) {
   auto lookup = [&](mlir::Value v) {
     auto it = map.find(v);
     return it == map.end() ? ir::BatchedValue{v, false} : it->second;
   };
-
-  // 4. Outputs, placed by out_axes; written state.
+  auto whole = [&](ir::BatchedValue bv) {
+    return bv.batched ? bv.value : ir::broadcastToBatch(builder_, loc(span), bv.value, plan.batch);
+  };
+  // out_axes: one for every output, or one per element of the result.
   Value outAxes = spec.outAxesGiven ? spec.outAxes : Value::integer(0);
   std::vector<Value> perLeaf;
   if (outAxes.kind == Value::Kind::Tuple) {
@@ -270,7 +283,6 @@ Value Evaluator::callVmap(const Value &transform, std::vector<Value> args,
                                            " but `out_axes` has " +
                                            std::to_string(outAxes.elems.size()) + " entries")
           .withLabel("one entry per element of the result");
-      discard();
       return Value::error();
     }
     for (size_t i = 0; i < result.elems.size(); ++i) {
@@ -289,7 +301,6 @@ Value Evaluator::callVmap(const Value &transform, std::vector<Value> args,
       if (bv.batched) {
         error("E0247", spec.outAxesSpan, "an output with `out_axes` None differs per element")
             .withLabel("it depends on the mapped inputs; give the axis to stack it along");
-        discard();
         return Value::error();
       }
       outLeaves.push_back(Value::tensorOf(bv.value, resultLeaves[j].origin));
@@ -298,11 +309,9 @@ Value Evaluator::callVmap(const Value &transform, std::vector<Value> args,
     if (axis.kind != Value::Kind::Int) {
       error("E0240", spec.outAxesSpan, "an `out_axes` entry is " + describeValue(axis))
           .withLabel("entries are None or an axis");
-      discard();
       return Value::error();
     }
-    mlir::Value full = bv.batched ? bv.value
-                                  : ir::broadcastToBatch(builder_, loc(span), bv.value, batch);
+    mlir::Value full = whole(bv);
     int64_t rank = llvm::cast<RankedTensorType>(full.getType()).getRank();
     int64_t k = axis.i < 0 ? axis.i + rank : axis.i;
     if (k < 0 || k >= rank) {
@@ -310,22 +319,16 @@ Value Evaluator::callVmap(const Value &transform, std::vector<Value> args,
                                            " is out of range for an output of rank " +
                                            std::to_string(rank))
           .withLabel("the batched output has type " + ir::formatType(full.getType()));
-      discard();
       return Value::error();
     }
     outLeaves.push_back(moveAxis(Value::tensorOf(full, resultLeaves[j].origin), 0, k, span));
   }
-  for (const ClosedScope::Var &v : closed->vars) {
+  // Written state: a mapped module's comes back stacked; a shared module's must not differ.
+  for (const ClosedScope::Var &v : closed.vars) {
     if (!v.written)
       continue;
     ir::BatchedValue bv = lookup(v.current);
-    if (v.sliced) {
-      mlir::Value full =
-          bv.batched ? bv.value : ir::broadcastToBatch(builder_, loc(span), bv.value, batch);
-      writeVar(v.index, Value::tensorOf(full, Origin{span, "", nullptr}), span);
-      continue;
-    }
-    if (bv.batched) {
+    if (!v.sliced && bv.batched) {
       const VarInfo &info = space_.var(v.index);
       error("E0247", span, "`vmap` writes variable `" + info.spec.path +
                                "` with a different value per element")
@@ -333,12 +336,11 @@ Value Evaluator::callVmap(const Value &transform, std::vector<Value> args,
           .note("declared here", info.declSpan)
           .help("map the module over stacked layers with in_axes 0, or do not update it "
                 "inside vmap");
-      discard();
       return Value::error();
     }
-    writeVar(v.index, Value::tensorOf(bv.value, Origin{span, "", nullptr}), span);
+    writeVar(v.index, Value::tensorOf(v.sliced ? whole(bv) : bv.value, Origin{span, "", nullptr}),
+             span);
   }
-  discard();
   size_t pos = 0;
   return rebuildLeaves(result, outLeaves, pos);
 }

@@ -30,6 +30,7 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include "ir/Batching.h"
 #include "lang/Instance.h"
 #include "lang/Program.h"
 #include "lang/Value.h"
@@ -261,7 +262,20 @@ private:
     bool reverse = false;
     Span span, inAxesSpan, outAxesSpan;
   };
+  struct ScanPlan;
+  struct ScanStep;
+  /// Traces `call`'s function for one step and emits the nnx.scan: planScan (what each
+  /// argument is, the number of steps), the trace, readScanStep (the result through
+  /// out_axes, checkNewCarry), emitScan (the op, its results, the written state).
   Value scanCall(ScanCall &call);
+  bool planScan(const ScanCall &call, ScanPlan &plan);
+  bool readScanStep(const ScanCall &call, const ScanPlan &plan, const Value &result,
+                    ScanStep &step);
+  bool checkNewCarry(const ScanCall &call, const ScanPlan &plan, const Value &newCarry,
+                     ScanStep &step);
+  Value emitScan(const ScanCall &call, const ScanPlan &plan, const ScanStep &step,
+                 TraceScope &scope, const std::vector<Value> &carryArgs,
+                 const std::vector<Value> &sliceArgs);
   /// `scan(f, in_axes=..., out_axes=..., length=..., reverse=...)`: a transformed function;
   /// `scan(f, init, xs..., axis=..., reverse=...)`: the short form, applied at once.
   Value evalScan(const TransformExpr &expr);
@@ -277,9 +291,17 @@ private:
   /// `vmap(n) Module(...)`: the module's variables stacked n deep.
   Value evalStackedModule(const VmapExpr &expr);
   Value evalVmap(const TransformExpr &expr);
+  /// Traces f for one element and batches its ops: planVmap (the mapped arguments and the
+  /// batch size), the trace, ir::batchOps, finishVmap (outputs by out_axes, written state).
   Value callVmap(const Value &transform, std::vector<Value> args,
                  std::vector<std::pair<std::string, Value>> kwargs,
                  const std::vector<Span> &argSpans, Span span);
+  struct VmapPlan;
+  bool planVmap(const TransformSpec &spec, const std::vector<Value> &args,
+                const std::vector<Span> &argSpans, Span span, VmapPlan &plan);
+  Value finishVmap(const TransformSpec &spec, const VmapPlan &plan, const Value &result,
+                   const std::vector<Value> &resultLeaves, const ClosedScope &closed,
+                   const llvm::DenseMap<mlir::Value, ir::BatchedValue> &map, Span span);
 
   //===--- Instantiation (Instantiate.cpp) -----------------------------------===//
   ModuleInstance *instantiate(const ModuleDecl &decl, std::vector<Value> args,
