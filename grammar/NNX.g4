@@ -71,7 +71,7 @@ stmt
   | RETURN exprList?                                    # returnStmt
   | ASSERT expr (COMMA STRING)?                         # assertStmt
   | ifStmt                                              # ifStatement
-  | FOR names=nameList IN expr block                    # forStmt
+  | FOR targets=loopTargets IN expr block               # forStmt
   | exprList ASSIGN exprList                            # assignStmt
   | expr op=(PLUS_ASSIGN | MINUS_ASSIGN | STAR_ASSIGN | SLASH_ASSIGN) expr # augAssignStmt
   | expr                                                # exprStmt
@@ -81,7 +81,10 @@ ifStmt : IF expr block (NL* ELSE (ifStmt | block))? ;
 
 exprList : expr (COMMA expr)* ;
 
-nameList : IDENT (COMMA IDENT)* ;
+// `for i, (layer, scale) in ...`: names, nested in parentheses as deep as the elements are.
+loopTargets : loopTarget (COMMA loopTarget)* ;
+
+loopTarget : IDENT | LPAREN loopTarget (COMMA loopTarget)+ COMMA? RPAREN ;
 
 // ---------------------------------------------------------------------------------------------
 // Expressions, highest precedence first
@@ -113,7 +116,7 @@ primary
   | IDENT                                                   # nameRef
   | LPAREN expr RPAREN                                      # parenExpr
   | LPAREN (expr COMMA (expr (COMMA expr)* COMMA?)?)? RPAREN # tupleExpr
-  | LBRACK elem=expr FOR names=nameList IN iter=expr (IF cond=expr)? RBRACK # listCompExpr
+  | LBRACK elem=expr FOR targets=loopTargets IN iter=expr (IF cond=expr)? RBRACK # listCompExpr
   | LBRACK (expr (COMMA expr)* COMMA?)? RBRACK              # listExpr
   // `vmap(f, in_axes=...)(xs)` is the transform applied by a call; `vmap(5) Block(64, 64)`
   // creates stacked modules. The transform is listed first so that it wins where both parse.

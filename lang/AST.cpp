@@ -122,18 +122,11 @@ private:
     }
     case Expr::Kind::ListComp: {
       const auto &c = cast<ListCompExpr>(e);
-      return "(listcomp " + expr(*c.element) + " for " + names(c.names) + " in " +
+      return "(listcomp " + expr(*c.element) + " for " + expr(*c.target) + " in " +
              expr(*c.iterable) + (c.cond ? " if " + expr(*c.cond) : "") + ")";
     }
     }
     return "?";
-  }
-
-  std::string names(const std::vector<std::string> &ns) {
-    std::string s;
-    for (size_t i = 0; i < ns.size(); ++i)
-      s += (i ? ", " : "") + ns[i];
-    return s;
   }
 
   std::string indexExpr(const IndexExpr &ix) {
@@ -196,7 +189,7 @@ private:
     }
     case Stmt::Kind::For: {
       const auto &f = cast<ForStmt>(s);
-      line(depth, s.span) << "for " << names(f.names) << " in " << expr(*f.iterable) << "\n";
+      line(depth, s.span) << "for " << expr(*f.target) << " in " << expr(*f.iterable) << "\n";
       block(depth + 1, f.body);
       return;
     }

@@ -139,12 +139,13 @@ struct VmapExpr : Expr {
   static bool classof(const Expr *e) { return e->kind == Kind::Vmap; }
 };
 
-/// `[element for name in iterable if cond]` (the names may be a tuple: `for i, x in ...`).
+/// `[element for target in iterable if cond]`; the target is a name or a tuple of targets
+/// (`for i, (x, y) in ...`), and `names` lists every name in it.
 struct ListCompExpr : Expr {
   ListCompExpr(Span s) : Expr(Kind::ListComp, s) {}
   ExprPtr element;
+  ExprPtr target;
   std::vector<std::string> names;
-  std::vector<Span> nameSpans;
   ExprPtr iterable;
   ExprPtr cond; // may be null
   static bool classof(const Expr *e) { return e->kind == Kind::ListComp; }
@@ -238,12 +239,13 @@ struct IfStmt : Stmt {
   static bool classof(const Stmt *s) { return s->kind == Kind::If; }
 };
 
-/// `for name in iterable { body }` (or `for i, x in ...`): a loop over a sequence known at
-/// compile time, unrolled.
+/// `for target in iterable { body }`: a loop over a sequence known at compile time, unrolled.
+/// The target is a name or a tuple of targets (`for i, (x, y) in ...`); `names` lists every
+/// name in it.
 struct ForStmt : Stmt {
   ForStmt(Span s) : Stmt(Kind::For, s) {}
+  ExprPtr target;
   std::vector<std::string> names;
-  std::vector<Span> nameSpans;
   ExprPtr iterable;
   Block body;
   static bool classof(const Stmt *s) { return s->kind == Kind::For; }

@@ -33,6 +33,12 @@ std::string Diagnostic::matchText() const {
 
 Diagnostic &DiagnosticEngine::error(std::string code, Span span, std::string message) {
   ++errors_;
+  // Code that runs more than once at compile time (an unrolled loop, a function called twice)
+  // reports a fault once: a repeat still counts as an error but is not shown again.
+  if (!reported_.insert({code, span.file, span.begin, span.end, message}).second) {
+    repeat_ = Diagnostic{Severity::Error, std::move(code), std::move(message), span, "", {}};
+    return repeat_;
+  }
   diags_.push_back(Diagnostic{Severity::Error, std::move(code), std::move(message), span, "", {}});
   return diags_.back();
 }
@@ -45,6 +51,7 @@ Diagnostic &DiagnosticEngine::warning(std::string code, Span span, std::string m
 
 void DiagnosticEngine::clear() {
   diags_.clear();
+  reported_.clear();
   rendered_ = 0;
   errors_ = 0;
 }

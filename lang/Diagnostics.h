@@ -13,7 +13,9 @@
 
 #include <deque>
 #include <iosfwd>
+#include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 namespace nnx::lang {
@@ -83,6 +85,10 @@ private:
   std::deque<Diagnostic> diags_;
   size_t rendered_ = 0;
   unsigned errors_ = 0;
+  /// Errors reported so far (code, file, begin, end, message), to show each fault once.
+  std::set<std::tuple<std::string, uint32_t, uint32_t, uint32_t, std::string>> reported_;
+  /// Where a repeated error is written (and forgotten).
+  Diagnostic repeat_;
 };
 
 /// The edit distance used for "did you mean" suggestions (adjacent transpositions cost 1).

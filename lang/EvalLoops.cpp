@@ -38,23 +38,24 @@ std::optional<std::vector<Value>> Evaluator::iterate(const Value &v, Span span) 
   return std::nullopt;
 }
 
-bool Evaluator::bindLoopNames(const std::vector<std::string> &names,
-                              const std::vector<Span> &spans, const Value &item, Span span,
-                              std::map<std::string, Value> &locals) {
-  if (names.size() == 1) {
-    locals[names[0]] = item;
+bool Evaluator::bindLoopTarget(const Expr &target, const Value &item, Span span,
+                               std::map<std::string, Value> &locals) {
+  if (const auto *name = llvm::dyn_cast<NameExpr>(&target)) {
+    locals[name->name] = item;
     return true;
   }
-  if (!item.isSequence() || item.elems.size() != names.size()) {
-    error("E0218", span, "cannot unpack " + describeValue(item) + " into " +
-                             std::to_string(names.size()) + " names")
+  const auto &tuple = llvm::cast<SequenceExpr>(target);
+  if (!item.isSequence() || item.elems.size() != tuple.elements.size()) {
+    error("E0218", target.span, "cannot unpack " + describeValue(item) + " into " +
+                                    std::to_string(tuple.elements.size()) + " names")
         .withLabel(item.isSequence() ? "an element has " + std::to_string(item.elems.size()) +
                                            " parts"
                                      : "an element is not a tuple");
     return false;
   }
-  for (size_t i = 0; i < names.size(); ++i)
-    locals[names[i]] = item.elems[i];
+  for (size_t i = 0; i < item.elems.size(); ++i)
+    if (!bindLoopTarget(*tuple.elements[i], item.elems[i], span, locals))
+      return false;
   return true;
 }
 
@@ -63,8 +64,7 @@ void Evaluator::execFor(const ForStmt &stmt) {
   if (!items)
     return;
   for (const Value &item : *items) {
-    if (!bindLoopNames(stmt.names, stmt.nameSpans, item, stmt.iterable->span,
-                       frames_.back().locals))
+    if (!bindLoopTarget(*stmt.target, item, stmt.iterable->span, frames_.back().locals))
       return;
     if (frames_.back().moduleBody)
       execModuleBody(stmt.body, frames_.back().self);
@@ -110,7 +110,7 @@ Value Evaluator::evalListComp(const ListCompExpr &expr) {
   std::vector<Value> elems;
   bool ok = true;
   for (const Value &item : *items) {
-    if (!(ok = bindLoopNames(expr.names, expr.nameSpans, item, expr.iterable->span, locals)))
+    if (!(ok = bindLoopTarget(*expr.target, item, expr.iterable->span, locals)))
       break;
     if (expr.cond) {
       Value keep = eval(*expr.cond);

@@ -37,13 +37,14 @@ using namespace builtins;
 
 namespace {
 
-/// True when `a` and `b` have the same tuple/list nesting (leaves of any kind match).
+/// True when `a` and `b` have the same tuple/list/state-tree nesting (leaves of any kind
+/// match; trees need the same paths).
 bool sameStructure(const Value &a, const Value &b) {
-  if (a.isSequence() != b.isSequence())
+  if (a.isSequence() != b.isSequence() || a.isTree() != b.isTree())
     return false;
-  if (!a.isSequence())
+  if (!a.isSequence() && !a.isTree())
     return true;
-  if (a.elems.size() != b.elems.size())
+  if (a.elems.size() != b.elems.size() || a.keys != b.keys)
     return false;
   for (size_t i = 0; i < a.elems.size(); ++i)
     if (!sameStructure(a.elems[i], b.elems[i]))
@@ -244,6 +245,19 @@ struct Evaluator::ScanStep {
 };
 
 bool Evaluator::planScan(const ScanCall &call, ScanPlan &plan) {
+  switch (call.f.kind) {
+  case Value::Kind::Module: case Value::Kind::Method: case Value::Kind::Function:
+  case Value::Kind::Builtin: case Value::Kind::Transform: break;
+  default: {
+    Diagnostic &d = error("E0220", call.span, "`scan` runs a function or a module step by step")
+                        .withLabel("it is given " + describeValue(call.f));
+    if (call.f.isSequence() && !call.f.elems.empty() &&
+        call.f.elems[0].kind == Value::Kind::Module)
+      d.help("to scan over layers, create them stacked: `blocks = vmap(n) " +
+             call.f.elems[0].module->decl->name + "(...)`, then scan(blocks, x)");
+    return false;
+  }
+  }
   struct Length {
     int64_t extent;
     Span span;
@@ -252,7 +266,7 @@ bool Evaluator::planScan(const ScanCall &call, ScanPlan &plan) {
   std::vector<Length> lengths;
   auto sliceModule = [&](ModuleInstance *m, Span at, const std::string &what) {
     plan.sliced.push_back(m);
-    lengths.push_back({m->stack[consumedStack(m)], at, what + "'s stacked layers"});
+    lengths.push_back({m->stack[consumedStack(m)], at, "the stacked layers of " + what});
   };
   // A stacked module (or its method) as the function scans over its layers.
   if ((call.f.kind == Value::Kind::Module || call.f.kind == Value::Kind::Method) &&
@@ -335,9 +349,14 @@ bool Evaluator::planScan(const ScanCall &call, ScanPlan &plan) {
     return false;
   }
   if (!call.length && lengths.empty()) {
-    error("E0245", call.span, "`scan` has nothing to scan over")
-        .withLabel("no argument has an axis in in_axes")
-        .help("give an input's axis, scan a stacked module, or set length=");
+    Diagnostic &d = error("E0245", call.span, "`scan` has nothing to scan over");
+    if (call.inferOutAxes)
+      d.withLabel("no input follows the carry, and the function is not a stacked module")
+          .help("pass the sequence, scan(f, init, xs, axis=k); or give the number of steps "
+                "with length=");
+    else
+      d.withLabel("no argument has an axis in in_axes")
+          .help("give an input's axis, scan a stacked module, or set length=");
     return false;
   }
   plan.length = call.length ? *call.length : lengths[0].extent;
@@ -482,7 +501,12 @@ Value Evaluator::scanCall(ScanCall &call) {
       shape.erase(shape.begin() + plan.xsAxes[i][j]);
       BlockArgument arg = block->addArgument(RankedTensorType::get(shape, type.getElementType()),
                                              loc(call.argSpans[i]));
-      slices.push_back(Value::tensorOf(arg, Origin{call.argSpans[i], "", nullptr}));
+      std::string text = shortText(program_.sources().text(call.argSpans[i]), "the input");
+      slices.push_back(Value::tensorOf(
+          arg, Origin{call.argSpans[i],
+                      "one step of `" + text + "` (axis " + std::to_string(plan.xsAxes[i][j]) +
+                          ") has type " + ir::formatType(arg.getType()),
+                      nullptr}));
     }
     sliceArgs.insert(sliceArgs.end(), slices.begin(), slices.end());
     stepArgs[i] = rebuildLeaves(call.args[i], slices, pos);

@@ -176,19 +176,19 @@ bool Evaluator::flattenLeaves(const Value &v, std::vector<Value> &leaves, Span s
     leaves.push_back(t);
     return true;
   }
-  if (v.isSequence()) {
+  if (v.isSequence() || v.isTree()) { // a state tree (gradients, params) by its leaves
     for (const Value &e : v.elems)
-      if (!flattenLeaves(e, leaves, span, what))
+      if (!flattenLeaves(materialize(e, span), leaves, span, what))
         return false;
     return true;
   }
-  error("E0220", span, what + " must be tensors (or tuples of tensors)")
+  error("E0220", span, what + " must be tensors (or tuples or state trees of tensors)")
       .withLabel("this is " + describeValue(v));
   return false;
 }
 
 Value Evaluator::rebuildLeaves(const Value &like, const std::vector<Value> &leaves, size_t &pos) {
-  if (like.isSequence()) {
+  if (like.isSequence() || like.isTree()) {
     Value out = like;
     for (Value &e : out.elems)
       e = rebuildLeaves(e, leaves, pos);

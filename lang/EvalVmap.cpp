@@ -156,7 +156,7 @@ bool Evaluator::planVmap(const TransformSpec &spec, const std::vector<Value> &ar
         return false;
       }
       plan.sliced.push_back(m);
-      sizes.push_back({m->stack[consumedStack(m)], at, what + "'s stacked layers"});
+      sizes.push_back({m->stack[consumedStack(m)], at, "the stacked layers of " + what});
       continue;
     }
     std::vector<Value> leaves;
@@ -230,7 +230,13 @@ Value Evaluator::callVmap(const Value &transform, std::vector<Value> args,
       BlockArgument arg = block->addArgument(ir::dropLeadingDim(leaf.tensor.getType()),
                                              loc(span));
       map[arg] = {leaf.tensor, true};
-      elements.push_back(Value::tensorOf(arg, leaf.origin));
+      Span at = i < argSpans.size() ? argSpans[i] : span;
+      std::string text(program_.sources().text(at));
+      if (text.empty() || text.size() > 30 || text.find('\n') != std::string::npos)
+        text = "argument " + std::to_string(i + 1);
+      elements.push_back(Value::tensorOf(
+          arg, Origin{at, "one element of `" + text + "` has type " + ir::formatType(arg.getType()),
+                      nullptr}));
     }
     size_t pos = 0;
     elementArgs[i] = rebuildLeaves(args[i], elements, pos);
@@ -332,7 +338,8 @@ Value Evaluator::finishVmap(const TransformSpec &spec, const VmapPlan &plan, con
       const VarInfo &info = space_.var(v.index);
       error("E0247", span, "`vmap` writes variable `" + info.spec.path +
                                "` with a different value per element")
-          .withLabel("its module is given whole to every element (in_axes None)")
+          .withLabel("its module is not mapped over (given with in_axes None, or used from "
+                     "outside the function)")
           .note("declared here", info.declSpan)
           .help("map the module over stacked layers with in_axes 0, or do not update it "
                 "inside vmap");

@@ -409,13 +409,14 @@ void Evaluator::assignTo(const Expr &target, Value value, Span span) {
           writeTree(m->value, value, target.span);
           return;
         }
-        error("E0210", target.span, "cannot assign to `" + name->name + "`")
-            .withLabel("it is a " + std::string(m->kind == Member::Kind::Submodule ? "submodule"
-                                                : m->kind == Member::Kind::Method  ? "method"
-                                                                                   : "constant") +
-                       " of `" + frame.self->decl->name + "`")
-            .note("declared here", m->span);
-        return;
+        if (m->kind == Member::Kind::Submodule) {
+          error("E0210", target.span, "cannot assign to `" + name->name + "`")
+              .withLabel("it is a submodule of `" + frame.self->decl->name + "`")
+              .note("declared here", m->span);
+          return;
+        }
+        // A hyper-parameter or method name assigned in a method becomes a local that hides
+        // the member for the rest of the function, as a Python local hides an attribute.
       }
     }
     frame.locals[name->name] = std::move(value);

@@ -183,9 +183,9 @@ private:
   /// The elements a `for` goes through: a list or tuple (its elements) or, for error
   /// messages, nothing after reporting E0248.
   std::optional<std::vector<Value>> iterate(const Value &v, Span span);
-  /// Binds the loop names to one element (unpacking a tuple for `for i, x in ...`).
-  bool bindLoopNames(const std::vector<std::string> &names, const std::vector<Span> &spans,
-                     const Value &item, Span span, std::map<std::string, Value> &locals);
+  /// Binds a loop's target (a name or nested tuple of names) to one element, unpacking it.
+  bool bindLoopTarget(const Expr &target, const Value &item, Span span,
+                      std::map<std::string, Value> &locals);
   /// Evaluates `expr`, an element of a sequence being assigned to `path`, with the element's
   /// path `path.index` for a module it creates.
   Value evalElement(const Expr &expr, const std::optional<std::string> &path, size_t index);

@@ -158,7 +158,7 @@ StmtPtr AstBuilder::buildStmt(P::StmtContext *ctx) {
     return buildIf(ifs->ifStmt());
   if (auto *loop = dynamic_cast<P::ForStmtContext *>(ctx)) {
     auto stmt = std::make_unique<ForStmt>(s);
-    buildNames(loop->names, stmt->names, stmt->nameSpans);
+    stmt->target = buildTargets(loop->targets, stmt->names);
     stmt->iterable = buildExpr(loop->expr());
     stmt->body = buildBlock(loop->block());
     return stmt;
@@ -183,12 +183,24 @@ StmtPtr AstBuilder::buildStmt(P::StmtContext *ctx) {
   return std::make_unique<ExprStmt>(s, buildExpr(es->expr()));
 }
 
-void AstBuilder::buildNames(P::NameListContext *ctx, std::vector<std::string> &names,
-                            std::vector<Span> &spans) {
-  for (antlr4::tree::TerminalNode *n : ctx->IDENT()) {
-    names.push_back(n->getText());
-    spans.push_back(span(n->getSymbol()));
+ExprPtr AstBuilder::buildTargets(P::LoopTargetsContext *ctx, std::vector<std::string> &names) {
+  if (ctx->loopTarget().size() == 1)
+    return buildTarget(ctx->loopTarget(0), names);
+  auto tuple = std::make_unique<SequenceExpr>(Expr::Kind::Tuple, span(ctx));
+  for (P::LoopTargetContext *t : ctx->loopTarget())
+    tuple->elements.push_back(buildTarget(t, names));
+  return tuple;
+}
+
+ExprPtr AstBuilder::buildTarget(P::LoopTargetContext *ctx, std::vector<std::string> &names) {
+  if (ctx->IDENT()) {
+    names.push_back(ctx->IDENT()->getText());
+    return std::make_unique<NameExpr>(span(ctx), ctx->IDENT()->getText());
   }
+  auto tuple = std::make_unique<SequenceExpr>(Expr::Kind::Tuple, span(ctx));
+  for (P::LoopTargetContext *t : ctx->loopTarget())
+    tuple->elements.push_back(buildTarget(t, names));
+  return tuple;
 }
 
 StmtPtr AstBuilder::buildIf(P::IfStmtContext *ctx) {
@@ -257,7 +269,7 @@ ExprPtr AstBuilder::buildPrimary(P::PrimaryContext *ctx) {
   if (auto *comp = dynamic_cast<P::ListCompExprContext *>(ctx)) {
     auto expr = std::make_unique<ListCompExpr>(s);
     expr->element = buildExpr(comp->elem);
-    buildNames(comp->names, expr->names, expr->nameSpans);
+    expr->target = buildTargets(comp->targets, expr->names);
     expr->iterable = buildExpr(comp->iter);
     if (comp->cond)
       expr->cond = buildExpr(comp->cond);

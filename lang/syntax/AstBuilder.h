@@ -49,9 +49,10 @@ private:
   Block buildBlock(P::BlockContext *ctx);
   StmtPtr buildStmt(P::StmtContext *ctx);
   StmtPtr buildIf(P::IfStmtContext *ctx);
-  /// The names of a `for` loop or comprehension, with their spans.
-  void buildNames(P::NameListContext *ctx, std::vector<std::string> &names,
-                  std::vector<Span> &spans);
+  /// The target of a `for` loop or comprehension (a name or a tuple of targets), collecting
+  /// every name in it.
+  ExprPtr buildTargets(P::LoopTargetsContext *ctx, std::vector<std::string> &names);
+  ExprPtr buildTarget(P::LoopTargetContext *ctx, std::vector<std::string> &names);
   ExprPtr buildPostfix(P::PostfixContext *ctx);
   ExprPtr buildPrimary(P::PrimaryContext *ctx);
   std::vector<Arg> buildArgs(P::ArgListContext *ctx);

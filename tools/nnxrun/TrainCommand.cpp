@@ -116,9 +116,12 @@ struct Trainer {
     return (cache[rows] = std::move(runner)).get();
   }
 
-  /// Loss and accuracy on the holdout, in eval mode, in chunks of at most 1024 rows.
+  /// Loss and accuracy on the holdout, in eval mode, in chunks of at most 1024 rows. The
+  /// model's state is not changed (a Counter the model updates counts training calls only), so
+  /// a run saved and resumed equals one uninterrupted run.
   std::optional<std::pair<double, double>> evaluate() {
     double loss = 0, acc = 0;
+    rt::State scratch = state; // tensors are shared until the run replaces them
     const std::vector<int64_t> &rows = split.holdout;
     for (size_t begin = 0; begin < rows.size(); begin += 1024) {
       size_t end = std::min(rows.size(), begin + 1024);
@@ -126,7 +129,7 @@ struct Trainer {
       if (!r)
         return std::nullopt;
       std::vector<rt::Tensor> out =
-          r->run(state, {{"x", rt::gatherRows(data.x, rows, begin, end)},
+          r->run(scratch, {{"x", rt::gatherRows(data.x, rows, begin, end)},
                          {"y", rt::gatherRows(data.y, rows, begin, end)}});
       loss += out[0].at(0) * double(end - begin);
       acc += out[1].at(0) * double(end - begin);
