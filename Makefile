@@ -4,7 +4,8 @@
 #   make test              install what is missing, build, run every test (ctest)
 #   make build             configure (once) and build only
 #   make vscode-extension  package the VS Code extension as build/editors/nnx-<version>.vsix
-#   make bench             train-step time vs Flax NNX and PyTorch (bench/README.md)
+#   make bench             train-step time vs Flax NNX and PyTorch; scan compile and run time vs
+#                          JAX (bench/README.md)
 #   make clean             remove the build tree
 
 BUILD   ?= build
@@ -52,6 +53,7 @@ bench: deps
 	    } >/dev/null 2>&1 || \
 	    echo "bench: could not install python3-torch/libopenblas0; PyTorch may be skipped"; }
 	.venv/bin/python bench/train_step.py --nnxrun $(NNXRUN)
+	.venv/bin/python bench/transforms.py --nnxrun $(NNXRUN)
 
 vscode-extension: deps
 	sh editors/vscode/package.sh
