@@ -94,7 +94,7 @@ expr
   : postfix                                                        # postfixExpr
   | <assoc=right> lhs=expr op=POW NL* rhs=expr                     # binaryExpr
   | op=(MINUS | PLUS) expr                                         # unaryExpr
-  | lhs=expr op=(STAR | SLASH | PERCENT | AT) NL* rhs=expr         # binaryExpr
+  | lhs=expr op=(STAR | SLASH | FLOOR_DIV | PERCENT | AT) NL* rhs=expr # binaryExpr
   | lhs=expr op=(PLUS | MINUS) NL* rhs=expr                        # binaryExpr
   | lhs=expr op=(EQ | NE | LT | LE | GT | GE) NL* rhs=expr         # binaryExpr
   | op=NOT expr                                                    # unaryExpr
@@ -177,6 +177,7 @@ MINUS_ASSIGN : '-=' ;
 STAR_ASSIGN  : '*=' ;
 SLASH_ASSIGN : '/=' ;
 POW          : '**' ;
+FLOOR_DIV    : '//' ;
 EQ           : '==' ;
 NE           : '!=' ;
 LE           : '<=' ;

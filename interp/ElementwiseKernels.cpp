@@ -51,6 +51,8 @@ template <typename T> T applyFloatUnary(UnaryOp op, T x) {
   case UnaryOp::Abs: return std::fabs(x);
   case UnaryOp::Sin: return std::sin(x);
   case UnaryOp::Cos: return std::cos(x);
+  case UnaryOp::Erf: return std::erf(x);
+  case UnaryOp::Floor: return std::floor(x);
   case UnaryOp::Not: break;
   }
   assert(false && "not is not defined on floats");
@@ -105,6 +107,10 @@ template <typename T> T applyIntBinary(BinaryOp op, T a, T b) {
     if (a == std::numeric_limits<T>::min() && b == -1)
       return a;
     return a / b;
+  case BinaryOp::Rem:
+    if (b == 0 || (a == std::numeric_limits<T>::min() && b == -1))
+      return 0;
+    return a % b;
   case BinaryOp::Pow: return intPow(a, b);
   case BinaryOp::Max: return a > b ? a : b;
   case BinaryOp::Min: return a < b ? a : b;
@@ -120,6 +126,7 @@ template <typename T> T applyFloatBinary(BinaryOp op, T a, T b) {
   case BinaryOp::Sub: return a - b;
   case BinaryOp::Mul: return a * b;
   case BinaryOp::Div: return a / b;
+  case BinaryOp::Rem: return std::fmod(a, b);
   case BinaryOp::Pow: return std::pow(a, b);
   case BinaryOp::Max: return std::isnan(a) || std::isnan(b) ? a + b : (a > b ? a : b);
   case BinaryOp::Min: return std::isnan(a) || std::isnan(b) ? a + b : (a < b ? a : b);

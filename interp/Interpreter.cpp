@@ -120,11 +120,14 @@ public:
         .Case([&](GeluOp) { un(UnaryOp::Gelu); return true; })
         .Case([&](SinOp) { un(UnaryOp::Sin); return true; })
         .Case([&](CosOp) { un(UnaryOp::Cos); return true; })
+        .Case([&](ErfOp) { un(UnaryOp::Erf); return true; })
+        .Case([&](FloorOp) { un(UnaryOp::Floor); return true; })
         .Case([&](NotOp) { un(UnaryOp::Not); return true; })
         .Case([&](AddOp) { bin(BinaryOp::Add); return true; })
         .Case([&](SubOp) { bin(BinaryOp::Sub); return true; })
         .Case([&](MulOp) { bin(BinaryOp::Mul); return true; })
         .Case([&](DivOp) { bin(BinaryOp::Div); return true; })
+        .Case([&](RemOp) { bin(BinaryOp::Rem); return true; })
         .Case([&](PowOp) { bin(BinaryOp::Pow); return true; })
         .Case([&](MaxOp) { bin(BinaryOp::Max); return true; })
         .Case([&](MinOp) { bin(BinaryOp::Min); return true; })
@@ -175,6 +178,10 @@ public:
         .Case([&](PadOp o) {
           set(result, pad(in(0), toVector(o.getLow()), toVector(o.getHigh()),
                           toVector(o.getInterior())));
+          return true;
+        })
+        .Case([&](GatherOp o) {
+          set(result, gather(in(0), in(1), static_cast<int64_t>(o.getAxis())));
           return true;
         })
         .Case([&](ReverseOp o) { set(result, reverse(in(0), toVector(o.getDims()))); return true; })

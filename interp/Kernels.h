@@ -7,7 +7,8 @@
 //
 // Integer semantics, which the code generators follow: +, -, * and negation wrap around (two's
 // complement); division truncates toward zero (C++ `/`), x / 0 is 0 and INT_MIN / -1 is
-// INT_MIN; pow with a negative exponent is 0 except for bases 1 and -1. Float max/min propagate
+// INT_MIN; the remainder has the sign of the dividend (C++ `%`, fmod for floats), x rem 0 and
+// INT_MIN rem -1 are 0; pow with a negative exponent is 0 except for bases 1 and -1. Float max/min propagate
 // NaN (like jnp.maximum). Conversions follow rt::Tensor::astype (float to integer truncates and
 // saturates, NaN to 0; any value to bool is `value != 0`).
 //
@@ -22,10 +23,12 @@
 namespace nnx::interp {
 
 /// Elementwise operations of one operand.
-enum class UnaryOp { Neg, Exp, Log, Sqrt, Rsqrt, Tanh, Sigmoid, Relu, Gelu, Abs, Not, Sin, Cos };
+enum class UnaryOp {
+  Neg, Exp, Log, Sqrt, Rsqrt, Tanh, Sigmoid, Relu, Gelu, Abs, Not, Sin, Cos, Erf, Floor
+};
 
 /// Elementwise operations of two operands.
-enum class BinaryOp { Add, Sub, Mul, Div, Pow, Max, Min, And, Or };
+enum class BinaryOp { Add, Sub, Mul, Div, Rem, Pow, Max, Min, And, Or };
 
 /// Comparison predicates.
 enum class CmpPred { Eq, Ne, Lt, Le, Gt, Ge };
@@ -80,6 +83,11 @@ rt::Tensor slice(const rt::Tensor &x, const std::vector<int64_t> &start,
 /// non-negative). Result extent low + n + max(n - 1, 0) * interior + high. Every dtype.
 rt::Tensor pad(const rt::Tensor &x, const std::vector<int64_t> &low,
                const std::vector<int64_t> &high, const std::vector<int64_t> &interior);
+
+/// numpy's take with clamped indices: for x [P..., n, Q...] (n at `axis`) and integer
+/// `indices` [I...], the [P..., I..., Q...] tensor of x[p, clamp(indices[i], 0, n - 1), q].
+/// Every dtype of x; i32 or i64 indices.
+rt::Tensor gather(const rt::Tensor &x, const rt::Tensor &indices, int64_t axis);
 
 /// `x` with the order of elements reversed along each of `dims` (distinct, in range): element
 /// i of a reversed dimension of extent n comes from element n - 1 - i. Every dtype.

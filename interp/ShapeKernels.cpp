@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 #include "interp/Kernels.h"
 
+#include <algorithm>
 #include <cassert>
 #include <cstring>
 
@@ -188,6 +189,35 @@ void putLeading(Tensor &stacked, int64_t index, const Tensor &slice) {
   assert(slice.dtype() == stacked.dtype() &&
          slice.numel() * stacked.shape()[0] == stacked.numel() && "slice does not fit");
   std::memcpy(stacked.data<std::byte>() + index * slice.nbytes(), slice.raw(), slice.nbytes());
+}
+
+} // namespace nnx::interp
+
+namespace nnx::interp {
+
+Tensor gather(const Tensor &x, const Tensor &indices, int64_t axis) {
+  const Shape &in = x.shape();
+  assert(axis >= 0 && axis < static_cast<int64_t>(in.size()) && "gather axis out of range");
+  int64_t outer = 1, inner = 1, n = in[static_cast<size_t>(axis)];
+  for (int64_t d = 0; d < axis; ++d)
+    outer *= in[static_cast<size_t>(d)];
+  for (size_t d = static_cast<size_t>(axis) + 1; d < in.size(); ++d)
+    inner *= in[d];
+  Shape resultShape(in.begin(), in.begin() + axis);
+  resultShape.insert(resultShape.end(), indices.shape().begin(), indices.shape().end());
+  resultShape.insert(resultShape.end(), in.begin() + axis + 1, in.end());
+  Tensor out(x.dtype(), resultShape);
+  size_t size = rt::dtypeSize(x.dtype());
+  const auto *src = x.data<std::byte>();
+  auto *dst = out.data<std::byte>();
+  int64_t count = indices.numel();
+  for (int64_t p = 0; p < outer; ++p)
+    for (int64_t i = 0; i < count; ++i) {
+      int64_t k = std::clamp<int64_t>(static_cast<int64_t>(indices.at(i)), 0, n - 1);
+      std::memcpy(dst + ((p * count + i) * inner) * size, src + ((p * n + k) * inner) * size,
+                  static_cast<size_t>(inner) * size);
+    }
+  return out;
 }
 
 } // namespace nnx::interp

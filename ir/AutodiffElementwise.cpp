@@ -1,11 +1,14 @@
 //===- AutodiffElementwise.cpp - VJP rules of elementwise nnx ops ---------===//
 //
 // Unary ops (x -> y): the adjoint of x is g times y'(x), written with y where that is cheaper
-// (exp: g y; tanh: g (1 - y^2); sigmoid: g y (1 - y); sqrt: g / (2 y); rsqrt: -g y^3 / 2).
-// abs uses sign(x) with sign(0) = 0 and relu passes g where x > 0, like JAX. gelu
+// (exp: g y; tanh: g (1 - y^2); sigmoid: g y (1 - y); sqrt: g / (2 y); rsqrt: -g y^3 / 2;
+// erf: g 2/sqrt(pi) exp(-x^2)); floor passes nothing (its derivative is 0 almost everywhere).
+// abs passes g where x >= 0 and -g elsewhere (jax's abs JVP: 1 at the kink) and relu passes g
+// where x > 0 (0 at the kink), like JAX. gelu
 // differentiates its tanh approximation.
 //
-// Binary ops (a, b -> y): the usual product and quotient rules; pow follows JAX's guards
+// Binary ops (a, b -> y): the usual product and quotient rules; rem follows lax.rem (g to a,
+// -g trunc(a / b) to b); pow follows JAX's guards
 // (d/da is 0 where b = 0; d/db uses log(1) where a = 0) and max/min follow lax.max's JVP: the
 // operand equal to the result gets g, both get g/2 at a tie. select routes g to the chosen
 // branch (none to the condition); a float-to-float convert converts g back.
@@ -46,14 +49,16 @@ Value unaryAdjoint(Operation *op, Value x, Value y, Value g, AdjointBuilder &adj
   auto one = [&] { return adj.splat(type, 1.0); };
   return llvm::TypeSwitch<Operation *, Value>(op)
       .Case([&](NegOp) { return adj.neg(g); })
-      .Case([&](AbsOp) {
-        Value z = zero();
-        Value negative = adj.select(adj.cmp(CmpPredicate::lt, x, z), adj.neg(g), z);
-        return adj.select(adj.cmp(CmpPredicate::gt, x, z), g, negative);
+      .Case([&](AbsOp) { // JAX's rule: x >= 0 ? g : -g (1 at the kink)
+        return adj.select(adj.cmp(CmpPredicate::ge, x, zero()), g, adj.neg(g));
       })
       .Case([&](ExpOp) { return adj.mul(g, y); })
       .Case([&](LogOp) { return adj.div(g, x); })
       .Case([&](SqrtOp) { return adj.div(g, adj.mul(adj.splat(type, 2.0), y)); })
+      .Case([&](ErfOp) { // 2/sqrt(pi) exp(-x^2)
+        Value e = adj.create<ExpOp>(type, adj.neg(adj.mul(x, x)));
+        return adj.mul(g, adj.mul(adj.splat(type, 2.0 / std::sqrt(llvm::numbers::pi)), e));
+      })
       .Case([&](RsqrtOp) {
         Value cube = adj.mul(y, adj.mul(y, y));
         return adj.mul(g, adj.mul(adj.splat(type, -0.5), cube));
@@ -127,6 +132,19 @@ bool binaryVjp(Operation *op, Value g, AdjointBuilder &adj) {
           adj.accumulate(a, adj.div(g, b));
         if (adj.wants(b)) // -g a / b^2 = -g y / b
           adj.accumulate(b, adj.neg(adj.div(adj.mul(g, y), b)));
+        return true;
+      })
+      .Case([&](RemOp) { // lax.rem's JVP: g for a; -g trunc(a / b) for b
+        if (adj.wants(a))
+          adj.accumulate(a, g);
+        if (adj.wants(b)) {
+          Type type = b.getType();
+          Value q = adj.div(a, b);
+          Value down = adj.create<FloorOp>(type, q);
+          Value up = adj.neg(adj.create<FloorOp>(type, adj.neg(q)));
+          Value trunc = adj.select(adj.cmp(CmpPredicate::lt, q, adj.zeros(type)), up, down);
+          adj.accumulate(b, adj.neg(adj.mul(g, trunc)));
+        }
         return true;
       })
       .Case([&](PowOp pow) { powVjp(pow, g, adj); return true; })

@@ -7,6 +7,7 @@
 // back out. reduce_max/min
 // share the adjoint evenly among the elements equal to the result (JAX's rule for ties).
 // matmul's adjoints are g b^T and a^T g, summed over the batch when one matrix is shared;
+// gather's is a one-hot contraction of g with the clamped indices (a matmul, no scatter);
 // softmax's is y (g - sum(g y)) and log_softmax's g - exp(y) sum(g).
 //
 //===----------------------------------------------------------------------===//
@@ -134,6 +135,33 @@ void softmaxVjp(Operation *op, int64_t axis, Value g, AdjointBuilder &adj) {
   adj.accumulate(x, adj.sub(g, adj.mul(adj.create<ExpOp>(type, y), total)));
 }
 
+/// gather x [P..., n, Q...] at indices [I...] along `axis`: x's adjoint is sum over i of
+/// [clamp(idx[i]) == j] g[p, i, q] — g as [P, Q, I] times the one-hot [I, n] of the clamped
+/// indices (one matmul), laid out as x. No scatter: the same ops as everything else.
+void gatherVjp(GatherOp op, Value g, AdjointBuilder &adj) {
+  Value x = op.getInput(), idx = op.getIndices();
+  RankedTensorType xType = rankedType(x), idxType = rankedType(idx);
+  int64_t axis = static_cast<int64_t>(op.getAxis()), n = xType.getDimSize(axis);
+  int64_t outer = 1, inner = 1, count = idxType.getNumElements();
+  for (int64_t d = 0; d < axis; ++d)
+    outer *= xType.getDimSize(d);
+  for (int64_t d = axis + 1; d < xType.getRank(); ++d)
+    inner *= xType.getDimSize(d);
+  Type elem = xType.getElementType(), intElem = idxType.getElementType();
+  auto flatIdxType = RankedTensorType::get({count}, intElem);
+  auto hotIntType = RankedTensorType::get({count, n}, intElem);
+  Value flat = adj.reshape(idx, flatIdxType);
+  flat = adj.create<MaxOp>(flatIdxType, flat, adj.splat(flatIdxType, 0));
+  flat = adj.create<MinOp>(flatIdxType, flat, adj.splat(flatIdxType, double(n - 1)));
+  Value positions = adj.create<IotaOp>(hotIntType, /*dim=*/1);
+  Value chosen = adj.cmp(CmpPredicate::eq, positions, adj.broadcast(flat, hotIntType, {0}));
+  Value hot = adj.create<ConvertOp>(RankedTensorType::get({count, n}, elem), chosen);
+  Value g3 = adj.reshape(g, RankedTensorType::get({outer, count, inner}, elem));
+  Value gT = adj.transpose(g3, {0, 2, 1});
+  Value summed = adj.create<MatmulOp>(RankedTensorType::get({outer, inner, n}, elem), gT, hot);
+  adj.accumulate(x, adj.reshape(adj.transpose(summed, {0, 2, 1}), xType));
+}
+
 /// transpose: g permuted back with the inverse permutation.
 void transposeVjp(TransposeOp op, Value g, AdjointBuilder &adj) {
   ArrayRef<int64_t> perm = op.getPerm();
@@ -169,10 +197,12 @@ bool emitStructuralVjp(Operation *op, Value grad, AdjointBuilder &adj) {
       .Case([&](SliceOp o) { sliceVjp(o, grad, adj); return true; })
       .Case([&](PadOp o) { padVjp(o, grad, adj); return true; })
       .Case([&](MatmulOp o) { matmulVjp(o, grad, adj); return true; })
+      .Case([&](GatherOp o) { gatherVjp(o, grad, adj); return true; })
       .Case([&](SoftmaxOp o) { softmaxVjp(o, o.getAxis(), grad, adj); return true; })
       .Case([&](LogSoftmaxOp o) { softmaxVjp(o, o.getAxis(), grad, adj); return true; })
       // No gradient flows through these (their float operands, if any, are not inputs).
-      .Case<ConstantOp, IotaOp, CmpOp, AndOp, OrOp, NotOp, RandomUniformOp, RandomNormalOp>(
+      .Case<ConstantOp, IotaOp, CmpOp, AndOp, OrOp, NotOp, FloorOp, RandomUniformOp,
+            RandomNormalOp>(
           [](Operation *) { return true; })
       .Default([](Operation *) { return false; });
 }

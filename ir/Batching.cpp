@@ -17,6 +17,8 @@
 //                            of the batch gets its own samples (nnx splits rng keys by index
 //                            itself, no split_rngs); with batched keys or counters, a scan over
 //                            the batch draws each element from its own key
+//   gather                   along axis + 1 for a batched operand; batched indices put the
+//                            batch at the axis, moved to the front; both: one per element
 //   scan                     the body is batched (recursively); a carry becomes batched when
 //                            its initial value or what the body makes of it is; scanned
 //                            operands move the batch behind the scanned axis, [T, B, ...]
@@ -144,6 +146,34 @@ public:
       cloneBatched(o, {get(o->getOperand(0)).value, get(o->getOperand(1)).value});
       return success();
     }
+    return loopOverBatch(o);
+  }
+
+  /// gather: a batched operand gathers along axis + 1; batched indices put their batch at
+  /// the axis, which moves to the front; both batched: one gather per element.
+  LogicalResult batchGather(GatherOp o) {
+    BatchedValue x = get(o.getInput()), idx = get(o.getIndices());
+    if (x.batched && idx.batched)
+      return loopOverBatch(o);
+    if (x.batched) {
+      auto c = cloneBatched(o, {x.value, idx.value});
+      c.setAxis(o.getAxis() + 1);
+      return success();
+    }
+    auto type = llvm::cast<RankedTensorType>(o.getType());
+    int64_t axis = static_cast<int64_t>(o.getAxis());
+    SmallVector<int64_t> shape(type.getShape().take_front(axis));
+    shape.push_back(n_);
+    llvm::append_range(shape, type.getShape().drop_front(axis));
+    Value g = b_.create<GatherOp>(o.getLoc(), RankedTensorType::get(shape, type.getElementType()),
+                                  x.value, idx.value, o.getAxis());
+    map_[o.getResult()] = {moveAxis(b_, o.getLoc(), g, axis, 0), true};
+    return success();
+  }
+
+  /// Any op, element by element: a scan over the batch whose body is the op on one element
+  /// of each batched operand (and the unbatched ones whole).
+  LogicalResult loopOverBatch(Operation *o) {
     Location loc = o->getLoc();
     SmallVector<Value> xs, consts;
     SmallVector<unsigned> xsIndex, constIndex;
@@ -160,9 +190,10 @@ public:
       mapping.map(o->getOperand(i), arg);
     for (auto [i, arg] : llvm::zip(constIndex, loop.getConstArgs()))
       mapping.map(o->getOperand(i), arg);
-    Operation *draw = b_.clone(*o, mapping);
-    b_.create<YieldOp>(loc, draw->getResults());
-    map_[o->getResult(0)] = {loop.getResult(0), true};
+    Operation *step = b_.clone(*o, mapping);
+    b_.create<YieldOp>(loc, step->getResults());
+    for (auto [from, to] : llvm::zip(o->getResults(), loop.getResults()))
+      map_[from] = {to, true};
     return success();
   }
 
@@ -319,6 +350,7 @@ public:
         })
         .Case([&](MatmulOp o) { return batchMatmul(o); })
         .Case<RandomUniformOp, RandomNormalOp>([&](Operation *o) { return batchDraw(o); })
+        .Case([&](GatherOp o) { return batchGather(o); })
         .Case([&](ScanOp o) { return batchScan(o); })
         .Default([&](Operation *o) -> LogicalResult {
           if (o->hasTrait<OpTrait::Elementwise>()) {

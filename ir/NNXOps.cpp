@@ -12,6 +12,7 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/OpImplementation.h"
 #include "mlir/IR/TypeUtilities.h"
+#include "llvm/ADT/APSInt.h"
 #include "llvm/ADT/STLExtras.h"
 
 #include <algorithm>
@@ -94,6 +95,53 @@ LogicalResult ConvertOp::verify() {
   return success();
 }
 
+/// The conversion of one element, exactly as the runtime converts (rt::Tensor::astype, and
+/// the JIT's lowering): float to float rounds to nearest; float to int truncates toward zero
+/// and saturates at the type's range, NaN to 0 (XLA's rule); int to float rounds to nearest;
+/// int to int wraps (two's complement); anything to bool is `x != 0` (NaN is true).
+static Attribute convertElement(Attribute in, Type from, Type to) {
+  auto toFloat = llvm::dyn_cast<FloatType>(to);
+  if (llvm::isa<FloatType>(from)) {
+    APFloat v = llvm::cast<FloatAttr>(in).getValue();
+    if (toFloat) {
+      bool lost;
+      v.convert(toFloat.getFloatSemantics(), APFloat::rmNearestTiesToEven, &lost);
+      return FloatAttr::get(to, v);
+    }
+    if (to.isInteger(1))
+      return BoolAttr::get(to.getContext(), !v.isZero());
+    unsigned width = to.getIntOrFloatBitWidth();
+    APSInt result(width, /*isUnsigned=*/false);
+    if (v.isNaN())
+      result = 0;
+    else if (v.isNegative() && v.isInfinity())
+      result = APSInt(APInt::getSignedMinValue(width), false);
+    else if (v.isInfinity())
+      result = APSInt(APInt::getSignedMaxValue(width), false);
+    else {
+      bool exact;
+      // Out of range gives opInvalidOp with the result saturated toward the sign.
+      if (v.convertToInteger(result, APFloat::rmTowardZero, &exact) == APFloat::opInvalidOp)
+        result = APSInt(v.isNegative() ? APInt::getSignedMinValue(width)
+                                       : APInt::getSignedMaxValue(width),
+                        false);
+    }
+    return IntegerAttr::get(to, result);
+  }
+  APInt v = from.isInteger(1) ? APInt(1, llvm::cast<BoolAttr>(in).getValue())
+                              : llvm::cast<IntegerAttr>(in).getValue();
+  bool isSigned = !from.isInteger(1);
+  if (toFloat) {
+    APFloat f(toFloat.getFloatSemantics());
+    f.convertFromAPInt(v, isSigned, APFloat::rmNearestTiesToEven);
+    return FloatAttr::get(to, f);
+  }
+  if (to.isInteger(1))
+    return BoolAttr::get(to.getContext(), !v.isZero());
+  unsigned width = to.getIntOrFloatBitWidth();
+  return IntegerAttr::get(to, isSigned ? v.sextOrTrunc(width) : v.zextOrTrunc(width));
+}
+
 OpFoldResult ConvertOp::fold(FoldAdaptor adaptor) {
   if (getInput().getType() == getType())
     return getInput();
@@ -101,16 +149,8 @@ OpFoldResult ConvertOp::fold(FoldAdaptor adaptor) {
   if (!splat)
     return {};
   Type from = splat.getElementType(), to = getType().getElementType();
-  double value = llvm::isa<FloatType>(from)
-                     ? splat.getSplatValue<APFloat>().convertToDouble()
-                     : (from.isInteger(1) ? double(splat.getSplatValue<bool>())
-                                          : double(splat.getSplatValue<APInt>().getSExtValue()));
-  if (llvm::isa<FloatType>(to))
-    return DenseElementsAttr::get(getType(), FloatAttr::get(to, value).getValue());
-  if (to.isInteger(1))
-    return DenseElementsAttr::get(getType(), value != 0.0);
-  return DenseElementsAttr::get(getType(),
-                                APInt(to.getIntOrFloatBitWidth(), int64_t(value), true));
+  Attribute element = convertElement(splat.getSplatValue<Attribute>(), from, to);
+  return DenseElementsAttr::get(getType(), element);
 }
 
 //===----------------------------------------------------------------------===//
@@ -339,6 +379,25 @@ LogicalResult ReverseOp::verify() {
       return emitOpError("dims must be sorted and distinct");
     previous = d;
   }
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// GatherOp
+//===----------------------------------------------------------------------===//
+
+LogicalResult GatherOp::verify() {
+  RankedTensorType in = rankedType(getInput()), idx = rankedType(getIndices());
+  int64_t axis = static_cast<int64_t>(getAxis());
+  if (failed(verifyAxis(*this, axis, in.getRank())))
+    return failure();
+  SmallVector<int64_t> expected(in.getShape().take_front(axis));
+  llvm::append_range(expected, idx.getShape());
+  llvm::append_range(expected, in.getShape().drop_front(axis + 1));
+  if (getType().getShape() != ArrayRef<int64_t>(expected) ||
+      getType().getElementType() != in.getElementType())
+    return emitOpError("result must have shape ") << shapeString(expected)
+                                                  << " and the input's element type";
   return success();
 }
 

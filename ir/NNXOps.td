@@ -64,6 +64,8 @@ def NNX_GeluOp : NNX_UnaryOp<"gelu", NNX_FloatTensor,
     "GELU, tanh approximation (jax.nn.gelu with approximate=True)">;
 def NNX_SinOp : NNX_UnaryOp<"sin", NNX_FloatTensor, "sine">;
 def NNX_CosOp : NNX_UnaryOp<"cos", NNX_FloatTensor, "cosine">;
+def NNX_ErfOp : NNX_UnaryOp<"erf", NNX_FloatTensor, "the error function (libm's erf)">;
+def NNX_FloorOp : NNX_UnaryOp<"floor", NNX_FloatTensor, "rounding toward negative infinity">;
 def NNX_NotOp : NNX_UnaryOp<"not", NNX_BoolTensor, "logical not">;
 
 class NNX_BinaryOp<string mnemonic, Type type, string doc>
@@ -79,6 +81,9 @@ def NNX_SubOp : NNX_BinaryOp<"sub", NNX_NumericTensor, "subtraction">;
 def NNX_MulOp : NNX_BinaryOp<"mul", NNX_NumericTensor, "multiplication">;
 def NNX_DivOp : NNX_BinaryOp<"div", NNX_NumericTensor,
     "division (integers: truncated toward zero)">;
+def NNX_RemOp : NNX_BinaryOp<"rem", NNX_NumericTensor,
+    "remainder of the truncated division, with the sign of lhs (C's % and fmod); integers: "
+    "x rem 0 is 0">;
 def NNX_PowOp : NNX_BinaryOp<"pow", NNX_FloatTensor, "lhs to the power rhs">;
 def NNX_MaxOp : NNX_BinaryOp<"max", NNX_NumericTensor, "elementwise maximum">;
 def NNX_MinOp : NNX_BinaryOp<"min", NNX_NumericTensor, "elementwise minimum">;
@@ -207,6 +212,23 @@ def NNX_ReverseOp : NNX_Op<"reverse", [Pure, SameOperandsAndResultType]> {
   let arguments = (ins NNX_AnyTensor:$input, DenseI64ArrayAttr:$dims);
   let results = (outs NNX_AnyTensor:$result);
   let assemblyFormat = "$input `,` `dims` `=` $dims attr-dict `:` type($result)";
+  let hasVerifier = 1;
+}
+
+def NNX_GatherOp : NNX_Op<"gather", [Pure]> {
+  let summary = "elements picked along one axis by integer indices (numpy's take)";
+  let description = [{
+    For an operand [P..., n, Q...] (n at `axis`) and indices of any shape [I...], the result
+    is [P..., I..., Q...] with result[p, i, q] = input[p, clamp(indices[i], 0, n - 1), q]:
+    out-of-range indices are clamped, as XLA's gather does. Embedding lookups, x[idx] and
+    take/take_along_axis are this op. Its VJP is a one-hot contraction (no scatter).
+  }];
+  let arguments = (ins NNX_AnyTensor:$input, NNX_IntegerTensor:$indices, I64Attr:$axis);
+  let results = (outs NNX_AnyTensor:$result);
+  let assemblyFormat = [{
+    $input `[` $indices `]` `axis` `=` $axis attr-dict `:` type($input) `,` type($indices)
+    `->` type($result)
+  }];
   let hasVerifier = 1;
 }
 

@@ -71,7 +71,8 @@ Value Evaluator::callBuiltin(BuiltinId id, std::vector<Value> &args,
   switch (id) {
   case BuiltinId::relu: case BuiltinId::gelu: case BuiltinId::tanh: case BuiltinId::sigmoid:
   case BuiltinId::exp: case BuiltinId::log: case BuiltinId::sqrt: case BuiltinId::rsqrt:
-  case BuiltinId::abs: case BuiltinId::sin: case BuiltinId::cos: case BuiltinId::maximum:
+  case BuiltinId::abs: case BuiltinId::sin: case BuiltinId::cos: case BuiltinId::erf:
+  case BuiltinId::floor: case BuiltinId::maximum:
   case BuiltinId::minimum: case BuiltinId::where: case BuiltinId::softmax:
   case BuiltinId::log_softmax: case BuiltinId::sum: case BuiltinId::mean: case BuiltinId::max:
   case BuiltinId::min: case BuiltinId::allclose:
@@ -97,6 +98,13 @@ Value Evaluator::callBuiltin(BuiltinId id, std::vector<Value> &args,
   case BuiltinId::bernoulli: result = builtinRandom(id, args, kwargs, span); break;
   case BuiltinId::range: case BuiltinId::enumerate: case BuiltinId::zip:
     result = builtinSequence(id, args, kwargs, span);
+    break;
+  case BuiltinId::square: case BuiltinId::clip: case BuiltinId::var: case BuiltinId::std:
+  case BuiltinId::logsumexp: case BuiltinId::argmax: case BuiltinId::argmin:
+  case BuiltinId::cumsum: case BuiltinId::stack: case BuiltinId::expand_dims:
+  case BuiltinId::squeeze: case BuiltinId::split: case BuiltinId::take:
+  case BuiltinId::take_along_axis: case BuiltinId::pad:
+    result = builtinArray(id, args, kwargs, span);
     break;
   case BuiltinId::state: {
     // state(model, Kind, ...): the model's variables of those kinds (all when none given).
@@ -156,13 +164,33 @@ Value Evaluator::builtinMath(BuiltinId id, std::vector<Value> &args,
       {BuiltinId::tanh, UnOp::Tanh}, {BuiltinId::sigmoid, UnOp::Sigmoid},
       {BuiltinId::exp, UnOp::Exp}, {BuiltinId::log, UnOp::Log}, {BuiltinId::sqrt, UnOp::Sqrt},
       {BuiltinId::rsqrt, UnOp::Rsqrt}, {BuiltinId::abs, UnOp::Abs}, {BuiltinId::sin, UnOp::Sin},
-      {BuiltinId::cos, UnOp::Cos}};
+      {BuiltinId::cos, UnOp::Cos}, {BuiltinId::erf, UnOp::Erf},
+      {BuiltinId::floor, UnOp::Floor}};
   for (auto [bid, op] : unaries) {
     if (bid != id)
       continue;
     if (!arity(1, 1))
       return Value::error();
     const Value &x = args[0];
+    if (id == BuiltinId::gelu) {
+      // jax.nn.gelu(x, approximate=True): the tanh form by default, erf's with false.
+      std::optional<Value> approximate = takeKwarg(kwargs, "approximate");
+      if (approximate && approximate->kind != Value::Kind::Bool) {
+        error("E0231", span, "`approximate` must be a bool known at compile time")
+            .withLabel("this is " + describeValue(*approximate));
+        return Value::error();
+      }
+      if (approximate && !approximate->b && !x.isNumber()) // 0.5 x (1 + erf(x / sqrt(2)))
+        return binary(BinOp::Mul, binary(BinOp::Mul, Value::real(0.5), x, span, span),
+                      binary(BinOp::Add, Value::real(1.0),
+                             unary(UnOp::Erf,
+                                   binary(BinOp::Mul, x, Value::real(M_SQRT1_2), span, span),
+                                   span),
+                             span, span),
+                      span, span);
+      if (approximate && !approximate->b)
+        return Value::real(0.5 * x.number() * (1 + std::erf(x.number() * M_SQRT1_2)));
+    }
     if (x.isNumber()) { // fold on static numbers
       double v = x.number();
       double r = op == UnOp::Relu ? std::max(v, 0.0) : op == UnOp::Tanh ? std::tanh(v)
@@ -170,6 +198,7 @@ Value Evaluator::builtinMath(BuiltinId id, std::vector<Value> &args,
                  : op == UnOp::Log ? std::log(v) : op == UnOp::Sqrt ? std::sqrt(v)
                  : op == UnOp::Rsqrt ? 1 / std::sqrt(v) : op == UnOp::Abs ? std::fabs(v)
                  : op == UnOp::Sin ? std::sin(v) : op == UnOp::Cos ? std::cos(v)
+                 : op == UnOp::Erf ? std::erf(v) : op == UnOp::Floor ? std::floor(v)
                  : 0.5 * v * (1 + std::tanh(std::sqrt(2 / M_PI) * (v + 0.044715 * v * v * v)));
       if (op == UnOp::Abs && x.kind == Value::Kind::Int)
         return Value::integer(std::llabs(x.i));
@@ -283,7 +312,7 @@ Value Evaluator::builtinReduce(BuiltinId id, std::vector<Value> &args,
 Value Evaluator::builtinCreation(BuiltinId id, std::vector<Value> &args,
                                  std::vector<std::pair<std::string, Value>> &kwargs, Span span) {
   std::optional<Value> dtypeArg = takeKwarg(kwargs, "dtype");
-  if (dtypeArg && dtypeArg->kind != Value::Kind::DType) {
+  if (dtypeArg && (dtypeArg->kind != Value::Kind::DType || !dtypeArg->dtype)) {
     error("E0231", span, "`dtype` must be f32, f64, i32, i64 or bool")
         .withLabel("this is " + describeValue(*dtypeArg));
     return Value::error();

@@ -13,6 +13,8 @@
 
 #include "llvm/Support/Casting.h"
 
+#include <cmath>
+#include <limits>
 #include <utility>
 
 using namespace mlir;
@@ -162,6 +164,14 @@ Value Evaluator::lookupGlobal(const std::string &name, Span span, bool report) {
     return Value::boolean(options_.training);
   if (name == "None")
     return Value::none();
+  if (name == "nan" || name == "inf")
+    return Value::real(name == "nan" ? std::numeric_limits<double>::quiet_NaN()
+                                     : std::numeric_limits<double>::infinity());
+  if (name == "int" || name == "float" || name == "str") { // Python's conversions
+    v.kind = Value::Kind::DType;
+    v.s = name;
+    return v;
+  }
   if (name == "Carry")
     return Value::make(Value::Kind::Carry);
   if (report) {
@@ -358,6 +368,8 @@ Value Evaluator::callValue(const Value &callee, std::vector<Value> args,
     pendingPath_ = path; // so does Counter(0)
     return makeVariableFromKind(callee, std::move(args), span);
   case Value::Kind::DType: {
+    if (!callee.dtype)
+      return pythonConversion(callee.s, args, kwargs, argSpans, span);
     if (args.size() != 1 || !kwargs.empty()) {
       error("E0202", span, "conversion to " + std::string(rt::dtypeName(*callee.dtype)) +
                                " takes 1 argument")
@@ -382,6 +394,36 @@ Value Evaluator::callValue(const Value &callee, std::vector<Value> args,
         .withLabel("called here");
     return Value::error();
   }
+}
+
+Value Evaluator::pythonConversion(const std::string &name, const std::vector<Value> &args,
+                                  const std::vector<std::pair<std::string, Value>> &kwargs,
+                                  const std::vector<Span> &argSpans, Span span) {
+  // int(x), float(x), str(x) on values known at compile time, as Python: int truncates toward
+  // zero, float makes a (weakly typed) float, str the source text of the value.
+  if (args.size() != 1 || !kwargs.empty()) {
+    error("E0202", span, "`" + name + "` takes 1 argument")
+        .withLabel(std::to_string(args.size() + kwargs.size()) + " given");
+    return Value::error();
+  }
+  const Value &x = args[0];
+  if (name == "str")
+    return Value::string(x.kind == Value::Kind::Str ? x.s : formatStatic(x));
+  if (x.isStaticScalar()) {
+    if (name == "float")
+      return Value::real(x.number());
+    if (x.kind == Value::Kind::Float && !std::isfinite(x.f)) {
+      error("E0231", argSpans[0], "cannot convert " + formatStatic(x) + " to int");
+      return Value::error();
+    }
+    return Value::integer(x.kind == Value::Kind::Int ? x.i : int64_t(std::trunc(x.number())));
+  }
+  Diagnostic &d = error("E0231", argSpans.empty() ? span : argSpans[0],
+                        "`" + name + "` converts a value known at compile time");
+  d.withLabel("this is " + describeValue(x));
+  if (x.isTensor())
+    d.help(std::string("convert a tensor's dtype with ") + (name == "int" ? "i32(x)" : "f32(x)"));
+  return Value::error();
 }
 
 bool Evaluator::bindParams(const std::vector<Param> &params, const std::string &what,

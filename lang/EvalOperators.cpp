@@ -26,7 +26,7 @@ namespace {
 BinOp binOpOf(const std::string &op) {
   static const std::pair<const char *, BinOp> table[] = {
       {"+", BinOp::Add}, {"-", BinOp::Sub}, {"*", BinOp::Mul}, {"/", BinOp::Div},
-      {"%", BinOp::Mod}, {"**", BinOp::Pow}, {"==", BinOp::Eq}, {"!=", BinOp::Ne},
+      {"%", BinOp::Mod}, {"//", BinOp::FloorDiv}, {"**", BinOp::Pow}, {"==", BinOp::Eq}, {"!=", BinOp::Ne},
       {"<", BinOp::Lt}, {"<=", BinOp::Le}, {">", BinOp::Gt}, {">=", BinOp::Ge},
       {"and", BinOp::And}, {"or", BinOp::Or}};
   for (auto &[name, op2] : table)
@@ -134,6 +134,7 @@ Value Evaluator::staticBinary(BinOp op, const Value &a, const Value &b, Span spa
     case BinOp::Max: return typed(ints ? Value::integer(int64_t(std::max(x, y))) : Value::real(std::max(x, y)));
     case BinOp::Min: return typed(ints ? Value::integer(int64_t(std::min(x, y))) : Value::real(std::min(x, y)));
     case BinOp::Div:
+    case BinOp::FloorDiv:
     case BinOp::Mod:
       if (y == 0) {
         error("E0230", span, "division by zero").withLabel("the divisor is 0");
@@ -141,6 +142,12 @@ Value Evaluator::staticBinary(BinOp op, const Value &a, const Value &b, Span spa
       }
       if (op == BinOp::Div)
         return typed(Value::real(x / y));
+      if (op == BinOp::FloorDiv) {
+        if (!ints)
+          return typed(Value::real(std::floor(x / y)));
+        int64_t q = a.i / b.i;
+        return typed(Value::integer((a.i % b.i != 0 && ((a.i < 0) != (b.i < 0))) ? q - 1 : q));
+      }
       if (ints) {
         int64_t r = int64_t(x) % int64_t(y);
         return typed(Value::integer(r != 0 && ((r < 0) != (y < 0)) ? r + int64_t(y) : r));
@@ -226,6 +233,11 @@ Value Evaluator::indexTensor(const Value &tensor, const IndexExpr &expr) {
   }
   SmallVector<int64_t> start(rank, 0), limit(type.getShape()), stride(rank, 1), finalShape;
   std::vector<int64_t> reversed;
+  // One integer-tensor index (x[idx], x[:, idx]) gathers along its dimension: its place in
+  // finalShape takes the indices' shape.
+  Value gatherIndices;
+  int64_t gatherDim = -1;
+  size_t gatherPlace = 0;
   int64_t dim = 0;
   for (const Subscript &s : expr.subscripts) {
     if (s.kind == Subscript::Kind::Ellipsis) {
@@ -237,9 +249,17 @@ Value Evaluator::indexTensor(const Value &tensor, const IndexExpr &expr) {
     if (s.kind == Subscript::Kind::Index) {
       Value idx = eval(*s.index);
       if (idx.isTensor()) {
-        error("E0303", s.span, "indexing with a tensor is not supported yet")
-            .withLabel("indices must be known at compile time");
-        return Value::error();
+        if (gatherDim >= 0) {
+          error("E0303", s.span, "only one subscript may be a tensor of indices")
+              .withLabel("a second tensor index; combine them into one, or index twice");
+          return Value::error();
+        }
+        gatherIndices = indicesTensor(idx, type.getDimSize(dim), s.span);
+        if (gatherIndices.isError())
+          return gatherIndices;
+        gatherDim = dim++;
+        gatherPlace = finalShape.size();
+        continue;
       }
       std::optional<int64_t> i = staticInt(idx, "an index", s.span);
       if (!i)
@@ -293,6 +313,11 @@ Value Evaluator::indexTensor(const Value &tensor, const IndexExpr &expr) {
   for (; dim < rank; ++dim)
     finalShape.push_back(type.getDimSize(dim));
   Value sliced = slice(reverse(tensor, reversed, expr.span), start, limit, stride, expr.span);
+  if (gatherDim >= 0) {
+    llvm::ArrayRef<int64_t> idxShape = typeOf(gatherIndices).getShape();
+    finalShape.insert(finalShape.begin() + gatherPlace, idxShape.begin(), idxShape.end());
+    sliced = gather(sliced, gatherIndices, gatherDim, expr.span);
+  }
   return reshape(sliced, finalShape, expr.span);
 }
 

@@ -100,23 +100,37 @@ Value Evaluator::builtinReshape(std::vector<Value> &args,
   if (!shape)
     return Value::error();
   auto type = typeOf(args[0]);
-  int64_t known = 1, inferred = -1;
+  int64_t elements = type.getNumElements(), known = 1, inferred = -1, minusOnes = 0;
+  std::string asked = ir::formatShape(*shape);
   for (size_t i = 0; i < shape->size(); ++i) {
-    if ((*shape)[i] == -1 && inferred < 0)
+    int64_t d = (*shape)[i];
+    if (d == -1) {
+      ++minusOnes;
       inferred = static_cast<int64_t>(i);
-    else
-      known *= (*shape)[i];
+    } else if (d < 0) {
+      error("E0232", span, "cannot reshape " + ir::formatType(type) + " to " + asked)
+          .withLabel("extent " + std::to_string(d) + " is negative (only one -1 is allowed)");
+      return Value::error();
+    } else {
+      known *= d;
+    }
   }
-  if (inferred >= 0 && known > 0 && type.getNumElements() % known == 0)
-    (*shape)[inferred] = type.getNumElements() / known;
-  int64_t total = 1;
-  for (int64_t d : *shape)
-    total *= d;
-  if (total != type.getNumElements() || llvm::any_of(*shape, [](int64_t d) { return d < 0; })) {
-    error("E0232", span, "cannot reshape " + ir::formatType(type) + " to " +
-                             ir::formatShape(*shape))
-        .withLabel(std::to_string(type.getNumElements()) + " elements vs " +
-                   std::to_string(total));
+  if (minusOnes > 1) {
+    error("E0232", span, "cannot reshape " + ir::formatType(type) + " to " + asked)
+        .withLabel(std::to_string(minusOnes) + " extents are -1; only one can be inferred");
+    return Value::error();
+  }
+  if (inferred >= 0) {
+    if (known == 0 || elements % known != 0) {
+      error("E0232", span, "cannot reshape " + ir::formatType(type) + " to " + asked)
+          .withLabel(std::to_string(elements) + " elements do not divide into rows of " +
+                     std::to_string(known) + " (the product of the other extents)");
+      return Value::error();
+    }
+    (*shape)[inferred] = elements / known;
+  } else if (known != elements) {
+    error("E0232", span, "cannot reshape " + ir::formatType(type) + " to " + asked)
+        .withLabel(std::to_string(elements) + " elements vs " + std::to_string(known));
     return Value::error();
   }
   return reshape(args[0], *shape, span);

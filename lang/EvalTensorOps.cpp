@@ -134,11 +134,6 @@ std::optional<rt::DType> Evaluator::resultDType(const Value &a, const Value &b, 
         .withLabel("the operands are " + std::string(rt::dtypeName(dt)));
     return std::nullopt;
   }
-  if (op == BinOp::Mod) {
-    error("E0303", opSpan, "`%` on tensors is not supported yet")
-        .withLabel("use it on static numbers only");
-    return std::nullopt;
-  }
   return dt;
 }
 
@@ -185,6 +180,22 @@ Value Evaluator::binary(BinOp op, const Value &a, const Value &b, Span opSpan, S
   std::optional<rt::DType> dt = resultDType(a, b, op, opSpan);
   if (!dt)
     return Value::error();
+  // numpy's rules on integers: `/` is true division, in the float type of the same width
+  // (i32 -> f32, i64 -> f64); `//` and `%` floor (Python's signs).
+  if (op == BinOp::Div && !isFloat(*dt)) {
+    rt::DType to = *dt == rt::DType::I64 ? rt::DType::F64 : rt::DType::F32;
+    auto toFloat = [&](const Value &v) {
+      return v.isTensor() ? convert(v, to, span) : Value::real(v.number());
+    };
+    return binary(BinOp::Div, toFloat(a), toFloat(b), opSpan, span);
+  }
+  if (op == BinOp::FloorDiv || op == BinOp::Mod)
+    return floorDivMod(op, a, b, *dt, opSpan, span);
+  return binaryOp(op, a, b, *dt, opSpan, span);
+}
+
+Value Evaluator::binaryOp(BinOp op, const Value &a, const Value &b, rt::DType dt, Span opSpan,
+                          Span span) {
   ArrayRef<int64_t> sa = a.isTensor() ? typeOf(a).getShape() : ArrayRef<int64_t>();
   ArrayRef<int64_t> sb = b.isTensor() ? typeOf(b).getShape() : ArrayRef<int64_t>();
   int64_t badDim = 0;
@@ -197,7 +208,7 @@ Value Evaluator::binary(BinOp op, const Value &a, const Value &b, Span opSpan, S
     noteOrigin(d, b, "right operand");
     return Value::error();
   }
-  auto type = ir::tensorType(context(), *dt, *shape);
+  auto type = ir::tensorType(context(), dt, *shape);
   auto operand = [&](const Value &v) {
     return v.isTensor() ? broadcastTo(v, *shape, span).tensor : splat(v.number(), type, span).tensor;
   };
@@ -223,9 +234,41 @@ Value Evaluator::binary(BinOp op, const Value &a, const Value &b, Span opSpan, S
   case BinOp::Le: result = cmp(ir::CmpPredicate::le); break;
   case BinOp::Gt: result = cmp(ir::CmpPredicate::gt); break;
   case BinOp::Ge: result = cmp(ir::CmpPredicate::ge); break;
-  case BinOp::Mod: return Value::error();
+  case BinOp::Mod: result = builder_.create<ir::RemOp>(l, type, lhs, rhs); break;
+  case BinOp::FloorDiv: return Value::error(); // floorDivMod
   }
   return Value::tensorOf(result, Origin{span, "", nullptr});
+}
+
+Value Evaluator::floorDivMod(BinOp op, const Value &a, const Value &b, rt::DType dt, Span opSpan,
+                             Span span) {
+  // jnp.remainder / jnp.floor_divide: r = rem(a, b) has a's sign; where r != 0 and its sign
+  // differs from b's, the floored remainder is r + b and the floored quotient one less.
+  auto typed = [&](const Value &v) { return v.isTensor() ? v : toTensor(v, dt, span); };
+  Value x = typed(a), y = typed(b);
+  Value r = binaryOp(BinOp::Mod, x, y, dt, opSpan, span); // the truncated remainder (nnx.rem)
+  if (r.isError())
+    return r;
+  Value zero = Value::integer(0);
+  auto both = [&](BinOp p, const Value &u, BinOp q, const Value &v) {
+    return binary(BinOp::And, binary(p, u, zero, span, span), binary(q, v, zero, span, span),
+                  span, span);
+  };
+  // r and b of opposite signs (r is 0 when b is).
+  Value adjust = binary(BinOp::Or, both(BinOp::Lt, r, BinOp::Gt, y),
+                        both(BinOp::Gt, r, BinOp::Lt, y), span, span);
+  if (op == BinOp::Mod)
+    return select(adjust, binary(BinOp::Add, r, y, span, span), r, span);
+  Value q;
+  if (isFloat(dt)) // JAX's _float_divmod: (a - r) / b, an integer up to rounding
+    q = unary(UnOp::Floor,
+              binary(BinOp::Add, binary(BinOp::Div, binary(BinOp::Sub, x, r, span, span), y,
+                                        span, span),
+                     Value::real(0.5), span, span),
+              span);
+  else
+    q = binaryOp(BinOp::Div, x, y, dt, opSpan, span); // truncated integer division (nnx.div)
+  return select(adjust, binary(BinOp::Sub, q, Value::integer(1), span, span), q, span);
 }
 
 Value Evaluator::unary(UnOp op, const Value &x, Span span) {
@@ -263,6 +306,8 @@ Value Evaluator::unary(UnOp op, const Value &x, Span span) {
   case UnOp::Abs: out = builder_.create<ir::AbsOp>(l, type, in); break;
   case UnOp::Sin: out = builder_.create<ir::SinOp>(l, type, in); break;
   case UnOp::Cos: out = builder_.create<ir::CosOp>(l, type, in); break;
+  case UnOp::Erf: out = builder_.create<ir::ErfOp>(l, type, in); break;
+  case UnOp::Floor: out = builder_.create<ir::FloorOp>(l, type, in); break;
   }
   return Value::tensorOf(out, Origin{span, "", nullptr});
 }
@@ -368,8 +413,18 @@ Value Evaluator::reduce(RedOp op, const Value &x, std::optional<std::vector<int6
       std::optional<int64_t> n = normalizeAxis(a, type.getRank(), span);
       if (!n)
         return Value::error();
-      if (!llvm::is_contained(dims, *n))
-        dims.push_back(*n);
+      if (llvm::is_contained(dims, *n)) {
+        error("E0222", span, "axis " + std::to_string(*n) + " is given twice")
+            .withLabel("the axes are " + formatStatic(Value::list([&] {
+                         std::vector<Value> v;
+                         for (int64_t b : *axes)
+                           v.push_back(Value::integer(b));
+                         return v;
+                       }())) +
+                       " of a tensor of rank " + std::to_string(type.getRank()));
+        return Value::error();
+      }
+      dims.push_back(*n);
     }
     llvm::sort(dims);
   }

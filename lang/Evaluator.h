@@ -81,9 +81,13 @@ struct TestTrace {
 };
 
 /// Kinds of elementwise binary operations.
-enum class BinOp { Add, Sub, Mul, Div, Mod, Pow, Max, Min, And, Or, Eq, Ne, Lt, Le, Gt, Ge };
+enum class BinOp {
+  Add, Sub, Mul, Div, FloorDiv, Mod, Pow, Max, Min, And, Or, Eq, Ne, Lt, Le, Gt, Ge
+};
 /// Kinds of elementwise unary operations.
-enum class UnOp { Neg, Not, Exp, Log, Sqrt, Rsqrt, Tanh, Sigmoid, Relu, Gelu, Abs, Sin, Cos };
+enum class UnOp {
+  Neg, Not, Exp, Log, Sqrt, Rsqrt, Tanh, Sigmoid, Relu, Gelu, Abs, Sin, Cos, Erf, Floor
+};
 /// Kinds of reductions.
 enum class RedOp { Sum, Mean, Max, Min };
 
@@ -149,6 +153,10 @@ private:
                      std::vector<std::pair<std::string, Value>> kwargs,
                      const std::vector<Span> &argSpans, Span span,
                      const Closure *closure = nullptr);
+  /// int(x), float(x), str(x) of a static value.
+  Value pythonConversion(const std::string &name, const std::vector<Value> &args,
+                         const std::vector<std::pair<std::string, Value>> &kwargs,
+                         const std::vector<Span> &argSpans, Span span);
   bool bindParams(const std::vector<Param> &params, const std::string &what,
                   std::vector<Value> &args, std::vector<std::pair<std::string, Value>> &kwargs,
                   const std::vector<Span> &argSpans, Span span,
@@ -340,7 +348,16 @@ public:
 private:
   bool requireTracing(Span span, const std::string &what);
   mlir::RankedTensorType typeOf(const Value &tensor) const;
+  /// `a op b` with the language's rules: dtypes checked and promoted, numpy broadcasting,
+  /// static operands folded, state trees leaf by leaf, numpy's integer `/`, `//` and `%`.
   Value binary(BinOp op, const Value &a, const Value &b, Span opSpan, Span span);
+  /// The nnx op of `op` on operands of dtype `dt`, broadcast (Mod is nnx.rem, Div on integers
+  /// nnx.div: both truncate).
+  Value binaryOp(BinOp op, const Value &a, const Value &b, rt::DType dt, Span opSpan,
+                 Span span);
+  /// Python's floored `//` and `%` (jnp.floor_divide, jnp.remainder) on tensors of dtype `dt`.
+  Value floorDivMod(BinOp op, const Value &a, const Value &b, rt::DType dt, Span opSpan,
+                    Span span);
   Value unary(UnOp op, const Value &x, Span span);
   Value matmul(const Value &a, const Value &b, Span opSpan, Span span);
   Value reduce(RedOp op, const Value &x, std::optional<std::vector<int64_t>> axes, bool keepDims,
@@ -356,6 +373,12 @@ private:
   Value reverse(const Value &x, std::vector<int64_t> axes, Span span);
   /// x with axis `from` moved to position `to` (x itself when they are equal).
   Value moveAxis(const Value &x, int64_t from, int64_t to, Span span);
+  /// x as one dimension.
+  Value flatten(const Value &x, Span span);
+  /// nnx.gather of x along `axis` at integer `indices` (clamped).
+  Value gather(const Value &x, const Value &indices, int64_t axis, Span span);
+  /// The running sum of x along `axis` (one nnx.scan).
+  Value cumsum(const Value &x, int64_t axis, Span span);
   Value slice(const Value &x, llvm::ArrayRef<int64_t> start, llvm::ArrayRef<int64_t> limit,
               llvm::ArrayRef<int64_t> stride, Span span);
   Value softmax(const Value &x, int64_t axis, bool log, Span span);
@@ -393,6 +416,25 @@ private:
                     std::vector<std::pair<std::string, Value>> &kwargs, Span span);
   Value builtinRandom(BuiltinId id, std::vector<Value> &args,
                       std::vector<std::pair<std::string, Value>> &kwargs, Span span);
+  /// numpy's array functions (EvalArrayBuiltins.cpp): square, clip, var, std, logsumexp,
+  /// argmax, argmin, cumsum; then stack, expand_dims, squeeze, split, take,
+  /// take_along_axis, pad.
+  Value builtinArray(BuiltinId id, std::vector<Value> &args,
+                     std::vector<std::pair<std::string, Value>> &kwargs, Span span);
+  Value builtinArrayShape(BuiltinId id, std::vector<Value> &args,
+                          std::vector<std::pair<std::string, Value>> &kwargs, Span span);
+  Value argExtremum(bool isMax, std::vector<Value> &args,
+                    std::vector<std::pair<std::string, Value>> &kwargs, Span span);
+  Value builtinSplit(std::vector<Value> &args,
+                     std::vector<std::pair<std::string, Value>> &kwargs, Span span);
+  Value builtinTake(BuiltinId id, std::vector<Value> &args,
+                    std::vector<std::pair<std::string, Value>> &kwargs, Span span);
+  Value builtinPad(std::vector<Value> &args,
+                   std::vector<std::pair<std::string, Value>> &kwargs, Span span);
+  /// Integer indices into an axis of `extent` from a tensor, an int or a list of ints, with
+  /// negative ones counted from the end; E0231 for other values, E0222 for known indices out
+  /// of -extent..extent-1.
+  Value indicesTensor(const Value &v, int64_t extent, Span span);
   /// range, enumerate, zip (EvalLoops.cpp).
   Value builtinSequence(BuiltinId id, std::vector<Value> &args,
                         std::vector<std::pair<std::string, Value>> &kwargs, Span span);

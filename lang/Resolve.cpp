@@ -34,6 +34,7 @@ const std::set<std::string> &builtinNames() {
 #define NNX_VARIABLE_KIND(name) s.insert(#name);
 #define NNX_DTYPE(name) s.insert(#name);
 #define NNX_CONSTANT(name) s.insert(#name);
+#define NNX_SCALAR_TYPE(name) s.insert(#name);
 #include "lang/Builtins.def"
     return s;
   }();

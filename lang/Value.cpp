@@ -36,7 +36,7 @@ std::string formatStatic(const Value &v) {
       s += (i ? ", " : "") + formatStatic(v.elems[i]);
     return s + (v.kind == Value::Kind::List ? "]" : ")");
   }
-  case Value::Kind::DType: return std::string(rt::dtypeName(*v.dtype));
+  case Value::Kind::DType: return v.dtype ? std::string(rt::dtypeName(*v.dtype)) : v.s;
   case Value::Kind::None: return "None";
   case Value::Kind::Carry: return "Carry";
   case Value::Kind::Module: return v.module->describe();

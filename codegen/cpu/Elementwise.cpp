@@ -74,6 +74,12 @@ Value emitScalar(SinOp, OpBuilder &b, Location loc, ValueRange args) {
 Value emitScalar(CosOp, OpBuilder &b, Location loc, ValueRange args) {
   return b.create<math::CosOp>(loc, args[0]);
 }
+Value emitScalar(ErfOp, OpBuilder &b, Location loc, ValueRange args) {
+  return b.create<math::ErfOp>(loc, args[0]); // libm's erf, as the interpreter
+}
+Value emitScalar(FloorOp, OpBuilder &b, Location loc, ValueRange args) {
+  return b.create<math::FloorOp>(loc, args[0]);
+}
 
 /// 1 / sqrt(x), two roundings like the interpreter (not an approximate rsqrt).
 Value emitScalar(RsqrtOp, OpBuilder &b, Location loc, ValueRange args) {
@@ -130,6 +136,12 @@ Value emitScalar(DivOp, OpBuilder &b, Location loc, ValueRange args) {
   if (isFloat(args[0]))
     return b.create<arith::DivFOp>(loc, args[0], args[1]);
   return createIntDivision(b, loc, args[0], args[1]);
+}
+
+Value emitScalar(RemOp, OpBuilder &b, Location loc, ValueRange args) {
+  if (isFloat(args[0]))
+    return b.create<arith::RemFOp>(loc, args[0], args[1]);
+  return createIntRemainder(b, loc, args[0], args[1]);
 }
 
 Value emitScalar(PowOp, OpBuilder &b, Location loc, ValueRange args) {
@@ -231,9 +243,11 @@ void populateElementwiseLoweringPatterns(RewritePatternSet &patterns) {
                ElementwiseLowering<TanhOp>, ElementwiseLowering<SigmoidOp>,
                ElementwiseLowering<ReluOp>, ElementwiseLowering<GeluOp>,
                ElementwiseLowering<SinOp>, ElementwiseLowering<CosOp>,
+               ElementwiseLowering<ErfOp>, ElementwiseLowering<FloorOp>,
                ElementwiseLowering<NotOp>>(context);
   patterns.add<ElementwiseLowering<AddOp>, ElementwiseLowering<SubOp>,
                ElementwiseLowering<MulOp>, ElementwiseLowering<DivOp>,
+               ElementwiseLowering<RemOp>,
                ElementwiseLowering<PowOp>, ElementwiseLowering<MaxOp>,
                ElementwiseLowering<MinOp>, ElementwiseLowering<AndOp>,
                ElementwiseLowering<OrOp>>(context);

@@ -20,7 +20,7 @@ void populateMatmulLoweringPatterns(mlir::RewritePatternSet &patterns);
 /// Reductions, softmax and log_softmax (Reduction.cpp).
 void populateReductionLoweringPatterns(mlir::RewritePatternSet &patterns);
 
-/// broadcast_in_dim, reshape, transpose, concat, slice and pad (Shape.cpp).
+/// broadcast_in_dim, reshape, transpose, concat, slice, pad and gather (Shape.cpp).
 void populateShapeLoweringPatterns(mlir::RewritePatternSet &patterns);
 
 /// random_uniform and random_normal (Random.cpp).

@@ -72,6 +72,24 @@ Value createIntDivision(OpBuilder &b, Location loc, Value x, Value y) {
   return b.create<arith::SelectOp>(loc, byZero, zero, quotient);
 }
 
+Value createIntRemainder(OpBuilder &b, Location loc, Value x, Value y) {
+  Type type = x.getType();
+  unsigned width = type.getIntOrFloatBitWidth();
+  Value zero = createIntConstant(b, loc, type, 0);
+  Value one = createIntConstant(b, loc, type, 1);
+  Value minusOne = createIntConstant(b, loc, type, -1);
+  Value min = b.create<arith::ConstantOp>(
+      loc, b.getIntegerAttr(type, APInt::getSignedMinValue(width)));
+  Value byZero = b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, y, zero);
+  Value overflows = b.create<arith::AndIOp>(
+      loc, b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, x, min),
+      b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, y, minusOne));
+  // Both cases give 0; the remainder by 1 (also 0) stands in for the trapping one.
+  Value unsafe = b.create<arith::OrIOp>(loc, byZero, overflows);
+  Value divisor = b.create<arith::SelectOp>(loc, unsafe, one, y);
+  return b.create<arith::RemSIOp>(loc, x, divisor);
+}
+
 Value createCompare(OpBuilder &b, Location loc, ir::CmpPredicate predicate, Value x, Value y) {
   if (llvm::isa<FloatType>(x.getType())) {
     // C++ comparisons: all false on NaN except !=.

@@ -40,6 +40,11 @@ mlir::Value createMinimum(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
 mlir::Value createIntDivision(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
                               mlir::Value y);
 
+/// x rem y on integers with the interpreter's rule: the sign of x (C++ `%`); x rem 0 and
+/// INT_MIN rem -1 are 0 (LLVM's srem would trap).
+mlir::Value createIntRemainder(mlir::OpBuilder &b, mlir::Location loc, mlir::Value x,
+                               mlir::Value y);
+
 /// The i1 result of comparing x and y (floats ordered except `ne`, integers signed).
 mlir::Value createCompare(mlir::OpBuilder &b, mlir::Location loc, ir::CmpPredicate predicate,
                           mlir::Value x, mlir::Value y);

@@ -7,7 +7,7 @@
 // linalg.transpose, slice a strided tensor.extract_slice, concat a chain of
 // tensor.insert_slice into one tensor.empty, which one-shot bufferization fills in place, and
 // pad (autodiff's transpose of a strided slice) a strided tensor.insert_slice into a
-// zero-filled tensor.
+// zero-filled tensor; gather a generic that extracts from its operand at the clamped index.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/cpu/LoweringUtils.h"
@@ -16,6 +16,7 @@
 
 #include "ir/NNXDialect.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Transforms/DialectConversion.h"
@@ -175,9 +176,49 @@ struct PadLowering : OpConversionPattern<PadOp> {
 
 } // namespace
 
+/// gather: a linalg.generic over the result that reads the index through its map and the
+/// operand with tensor.extract at the clamped index (the pre- and post-axis coordinates are
+/// the loop's own).
+struct GatherLowering : OpConversionPattern<GatherOp> {
+  using OpConversionPattern::OpConversionPattern;
+
+  LogicalResult matchAndRewrite(GatherOp op, OpAdaptor adaptor,
+                                ConversionPatternRewriter &rewriter) const override {
+    RankedTensorType resultType = getStaticTensorType(op.getType());
+    RankedTensorType inputType = getStaticTensorType(adaptor.getInput().getType());
+    RankedTensorType indexType = getStaticTensorType(adaptor.getIndices().getType());
+    if (!resultType || !inputType || !indexType)
+      return rewriter.notifyMatchFailure(op, "needs static shapes");
+    int64_t axis = static_cast<int64_t>(op.getAxis()), rank = resultType.getRank();
+    int64_t indexRank = indexType.getRank(), extent = inputType.getDimSize(axis);
+    SmallVector<AffineExpr> exprs;
+    for (int64_t d = axis; d < axis + indexRank; ++d)
+      exprs.push_back(rewriter.getAffineDimExpr(d));
+    auto indexMap = AffineMap::get(rank, 0, exprs, rewriter.getContext());
+    Value input = adaptor.getInput();
+    Value result = createParallelGeneric(
+        rewriter, op.getLoc(), resultType, ValueRange{adaptor.getIndices()}, {indexMap},
+        [&](OpBuilder &b, Location loc, ValueRange args) {
+          Value k = b.create<arith::IndexCastOp>(loc, b.getIndexType(), args[0]);
+          Value zero = b.create<arith::ConstantIndexOp>(loc, 0);
+          Value last = b.create<arith::ConstantIndexOp>(loc, extent - 1);
+          k = b.create<arith::MinSIOp>(loc, b.create<arith::MaxSIOp>(loc, k, zero), last);
+          SmallVector<Value> coords;
+          for (int64_t d = 0; d < axis; ++d)
+            coords.push_back(b.create<linalg::IndexOp>(loc, d));
+          coords.push_back(k);
+          for (int64_t d = axis + indexRank; d < rank; ++d)
+            coords.push_back(b.create<linalg::IndexOp>(loc, d));
+          return b.create<tensor::ExtractOp>(loc, input, coords).getResult();
+        });
+    rewriter.replaceOp(op, result);
+    return success();
+  }
+};
+
 void populateShapeLoweringPatterns(RewritePatternSet &patterns) {
   patterns.add<BroadcastInDimLowering, ReshapeLowering, TransposeLowering, ConcatLowering,
-               SliceLowering, PadLowering>(patterns.getContext());
+               SliceLowering, PadLowering, GatherLowering>(patterns.getContext());
 }
 
 } // namespace nnx::codegen

@@ -180,7 +180,7 @@ async function main() {
     expect(t, 'a', 'variable.other.nnx', 1);
     expect(t, '==', 'keyword.operator.comparison.nnx');
     expect(t, 'value_and_grad', 'keyword.other.transform.nnx');
-    expect(t, 'split', 'entity.name.function.call.nnx');
+    expect(t, 'split', 'support.function.builtin.nnx');
     expect(t, 'Param', 'support.type.variable-kind.nnx');
     expect(t, 'training', 'support.constant.builtin.nnx');
   });

@@ -33,11 +33,13 @@ syn keyword nnxBoolean true false
 syn keyword nnxTransform vmap scan grad value_and_grad
 " Built-in names, not after a `.` (a member may share a built-in's name).
 syn match nnxBuiltinFn "\.\@1<!\<\%(relu\|gelu\|tanh\|sigmoid\|exp\|log\|sqrt\|rsqrt\|abs\|sin\)\>"
-syn match nnxBuiltinFn "\.\@1<!\<\%(cos\|maximum\|minimum\|where\|softmax\|log_softmax\|sum\)\>"
-syn match nnxBuiltinFn "\.\@1<!\<\%(mean\|max\|min\|shape\|reshape\|transpose\|concat\|matmul\)\>"
-syn match nnxBuiltinFn "\.\@1<!\<\%(len\|flip\|zeros_like\|ones_like\|full\|iota\|one_hot\)\>"
-syn match nnxBuiltinFn "\.\@1<!\<\%(uniform\|normal\|bernoulli\|Rngs\|state\|allclose\|range\)\>"
-syn match nnxBuiltinFn "\.\@1<!\<\%(enumerate\|zip\)\>"
+syn match nnxBuiltinFn "\.\@1<!\<\%(cos\|erf\|floor\|maximum\|minimum\|where\|softmax\)\>"
+syn match nnxBuiltinFn "\.\@1<!\<\%(log_softmax\|sum\|mean\|max\|min\|shape\|reshape\|transpose\)\>"
+syn match nnxBuiltinFn "\.\@1<!\<\%(concat\|matmul\|len\|flip\|zeros_like\|ones_like\|full\)\>"
+syn match nnxBuiltinFn "\.\@1<!\<\%(iota\|one_hot\|uniform\|normal\|bernoulli\|Rngs\|state\)\>"
+syn match nnxBuiltinFn "\.\@1<!\<\%(allclose\|square\|clip\|var\|std\|logsumexp\|argmax\|argmin\)\>"
+syn match nnxBuiltinFn "\.\@1<!\<\%(cumsum\|stack\|expand_dims\|squeeze\|split\|take\)\>"
+syn match nnxBuiltinFn "\.\@1<!\<\%(take_along_axis\|pad\|range\|enumerate\|zip\)\>"
 syn match nnxInitializer "\.\@1<!\<\%(zeros\|ones\|constant\|truncated_normal\|lecun_normal\)\>"
 syn match nnxInitializer "\.\@1<!\<\%(lecun_uniform\|xavier_normal\|xavier_uniform\|he_normal\)\>"
 syn match nnxInitializer "\.\@1<!\<\%(he_uniform\|orthogonal\)\>"
@@ -45,7 +47,7 @@ syn match nnxBuiltinKind "\.\@1<!\<\%(Variable\|Param\|BatchStat\|Intermediate\|
 syn match nnxBuiltinKind "\.\@1<!\<\%(RngKey\|RngCount\)\>"
 syn match nnxDtype "\.\@1<!\<\%(f32\|f64\|i32\|i64\|bool\)\>"
 syn match nnxScalarType "\.\@1<!\<\%(int\|float\|str\)\>"
-syn match nnxConstant "\.\@1<!\<\%(training\|None\|Carry\)\>"
+syn match nnxConstant "\.\@1<!\<\%(training\|None\|nan\|inf\|Carry\)\>"
 " END GENERATED
 
 " Comments, strings, numbers, operators.
