@@ -87,6 +87,31 @@ TEST_CASE("autodiff: max and min, with ties split evenly") {
   checkBinary("max", uniform({}, 43), uniform({}, 44));
 }
 
+TEST_CASE("autodiff: erf, rem, and floor (no gradient)") {
+  for (const Shape &shape : {Shape{2, 3}, Shape{}})
+    checkUnary("erf", uniform(shape, 61));
+  // rem away from its jumps (a / b not near an integer).
+  Tensor a = f64({2, 3}, {5.3, -5.3, 2.2, -0.7, 7.9, -3.1});
+  Tensor b = f64({2, 3}, {2.0, 2.0, -1.5, 0.4, -2.5, 1.2});
+  checkBinary("rem", a, b);
+  checkOp({{"a", uniform({2, 3}, 62)}},
+          "  %f = nnx.floor %a : " + ty(Shape{2, 3}) + "\n  %y = nnx.add %f, %a : " +
+              ty(Shape{2, 3}),
+          {2, 3});
+}
+
+TEST_CASE("autodiff: gather, repeated and clamped indices accumulate") {
+  Tensor idx = Tensor::fromVector<int32_t>({2, 2}, {2, 0, 2, 9}); // 9 clamps to 2
+  for (int64_t axis : {0, 1}) {
+    Shape in = axis == 0 ? Shape{3, 4} : Shape{4, 3};
+    Shape out = axis == 0 ? Shape{2, 2, 4} : Shape{4, 2, 2};
+    checkOp({{"a", uniform(in, 63)}, {"i", idx}},
+            "  %y = nnx.gather %a[%i] axis = " + std::to_string(axis) + " : " + ty(in) + ", " +
+                ty(idx) + " -> " + ty(out),
+            out);
+  }
+}
+
 TEST_CASE("autodiff: select routes the adjoint to the chosen branch") {
   Tensor cond = Tensor::fromVector<bool>({2, 3}, {true, false, false, true, true, false});
   checkOp({{"c", cond}, {"a", uniform({2, 3}, 51)}, {"b", uniform({2, 3}, 52)}},

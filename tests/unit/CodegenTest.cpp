@@ -250,7 +250,7 @@ std::string printed(mlir::ModuleOp module) {
 
 TEST_CASE("codegen: unary float ops") {
   for (const char *op : {"neg", "abs", "exp", "log", "sqrt", "rsqrt", "tanh", "sigmoid", "relu",
-                         "gelu", "sin", "cos"})
+                         "gelu", "sin", "cos", "erf", "floor"})
     checkUnary(op, kFloatTypes);
 }
 
@@ -261,7 +261,7 @@ TEST_CASE("codegen: unary integer and bool ops") {
 }
 
 TEST_CASE("codegen: binary arithmetic") {
-  for (const char *op : {"add", "sub", "mul", "div", "max", "min"})
+  for (const char *op : {"add", "sub", "mul", "div", "rem", "max", "min"})
     checkBinary(op, kNumericTypes);
   checkBinary("pow", kFloatTypes);
   checkBinary("and", {DType::Bool});
@@ -278,6 +278,14 @@ TEST_CASE("codegen: integer division by zero and overflow") {
   checkAgainstInterpreter(makeFunction({t64, t64}, "%r = nnx.div %a, %b : " + t64, t64),
                           {values<int64_t>({6}, {min64, 7, -7, 5, 0, -9}),
                            values<int64_t>({6}, {-1, 0, 2, -2, 3, 4})});
+  for (const char *op : {"rem"}) {
+    checkAgainstInterpreter(makeFunction({t32, t32}, std::string("%r = nnx.") + op + " %a, %b : " + t32, t32),
+                            {values<int32_t>({6}, {min32, 7, -7, 5, 0, -9}),
+                             values<int32_t>({6}, {-1, 0, 2, -2, 3, 4})});
+    checkAgainstInterpreter(makeFunction({t64, t64}, std::string("%r = nnx.") + op + " %a, %b : " + t64, t64),
+                            {values<int64_t>({6}, {min64, 7, -7, 5, 0, -9}),
+                             values<int64_t>({6}, {-1, 0, 2, -2, 3, 4})});
+  }
   // Wrap-around of add and mul.
   checkAgainstInterpreter(makeFunction({t32, t32}, "%r = nnx.mul %a, %b : " + t32, t32),
                           {values<int32_t>({6}, {min32, 1 << 20, -7, 65536, 0, 3}),
@@ -529,6 +537,22 @@ TEST_CASE("codegen: random draws are bit-exact") {
           checkAgainstInterpreter(makeFunction({k, c}, body, r),
                                   {key, values<int32_t>({}, {counter})}, /*exact=*/true);
         }
+}
+
+TEST_CASE("codegen: gather along each axis, clamped indices, every dtype") {
+  for (DType dtype : {DType::F32, DType::I64, DType::Bool})
+    for (int64_t axis : {0, 1, 2}) {
+      Shape in{3, 4, 5};
+      Shape out(in.begin(), in.begin() + axis);
+      out.insert(out.end(), {2, 3});
+      out.insert(out.end(), in.begin() + axis + 1, in.end());
+      std::string t = ty(dtype, in), i = ty(DType::I32, {2, 3}), r = ty(dtype, out);
+      checkAgainstInterpreter(
+          makeFunction({t, i}, "%r = nnx.gather %a[%b] axis = " + std::to_string(axis) + " : " +
+                                   t + ", " + i + " -> " + r,
+                       r),
+          {sample(dtype, in, 30), values<int32_t>({2, 3}, {0, 2, -5, 1, 9, 2})}, /*exact=*/true);
+    }
 }
 
 TEST_CASE("codegen: reverse along one and several dimensions, every dtype") {
