@@ -278,14 +278,13 @@ TEST_CASE("codegen: integer division by zero and overflow") {
   checkAgainstInterpreter(makeFunction({t64, t64}, "%r = nnx.div %a, %b : " + t64, t64),
                           {values<int64_t>({6}, {min64, 7, -7, 5, 0, -9}),
                            values<int64_t>({6}, {-1, 0, 2, -2, 3, 4})});
-  for (const char *op : {"rem"}) {
-    checkAgainstInterpreter(makeFunction({t32, t32}, std::string("%r = nnx.") + op + " %a, %b : " + t32, t32),
-                            {values<int32_t>({6}, {min32, 7, -7, 5, 0, -9}),
-                             values<int32_t>({6}, {-1, 0, 2, -2, 3, 4})});
-    checkAgainstInterpreter(makeFunction({t64, t64}, std::string("%r = nnx.") + op + " %a, %b : " + t64, t64),
-                            {values<int64_t>({6}, {min64, 7, -7, 5, 0, -9}),
-                             values<int64_t>({6}, {-1, 0, 2, -2, 3, 4})});
-  }
+  // The remainder by zero and of MIN by -1 (both 0, where LLVM's srem would trap).
+  checkAgainstInterpreter(makeFunction({t32, t32}, "%r = nnx.rem %a, %b : " + t32, t32),
+                          {values<int32_t>({6}, {min32, 7, -7, 5, 0, -9}),
+                           values<int32_t>({6}, {-1, 0, 2, -2, 3, 4})});
+  checkAgainstInterpreter(makeFunction({t64, t64}, "%r = nnx.rem %a, %b : " + t64, t64),
+                          {values<int64_t>({6}, {min64, 7, -7, 5, 0, -9}),
+                           values<int64_t>({6}, {-1, 0, 2, -2, 3, 4})});
   // Wrap-around of add and mul.
   checkAgainstInterpreter(makeFunction({t32, t32}, "%r = nnx.mul %a, %b : " + t32, t32),
                           {values<int32_t>({6}, {min32, 1 << 20, -7, 65536, 0, 3}),
@@ -601,7 +600,8 @@ TEST_CASE("codegen: scan forwards and in reverse, at lengths 0, 1, 7 and 100") {
     for (bool reverse : {false, true}) {
       INFO("length " << length << (reverse ? ", reverse" : ""));
       checkAgainstInterpreter(scanFunction(length, reverse),
-                              {sample(DType::F32, {2, 3}, 31), sample(DType::F32, {length, 2, 3}, 32),
+                              {sample(DType::F32, {2, 3}, 31),
+                               sample(DType::F32, {length, 2, 3}, 32),
                                sample(DType::F32, {3, 3}, 33), values<int32_t>({}, {5})});
     }
 }
