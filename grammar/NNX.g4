@@ -52,7 +52,8 @@ testDecl : TEST STRING block ;
 
 paramList : param (COMMA param)* COMMA? ;
 
-param : IDENT (COLON typeExpr)? (ASSIGN expr)? ;
+// `*layers` collects the remaining positional arguments into a list (Sequential(*fns)).
+param : (variadic=STAR)? IDENT (COLON typeExpr)? (ASSIGN expr)? ;
 
 // `int`, `Model`, `f32`, `f32[]`, `f32[B, 784]`, `f32[..., in_features]`
 typeExpr : IDENT (LBRACK (dim (COMMA dim)*)? RBRACK)? ;
@@ -113,6 +114,7 @@ primary
   : NUMBER                                                  # numberLit
   | STRING                                                  # stringLit
   | (TRUE | FALSE)                                          # boolLit
+  | ELLIPSIS                                                # ellipsisLit
   | IDENT                                                   # nameRef
   | LPAREN expr RPAREN                                      # parenExpr
   | LPAREN (expr COMMA (expr (COMMA expr)* COMMA?)?)? RPAREN # tupleExpr

@@ -60,7 +60,7 @@ private:
   std::string params(const std::vector<Param> &ps) {
     std::string s;
     for (size_t i = 0; i < ps.size(); ++i) {
-      s += (i ? ", " : "") + ps[i].name;
+      s += (i ? ", " : "") + std::string(ps[i].variadic ? "*" : "") + ps[i].name;
       if (ps[i].type)
         s += ": " + type(*ps[i].type);
       if (ps[i].defaultValue)

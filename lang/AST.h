@@ -280,12 +280,14 @@ struct ExprStmt : Stmt {
 // Declarations
 //===----------------------------------------------------------------------===//
 
-/// A parameter of a module or function: `name: type = default`.
+/// A parameter of a module or function: `name: type = default`, or `*name` (variadic: the
+/// remaining positional arguments, as a list; the parameters after it are keyword-only).
 struct Param {
   std::string name;
   Span span;
   std::optional<TypeExpr> type;
   ExprPtr defaultValue;
+  bool variadic = false;
 };
 
 /// `fn name(params) -> type { body }` or `fn name(params) = expr` (then `body` holds one

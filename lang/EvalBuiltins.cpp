@@ -10,10 +10,13 @@
 #include "lang/BuiltinArgs.h"
 #include "lang/Evaluator.h"
 
+#include <set>
+
 #include "ir/Types.h"
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 
 using llvm::SmallVector;
 
@@ -102,10 +105,59 @@ Value Evaluator::callBuiltin(BuiltinId id, std::vector<Value> &args,
   case BuiltinId::square: case BuiltinId::clip: case BuiltinId::var: case BuiltinId::std:
   case BuiltinId::logsumexp: case BuiltinId::argmax: case BuiltinId::argmin:
   case BuiltinId::cumsum: case BuiltinId::stack: case BuiltinId::expand_dims:
-  case BuiltinId::squeeze: case BuiltinId::split: case BuiltinId::take:
+  case BuiltinId::squeeze: case BuiltinId::take:
   case BuiltinId::take_along_axis: case BuiltinId::pad:
     result = builtinArray(id, args, kwargs, span);
     break;
+  case BuiltinId::split:
+    if (!args.empty() && args[0].kind == Value::Kind::Module) {
+      result = splitState(args, span); // nnx.split; on a tensor, numpy's split
+      break;
+    }
+    result = builtinArray(id, args, kwargs, span);
+    break;
+  case BuiltinId::einsum: result = builtinEinsum(args, span); break;
+  case BuiltinId::as_tuple:
+    if (args.size() != 1 || !kwargs.empty()) {
+      error("E0202", span, "`as_tuple` takes one argument")
+          .withLabel(std::to_string(args.size() + kwargs.size()) + " given");
+      return Value::error();
+    }
+    result = args[0].isSequence() ? Value::list(args[0].elems) : Value::list({args[0]});
+    break;
+  case BuiltinId::keys: {
+    if (args.size() != 1 || !args[0].isTree()) {
+      error("E0231", span, "`keys` takes a state tree")
+          .withLabel(args.size() == 1 ? "this is " + describeValue(args[0])
+                                      : std::to_string(args.size()) + " arguments given")
+          .help("e.g. keys(state(model, Param))");
+      return Value::error();
+    }
+    std::set<std::string> names;
+    for (const std::string &path : args[0].keys)
+      names.insert(path.substr(0, path.find('.')));
+    std::vector<Value> elems;
+    for (const std::string &n : names)
+      elems.push_back(Value::string(n));
+    result = Value::list(std::move(elems));
+    break;
+  }
+  case BuiltinId::init_for: {
+    std::optional<std::vector<int64_t>> shape =
+        args.size() == 2 ? staticInts(args[1], "the shape to draw for", span) : std::nullopt;
+    if (args.size() != 2 || args[0].kind != Value::Kind::Initializer || !shape) {
+      if (args.size() != 2 || args[0].kind != Value::Kind::Initializer)
+        error("E0231", span, "`init_for` takes an initializer and a shape")
+            .withLabel("e.g. init_for(lecun_normal(), [64, 512])");
+      return Value::error();
+    }
+    result = args[0];
+    result.init.drawShape.assign(shape->begin(), shape->end());
+    break;
+  }
+  case BuiltinId::merge:
+  case BuiltinId::update:
+  case BuiltinId::merge_state: result = mergeState(id, args, span); break;
   case BuiltinId::state: {
     // state(model, Kind, ...): the model's variables of those kinds (all when none given).
     std::vector<std::string> kinds;
@@ -356,7 +408,12 @@ Value Evaluator::builtinCreation(BuiltinId id, std::vector<Value> &args,
   double value = id == BuiltinId::init_ones ? 1.0 : 0.0;
   if (id == BuiltinId::full) {
     std::optional<Value> v = argOr(args, kwargs, 1, "value");
-    std::optional<double> num = v ? staticNumber(*v, "the fill value", span) : std::nullopt;
+    if (v && v->kind == Value::Kind::Bool && !dtypeArg) // jnp.full(shape, True) is bool
+      dtype = rt::DType::Bool;
+    std::optional<double> num =
+        v && v->kind == Value::Kind::Bool ? std::optional<double>(v->number())
+        : v                               ? staticNumber(*v, "the fill value", span)
+                                          : std::nullopt;
     if (!num)
       return v ? Value::error()
                : (error("E0202", span, "`full` takes a shape and a value"), Value::error());

@@ -164,6 +164,11 @@ Value Evaluator::lookupGlobal(const std::string &name, Span span, bool report) {
     return Value::boolean(options_.training);
   if (name == "None")
     return Value::none();
+  if (name == "...") { // every kind not named before it, in split(model, Param, ...)
+    v.kind = Value::Kind::VariableKind;
+    v.s = name;
+    return v;
+  }
   if (name == "nan" || name == "inf")
     return Value::real(name == "nan" ? std::numeric_limits<double>::quiet_NaN()
                                      : std::numeric_limits<double>::infinity());
@@ -289,6 +294,14 @@ Value Evaluator::evalCall(const CallExpr &expr) {
   std::optional<std::string> path = pendingPath_;
   pendingPath_.reset();
   Value callee = eval(*expr.callee);
+  // A variable named like a built-in (BatchNorm's `mean` and `var`, Flax's names) does not
+  // hide the built-in from calls: a tensor cannot be called, so `mean(x)` is the built-in.
+  if (callee.isTensor())
+    if (const auto *name = dyn_cast<NameExpr>(expr.callee.get())) {
+      Value builtin = lookupGlobal(name->name, name->span, /*report=*/false);
+      if (builtin.kind == Value::Kind::Builtin)
+        callee = builtin;
+    }
   std::vector<Value> args;
   std::vector<std::pair<std::string, Value>> kwargs;
   std::vector<Span> spans;
@@ -297,10 +310,20 @@ Value Evaluator::evalCall(const CallExpr &expr) {
     // A module created as an argument of a module being created at `path` belongs to it:
     // RNN(LSTMCell(3, 4)) at `rnn` puts the cell at `rnn.cell`, as Flax does.
     if (path && callee.kind == Value::Kind::ModuleType) {
+      // Its path: the parameter's name (`rnn.cell`), or for `*layers` the element's
+      // (`seq.layers.2`, Flax's Sequential paths).
       const std::vector<Param> &params = callee.moduleDecl->params;
-      std::string param = !a.name.empty()              ? a.name
-                          : args.size() < params.size() ? params[args.size()].name
-                                                        : "arg" + std::to_string(args.size());
+      std::string param = a.name;
+      if (param.empty()) {
+        size_t i = args.size();
+        for (size_t v = 0; v < params.size() && v <= i; ++v)
+          if (params[v].variadic) {
+            param = params[v].name + "." + std::to_string(i - v);
+            break;
+          }
+        if (param.empty())
+          param = i < params.size() ? params[i].name : "arg" + std::to_string(i);
+      }
       pendingPath_ = path->empty() ? param : *path + "." + param;
     }
     Value v = eval(*a.value);
@@ -326,6 +349,8 @@ Value Evaluator::callValue(const Value &callee, std::vector<Value> args,
   switch (callee.kind) {
   case Value::Kind::Error: return callee;
   case Value::Kind::ModuleType: {
+    if (!path && inTest_ && frames_.size() == 1) // `y = LayerNorm(4)(x)` in a test: a temporary
+      path = "_" + callee.moduleDecl->name + std::to_string(temporaryModules_++);
     if (!path) {
       error("E0219", span, "a module can only be created as a member or in a test")
           .withLabel("declare it in the module body instead: `name = " + callee.moduleDecl->name +
@@ -430,15 +455,32 @@ bool Evaluator::bindParams(const std::vector<Param> &params, const std::string &
                            std::vector<Value> &args,
                            std::vector<std::pair<std::string, Value>> &kwargs,
                            const std::vector<Span> &argSpans, Span span,
-                           std::vector<std::pair<std::string, Value>> &bound) {
-  size_t required = 0;
-  for (const Param &p : params)
-    required += p.defaultValue ? 0 : 1;
+                           std::vector<std::pair<std::string, std::optional<Value>>> &bound) {
+  size_t required = 0, variadic = params.size();
+  for (size_t i = 0; i < params.size(); ++i) {
+    required += params[i].defaultValue || params[i].variadic ? 0 : 1;
+    if (params[i].variadic && variadic == params.size())
+      variadic = i;
+  }
   auto arity = [&]() {
     return required == params.size() ? std::to_string(required)
                                      : std::to_string(required) + " to " +
                                            std::to_string(params.size());
   };
+  if (variadic < params.size()) {
+    // `*name`: the positional arguments from its place on, as a list; the parameters after it
+    // are keyword-only.
+    std::vector<Value> rest;
+    if (args.size() > variadic) {
+      rest.assign(args.begin() + static_cast<std::ptrdiff_t>(variadic), args.end());
+      args.resize(variadic);
+    }
+    bool byName = llvm::any_of(kwargs, [&](const auto &kw) {
+      return kw.first == params[variadic].name;
+    });
+    if (!byName || !rest.empty())
+      kwargs.push_back({params[variadic].name, Value::list(std::move(rest))});
+  }
   if (args.size() > params.size()) {
     error("E0202", span, "wrong number of arguments to `" + what + "`")
         .withLabel("it takes " + arity() + " argument" + (params.size() == 1 ? "" : "s") +
@@ -483,7 +525,7 @@ bool Evaluator::bindParams(const std::vector<Param> &params, const std::string &
     }
   }
   for (size_t i = 0; i < params.size(); ++i)
-    bound.push_back({params[i].name, slots[i] ? *slots[i] : Value::none()});
+    bound.push_back({params[i].name, slots[i]});
   return true;
 }
 
@@ -509,7 +551,7 @@ Value Evaluator::callFunction(const FnDecl &fn, ModuleInstance *self, std::vecto
               ", x) or map a function over them with vmap(f, in_axes=0)");
     return Value::error();
   }
-  std::vector<std::pair<std::string, Value>> bound;
+  std::vector<std::pair<std::string, std::optional<Value>>> bound;
   if (!bindParams(fn.params, what, args, kwargs, argSpans, span, bound))
     return Value::error();
   Frame frame;
@@ -522,9 +564,8 @@ Value Evaluator::callFunction(const FnDecl &fn, ModuleInstance *self, std::vecto
   bool ok = true;
   for (size_t i = 0; i < bound.size(); ++i) {
     const Param &p = fn.params[i];
-    Value value = bound[i].second;
-    if (value.kind == Value::Kind::None && p.defaultValue)
-      value = eval(*p.defaultValue);
+    // An argument given as None stays None; only a missing one takes the default.
+    Value value = bound[i].second ? *bound[i].second : eval(*p.defaultValue);
     Span valueSpan = i < argSpans.size() ? argSpans[i] : span;
     if (p.type && !checkAnnotation(*p.type, value, "`" + p.name + "` of `" + what + "`",
                                    valueSpan))

@@ -218,3 +218,85 @@ Value Evaluator::differentiate(const Value &transform, std::vector<Value> args,
 }
 
 } // namespace nnx::lang
+
+namespace nnx::lang {
+
+Value Evaluator::splitState(const std::vector<Value> &args, Span span) {
+  ModuleInstance *model = args[0].module;
+  Value all = stateTree(model, {});
+  std::vector<bool> taken(all.keys.size(), false);
+  std::vector<Value> out{args[0]};
+  if (args.size() == 1) { // split(model): every variable in one tree
+    out.push_back(materialize(all, span));
+    return Value::tuple(std::move(out));
+  }
+  for (size_t f = 1; f < args.size(); ++f) {
+    if (args[f].kind != Value::Kind::VariableKind) {
+      error("E0231", span, "`split` filters are variable kinds or `...`")
+          .withLabel("argument " + std::to_string(f + 1) + " is " + describeValue(args[f]))
+          .help("e.g. split(model, Param, BatchStat, ...)");
+      return Value::error();
+    }
+    Value tree = Value::make(Value::Kind::Tree);
+    for (size_t i = 0; i < all.keys.size(); ++i) {
+      const std::string &kind = space_.var(static_cast<size_t>(all.elems[i].i)).spec.kind;
+      if (taken[i] || (args[f].s != "..." && kind != args[f].s))
+        continue;
+      taken[i] = true;
+      tree.keys.push_back(all.keys[i]);
+      tree.elems.push_back(all.elems[i]);
+    }
+    Value values = materialize(tree, span);
+    if (values.isError())
+      return values;
+    out.push_back(values);
+  }
+  return Value::tuple(std::move(out));
+}
+
+Value Evaluator::mergeState(BuiltinId id, const std::vector<Value> &args, Span span) {
+  bool join = id == BuiltinId::merge_state;
+  const char *name = id == BuiltinId::merge ? "merge" : id == BuiltinId::update ? "update"
+                                                                                : "merge_state";
+  if (!join && (args.empty() || args[0].kind != Value::Kind::Module)) {
+    error("E0231", span, "`" + std::string(name) + "` takes a module and state trees")
+        .withLabel(args.empty() ? "no arguments given" : "the first is " + describeValue(args[0]))
+        .help(std::string("e.g. ") + name + "(model, params, batch_stats)");
+    return Value::error();
+  }
+  Value joined = Value::make(Value::Kind::Tree);
+  for (size_t a = join ? 0 : 1; a < args.size(); ++a) {
+    if (!args[a].isTree()) {
+      error("E0231", span, "`" + std::string(name) + "` takes state trees")
+          .withLabel("argument " + std::to_string(a + 1) + " is " + describeValue(args[a]));
+      return Value::error();
+    }
+    for (size_t i = 0; i < args[a].keys.size(); ++i) {
+      auto it = std::find(joined.keys.begin(), joined.keys.end(), args[a].keys[i]);
+      Value leaf = materialize(args[a].elems[i], span);
+      if (it == joined.keys.end()) {
+        joined.keys.push_back(args[a].keys[i]);
+        joined.elems.push_back(leaf);
+      } else {
+        joined.elems[it - joined.keys.begin()] = leaf;
+      }
+    }
+  }
+  if (join)
+    return joined;
+  Value target = stateTree(args[0].module, {});
+  for (size_t i = 0; i < joined.keys.size(); ++i) {
+    auto it = std::find(target.keys.begin(), target.keys.end(), joined.keys[i]);
+    if (it == target.keys.end()) {
+      error("E0233", span, "`" + joined.keys[i] + "` is not a variable of `" +
+                               args[0].module->decl->name + "`")
+          .withLabel("the state tree has a leaf the model does not");
+      return Value::error();
+    }
+    writeVar(static_cast<size_t>(target.elems[it - target.keys.begin()].i), joined.elems[i],
+             span);
+  }
+  return id == BuiltinId::merge ? args[0] : Value::none();
+}
+
+} // namespace nnx::lang

@@ -41,6 +41,8 @@ Diagnostic &Evaluator::error(const std::string &code, Span span, const std::stri
   for (auto it = frames_.rbegin(); it != frames_.rend(); ++it) {
     if (inside.empty() && it->fn)
       inside = (it->self ? it->self->decl->name + "." : std::string()) + it->fn->name;
+    else if (inside.empty() && it->moduleBody && it->self)
+      inside = it->self->decl->name; // the module body, building `Name(...)`
     if (it->callSite.valid() && !program_.isStdlib(it->callSite)) {
       user = it->callSite;
       break;
@@ -442,6 +444,15 @@ void Evaluator::assignTo(const Expr &target, Value value, Span span) {
         .withLabel("only variables of a module can be assigned");
     return;
   }
+  if (const auto *call = dyn_cast<CallExpr>(&target)) { // state(model, BatchStat) = s
+    Value tree = eval(*call);
+    if (tree.isError())
+      return;
+    if (isVariableTree(tree)) {
+      writeTree(tree, value, target.span);
+      return;
+    }
+  }
   if (const auto *seq = dyn_cast<SequenceExpr>(&target)) {
     if (value.isSequence() && value.elems.size() == seq->elements.size()) {
       for (size_t i = 0; i < value.elems.size(); ++i)
@@ -491,8 +502,15 @@ void Evaluator::execAssert(const AssertStmt &stmt) {
     // In a test body an assert is a test's check; anywhere else a failed one is an error.
     if (inTest_ && frames_.size() == 1)
       staticFailures_.push_back({stmt.span, message});
-    else
+    else {
       error("E0213", stmt.cond->span, message).withLabel("this is false");
+      // Like a raised AssertionError: the rest of the function (or module body) does not run,
+      // so a failed check is not followed by the errors it was written to prevent.
+      Frame &frame = frames_.back();
+      if (frame.fn)
+        frame.returnValue = Value::error();
+      frame.returned = true;
+    }
     return;
   }
   if (cond.isTensor() && inTest_ && frames_.size() == 1 &&

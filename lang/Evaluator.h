@@ -160,7 +160,7 @@ private:
   bool bindParams(const std::vector<Param> &params, const std::string &what,
                   std::vector<Value> &args, std::vector<std::pair<std::string, Value>> &kwargs,
                   const std::vector<Span> &argSpans, Span span,
-                  std::vector<std::pair<std::string, Value>> &bound);
+                  std::vector<std::pair<std::string, std::optional<Value>>> &bound);
   Value lookupGlobal(const std::string &name, Span span, bool report);
   std::vector<std::string> visibleNames() const;
 
@@ -176,6 +176,13 @@ private:
   bool isVariableTree(const Value &v) const;
   void writeTree(const Value &target, const Value &value, Span span);
   Value variablesLike(const Value &tree, const std::string &kind, Span span);
+  /// nnx.split(model, filters...): (model, one tree per filter), each a snapshot of the
+  /// variables' values; `...` takes every kind the filters before it did not.
+  Value splitState(const std::vector<Value> &args, Span span);
+  /// nnx.merge(graphdef, trees...), nnx.update(model, trees...): write the trees' leaves to
+  /// the model's variables of the same paths; merge returns the model. merge_state(trees...)
+  /// joins trees (later leaves win).
+  Value mergeState(BuiltinId id, const std::vector<Value> &args, Span span);
   Value differentiate(const Value &transform, std::vector<Value> args,
                       std::vector<std::pair<std::string, Value>> kwargs,
                       const std::vector<Span> &argSpans, Span span);
@@ -319,6 +326,9 @@ private:
   void execModuleBody(const Block &body, ModuleInstance *inst);
   void declareVariable(const VarDeclStmt &decl, ModuleInstance *inst);
   void bindMember(ModuleInstance *inst, const std::string &name, Value value, Span span);
+  /// Makes the modules created as a constructor argument (at `path`, or its elements' paths)
+  /// submodules of `inst`.
+  void adoptArgumentModules(ModuleInstance *inst, const Value &value, const std::string &path);
   Value makeVariableFromKind(const Value &kind, std::vector<Value> args, Span span);
   Value registerRngs(const std::string &stream, Span span);
   bool isVariableKind(const std::string &name) const;
@@ -435,6 +445,9 @@ private:
   /// negative ones counted from the end; E0231 for other values, E0222 for known indices out
   /// of -extent..extent-1.
   Value indicesTensor(const Value &v, int64_t extent, Span span);
+  /// einsum with one or two operands as transposes, reshapes and one nnx.matmul
+  /// (EvalEinsum.cpp).
+  Value builtinEinsum(std::vector<Value> &args, Span span);
   /// range, enumerate, zip (EvalLoops.cpp).
   Value builtinSequence(BuiltinId id, std::vector<Value> &args,
                         std::vector<std::pair<std::string, Value>> &kwargs, Span span);
@@ -475,6 +488,8 @@ private:
   std::vector<std::tuple<mlir::Value, Span, std::string>> dynamicAsserts_;
   std::vector<std::pair<Span, std::string>> staticFailures_;
   bool inTest_ = false;
+  /// Modules created in a test without a name (`LayerNorm(4)(x)`): paths `_LayerNorm0`, ...
+  int temporaryModules_ = 0;
   /// Open scan/vmap bodies, innermost last.
   std::vector<TraceScope *> scopes_;
   /// The extents of the `vmap(n)` stacks being instantiated, outermost first.

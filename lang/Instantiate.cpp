@@ -45,7 +45,7 @@ ModuleInstance *Evaluator::instantiate(const ModuleDecl &decl, std::vector<Value
         .note("a module that contains itself never finishes instantiating");
     return nullptr;
   }
-  std::vector<std::pair<std::string, Value>> bound;
+  std::vector<std::pair<std::string, std::optional<Value>>> bound;
   if (!bindParams(decl.params, decl.name, args, kwargs, argSpans, span, bound))
     return nullptr;
   ModuleInstance *inst = space_.newInstance();
@@ -64,23 +64,15 @@ ModuleInstance *Evaluator::instantiate(const ModuleDecl &decl, std::vector<Value
   unsigned errorsBefore = program_.diags().errorCount();
   for (size_t i = 0; i < bound.size(); ++i) {
     const Param &p = decl.params[i];
-    Value value = bound[i].second;
-    if (value.kind == Value::Kind::None && p.defaultValue) {
-      value = eval(*p.defaultValue);
+    Value value = bound[i].second ? *bound[i].second : eval(*p.defaultValue);
+    if (!bound[i].second)
       inst->defaulted.push_back(p.name);
-    }
     Span valueSpan = i < argSpans.size() ? argSpans[i] : span;
     if (p.type)
       checkAnnotation(*p.type, value, "`" + p.name + "` of `" + decl.name + "`", valueSpan);
     frames_.back().locals[p.name] = value;
     inst->hyperParams.push_back({p.name, value});
-    // A module created as this argument (RNN(LSTMCell(...))) was created at this member's
-    // path; it is this module's submodule, part of this module's model.
-    if (value.kind == Value::Kind::Module && value.module->path == inst->childPath(p.name) &&
-        value.module != inst) {
-      value.module->parent = inst;
-      space_.reroot(value.module->root, inst->root);
-    }
+    adoptArgumentModules(inst, value, inst->childPath(p.name));
     // Hyper-parameters are static members: methods and type annotations see them.
     bindMember(inst, p.name, value, p.span);
   }
@@ -92,6 +84,8 @@ ModuleInstance *Evaluator::instantiate(const ModuleDecl &decl, std::vector<Value
 
 void Evaluator::execModuleBody(const Block &body, ModuleInstance *inst) {
   for (const StmtPtr &stmt : body) {
+    if (frames_.back().returned) // a failed assert stopped the body
+      return;
     switch (stmt->kind) {
     case Stmt::Kind::Fn: {
       const FnDecl &fn = *cast<FnStmt>(*stmt).fn;
@@ -127,9 +121,31 @@ void Evaluator::execModuleBody(const Block &body, ModuleInstance *inst) {
   }
 }
 
+void Evaluator::adoptArgumentModules(ModuleInstance *inst, const Value &value,
+                                     const std::string &path) {
+  // A module created as this argument (RNN(LSTMCell(...)), or an element of Sequential's
+  // `*layers`) was created at this member's path: it is this module's submodule, part of
+  // this module's model.
+  if (value.kind == Value::Kind::Module && value.module->path == path && value.module != inst) {
+    value.module->parent = inst;
+    space_.reroot(value.module->root, inst->root);
+  }
+  if (value.isSequence())
+    for (size_t i = 0; i < value.elems.size(); ++i)
+      adoptArgumentModules(inst, value.elems[i], path + "." + std::to_string(i));
+}
+
 void Evaluator::bindMember(ModuleInstance *inst, const std::string &name, Value value,
                            Span span) {
   if (Member *existing = inst->findMember(name)) {
+    // A plain value may be rebound in the module body, as `self.x = ...` twice in __init__:
+    // `size = out_features` then `if size == None { size = in_features }`.
+    bool plain = value.kind != Value::Kind::Module && value.kind != Value::Kind::VarRef &&
+                 value.kind != Value::Kind::Method && value.kind != Value::Kind::Tensor;
+    if (existing->kind == Member::Kind::Static && plain) {
+      existing->value = value;
+      return;
+    }
     error("E0208", span, "member `" + name + "` of `" + inst->decl->name + "` is defined twice")
         .withLabel("second definition")
         .note("the first definition is here", existing->span);
@@ -191,7 +207,23 @@ void Evaluator::declareVariable(const VarDeclStmt &decl, ModuleInstance *inst) {
       error("E0227", dim.span, "a variable needs a fully known shape").withLabel("`...` here");
       return;
     }
-    std::optional<int64_t> extent = staticInt(eval(*dim.expr), "a dimension", dim.span);
+    Value dimValue = eval(*dim.expr);
+    if (dimValue.isSequence()) {
+      // A list of extents splices in: `f32[in_shape, out_features]` (LinearGeneral's kernel).
+      std::optional<std::vector<int64_t>> extents = staticInts(dimValue, "a dimension", dim.span);
+      if (!extents)
+        return;
+      for (int64_t e : *extents) {
+        if (e < 0) {
+          error("E0227", dim.span, "negative dimension " + std::to_string(e))
+              .withLabel("dimensions must be >= 0");
+          return;
+        }
+        shape.push_back(e);
+      }
+      continue;
+    }
+    std::optional<int64_t> extent = staticInt(dimValue, "a dimension", dim.span);
     if (!extent)
       return;
     if (*extent < 0) {
@@ -217,6 +249,15 @@ void Evaluator::declareVariable(const VarDeclStmt &decl, ModuleInstance *inst) {
           .help("e.g. `= lecun_normal()`, `= zeros()`, `= normal(stddev=0.02)`, `= 0`");
       return;
     }
+  }
+  if (!init.drawShape.empty() && rt::numElements(init.drawShape) != rt::numElements(shape)) {
+    error("E0228", decl.init->span, "the initializer is drawn for a shape of another size")
+        .withLabel("drawn for " + rt::formatShape(init.drawShape) + " (" +
+                   std::to_string(rt::numElements(init.drawShape)) + " elements), the variable is " +
+                   rt::formatShape(shape) + " (" + std::to_string(rt::numElements(shape)) +
+                   " elements)")
+        .help("init_for(init, shape) needs a shape with as many elements as the variable");
+    return;
   }
   VarInfo info;
   info.spec.path = inst->childPath(decl.name);

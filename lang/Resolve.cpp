@@ -36,6 +36,7 @@ const std::set<std::string> &builtinNames() {
 #define NNX_CONSTANT(name) s.insert(#name);
 #define NNX_SCALAR_TYPE(name) s.insert(#name);
 #include "lang/Builtins.def"
+    s.insert("...");
     return s;
   }();
   return names;
@@ -312,13 +313,17 @@ private:
       }
       given.insert(a.name);
     }
-    for (const Param &p : params)
-      required += p.defaultValue ? 0 : 1;
+    bool variadic = false;
+    for (const Param &p : params) {
+      required += p.defaultValue || p.variadic ? 0 : 1;
+      variadic |= p.variadic;
+    }
     std::string missing;
     for (size_t i = positional; i < params.size(); ++i)
-      if (!params[i].defaultValue && !given.count(params[i].name) && missing.empty())
+      if (!params[i].defaultValue && !params[i].variadic && !given.count(params[i].name) &&
+          missing.empty())
         missing = params[i].name;
-    if (positional <= params.size() && missing.empty())
+    if ((positional <= params.size() || variadic) && missing.empty())
       return;
     std::string takes = required == params.size()
                             ? std::to_string(required)

@@ -338,6 +338,15 @@ float erfInv(float x) {
 
 Tensor initialize(const InitSpec &spec, DType dtype, const Shape &shape, Key key) {
   checkArguments(spec);
+  if (!spec.drawShape.empty()) {
+    if (numElements(spec.drawShape) != numElements(shape))
+      throw Error("E0405", "initializer `" + spec.name + "` drawn for shape " +
+                               formatShape(spec.drawShape) + " cannot fill a variable of shape " +
+                               formatShape(shape));
+    InitSpec plain = spec;
+    plain.drawShape.clear();
+    return initialize(plain, dtype, spec.drawShape, key).reshaped(shape);
+  }
   if (spec.name == "zeros")
     return Tensor::zeros(dtype, shape);
   if (spec.name == "ones")

@@ -32,6 +32,10 @@ struct InitSpec {
   std::string stream;
   /// The value for "literal".
   std::optional<Tensor> literal;
+  /// When not empty: the shape the initializer draws for (its fans come from it), reshaped to
+  /// the variable's shape of the same element count — Flax's LinearGeneral initialises its
+  /// kernel [*in, *out] as the matrix [prod(in), prod(out)].
+  Shape drawShape;
 };
 
 /// A variable of an instantiated model, before it has a value.

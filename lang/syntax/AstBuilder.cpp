@@ -99,6 +99,7 @@ std::vector<Param> AstBuilder::buildParams(P::ParamListContext *ctx) {
     Param param;
     param.name = p->IDENT()->getText();
     param.span = span(p->IDENT());
+    param.variadic = p->variadic != nullptr;
     if (p->typeExpr())
       param.type = buildType(p->typeExpr());
     if (p->expr())
@@ -256,6 +257,8 @@ ExprPtr AstBuilder::buildPrimary(P::PrimaryContext *ctx) {
     return std::make_unique<StringExpr>(s, unescape(str->STRING()->getText()));
   if (auto *b = dynamic_cast<P::BoolLitContext *>(ctx))
     return std::make_unique<BoolExpr>(s, b->TRUE() != nullptr);
+  if (dynamic_cast<P::EllipsisLitContext *>(ctx)) // `...`: "every other kind" in split()
+    return std::make_unique<NameExpr>(s, "...");
   if (auto *name = dynamic_cast<P::NameRefContext *>(ctx))
     return std::make_unique<NameExpr>(s, name->IDENT()->getText());
   if (auto *paren = dynamic_cast<P::ParenExprContext *>(ctx))
