@@ -117,6 +117,10 @@ Value Evaluator::callBuiltin(BuiltinId id, std::vector<Value> &args,
     result = builtinArray(id, args, kwargs, span);
     break;
   case BuiltinId::einsum: result = builtinEinsum(args, span); break;
+  case BuiltinId::conv_general_dilated: result = builtinConv(args, kwargs, span); break;
+  case BuiltinId::max_pool: case BuiltinId::min_pool: case BuiltinId::avg_pool:
+    result = builtinPool(id, args, kwargs, span);
+    break;
   case BuiltinId::as_tuple:
     if (args.size() != 1 || !kwargs.empty()) {
       error("E0202", span, "`as_tuple` takes one argument")

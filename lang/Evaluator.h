@@ -445,6 +445,32 @@ private:
   /// negative ones counted from the end; E0231 for other values, E0222 for known indices out
   /// of -extent..extent-1.
   Value indicesTensor(const Value &v, int64_t extent, Span span);
+  /// jax.lax.conv_general_dilated with Flax's layout, as windows and one matmul
+  /// (EvalConv.cpp): input [N, spatial..., C], kernel [spatial..., C / groups, F] ->
+  /// [N, out..., F]. E0232 for ranks that do not fit or a window larger than the padded input,
+  /// E0203 for channels that do not match.
+  Value builtinConv(std::vector<Value> &args,
+                    std::vector<std::pair<std::string, Value>> &kwargs, Span span);
+  /// max_pool, min_pool, avg_pool (flax.linen.pooling) (EvalConv.cpp).
+  Value builtinPool(BuiltinId id, std::vector<Value> &args,
+                    std::vector<std::pair<std::string, Value>> &kwargs, Span span);
+  /// `n` ints from an int (repeated) or a list of n positive ints; `fallback` when absent/None.
+  std::optional<std::vector<int64_t>> windowInts(const std::optional<Value> &v, size_t n,
+                                                 int64_t fallback, const std::string &what,
+                                                 Span span);
+  /// (low, high) per spatial axis for padding "SAME" / "VALID" (lax.padtype_to_pads) / an int
+  /// / pairs, given the (dilated) extents, window sizes and strides.
+  std::optional<std::vector<std::pair<int64_t, int64_t>>>
+  windowPadding(const Value &padding, const std::vector<int64_t> &extents,
+                const std::vector<int64_t> &window, const std::vector<int64_t> &strides,
+                Span span);
+  /// x padded with `value` (nnx.pad, then a select for a non-zero value).
+  Value padWith(const Value &x, llvm::ArrayRef<int64_t> low, llvm::ArrayRef<int64_t> high,
+                llvm::ArrayRef<int64_t> interior, double value, Span span);
+  /// The windows of x [N, S..., C] stacked: [N, out..., prod(window), C].
+  Value windowPatches(const Value &x, const std::vector<int64_t> &window,
+                      const std::vector<int64_t> &strides, const std::vector<int64_t> &dilation,
+                      Span span);
   /// einsum with one or two operands as transposes, reshapes and one nnx.matmul
   /// (EvalEinsum.cpp).
   Value builtinEinsum(std::vector<Value> &args, Span span);

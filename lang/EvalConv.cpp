@@ -1,0 +1,389 @@
+//===- EvalConv.cpp - Convolution and pooling as windows and one matmul ---===//
+//
+// `conv_general_dilated` (jax.lax's, with Flax's channels-last layout: inputs [N, spatial...,
+// C], kernels [spatial..., C / feature_group_count, F]) and the pools of flax.linen.pooling
+// (`max_pool`, `min_pool`, `avg_pool`), built from ops the IR already has:
+//
+//   pad (zeros, interior zeros for lhs_dilation; -inf/+inf for the pools)
+//   -> one strided slice per window offset, stacked:  patches [N, out..., K, C]
+//   -> conv: [N * out, K * C] @ kernel [K * C, F]      (per group: a batched matmul)
+//   -> pools: the first extremum of the K axis, or its sum
+//
+// (im2col). Every piece has a VJP, a batching rule, an interpreter kernel and a JIT lowering,
+// so convolutions differentiate, vmap and compile with no rules of their own, and the GEMM
+// does the arithmetic. The patches hold K copies of the input: right for the small kernels of
+// the models this language is for; a direct convolution op is CPU-performance work.
+//
+//===----------------------------------------------------------------------===//
+#include "lang/BuiltinArgs.h"
+#include "lang/Evaluator.h"
+
+#include "ir/NNXDialect.h"
+#include "ir/Types.h"
+
+#include <cmath>
+#include <limits>
+
+namespace nnx::lang {
+
+using namespace builtins;
+using llvm::SmallVector;
+using mlir::RankedTensorType;
+
+namespace {
+
+/// "[2, 3]" for messages.
+std::string formatInts(const std::vector<int64_t> &xs) {
+  std::string s = "[";
+  for (size_t i = 0; i < xs.size(); ++i)
+    s += (i ? ", " : "") + std::to_string(xs[i]);
+  return s + "]";
+}
+
+} // namespace
+
+std::optional<std::vector<int64_t>>
+Evaluator::windowInts(const std::optional<Value> &v, size_t n, int64_t fallback,
+                      const std::string &what, Span span) {
+  if (!v || v->kind == Value::Kind::None)
+    return std::vector<int64_t>(n, fallback);
+  std::optional<std::vector<int64_t>> xs = staticInts(*v, what, span);
+  if (!xs)
+    return std::nullopt;
+  if (v->kind == Value::Kind::Int)
+    xs->assign(n, v->i);
+  if (xs->size() != n || llvm::any_of(*xs, [](int64_t x) { return x < 1; })) {
+    error("E0231", span, what + " needs " + std::to_string(n) + " positive ints")
+        .withLabel("got " + formatInts(*xs) + " for " + std::to_string(n) + " spatial axes");
+    return std::nullopt;
+  }
+  return xs;
+}
+
+std::optional<std::vector<std::pair<int64_t, int64_t>>>
+Evaluator::windowPadding(const Value &padding, const std::vector<int64_t> &extents,
+                         const std::vector<int64_t> &window, const std::vector<int64_t> &strides,
+                         Span span) {
+  size_t n = extents.size();
+  std::vector<std::pair<int64_t, int64_t>> pads;
+  if (padding.kind == Value::Kind::Str) {
+    // lax.padtype_to_pads: SAME keeps ceil(extent / stride) outputs, the extra before/after
+    // split with the smaller half first; VALID pads nothing.
+    if (padding.s != "SAME" && padding.s != "VALID") {
+      error("E0231", span, "unknown padding \"" + padding.s + "\"")
+          .withLabel("expected \"SAME\", \"VALID\", an int or one (low, high) pair per spatial "
+                     "axis");
+      return std::nullopt;
+    }
+    for (size_t d = 0; d < n; ++d) {
+      if (padding.s == "VALID") {
+        pads.push_back({0, 0});
+        continue;
+      }
+      int64_t out = (extents[d] + strides[d] - 1) / strides[d];
+      int64_t total = std::max<int64_t>((out - 1) * strides[d] + window[d] - extents[d], 0);
+      pads.push_back({total / 2, total - total / 2});
+    }
+    return pads;
+  }
+  if (padding.kind == Value::Kind::Int) // flax's canonicalize_padding: p on both sides
+    return std::vector<std::pair<int64_t, int64_t>>(n, {padding.i, padding.i});
+  bool ok = padding.isSequence() && padding.elems.size() == n;
+  for (size_t d = 0; ok && d < n; ++d) {
+    const Value &p = padding.elems[d];
+    if (p.kind == Value::Kind::Int) {
+      pads.push_back({p.i, p.i});
+    } else if (p.isSequence() && p.elems.size() == 2 && p.elems[0].kind == Value::Kind::Int &&
+               p.elems[1].kind == Value::Kind::Int) {
+      pads.push_back({p.elems[0].i, p.elems[1].i});
+    } else {
+      ok = false;
+    }
+  }
+  ok = ok && llvm::all_of(pads, [](auto &p) { return p.first >= 0 && p.second >= 0; });
+  if (!ok) {
+    error("E0231", span, "padding must be \"SAME\", \"VALID\", an int or one non-negative "
+                         "(low, high) pair per spatial axis")
+        .withLabel("this is " + describeValue(padding) + " for " + std::to_string(n) +
+                   " spatial axes");
+    return std::nullopt;
+  }
+  return pads;
+}
+
+Value Evaluator::padWith(const Value &x, llvm::ArrayRef<int64_t> low, llvm::ArrayRef<int64_t> high,
+                         llvm::ArrayRef<int64_t> interior, double value, Span span) {
+  auto type = typeOf(x);
+  if (llvm::all_of(low, [](int64_t v) { return v == 0; }) &&
+      llvm::all_of(high, [](int64_t v) { return v == 0; }) &&
+      llvm::all_of(interior, [](int64_t v) { return v == 0; }))
+    return x;
+  SmallVector<int64_t> shape;
+  for (int64_t d = 0; d < type.getRank(); ++d) {
+    int64_t n = type.getDimSize(d);
+    shape.push_back(low[d] + n + std::max<int64_t>(n - 1, 0) * interior[d] + high[d]);
+  }
+  auto padType = RankedTensorType::get(shape, type.getElementType());
+  Value padded = Value::tensorOf(
+      builder_.create<ir::PadOp>(loc(span), padType, x.tensor, low, high, interior),
+      Origin{span, "", nullptr});
+  if (value == 0.0)
+    return padded;
+  // Another padding value: select it where a padded mask of ones is zero.
+  Value inside = splat(1.0, ir::tensorType(context(), rt::DType::Bool,
+                                           rt::Shape(type.getShape().begin(),
+                                                     type.getShape().end())),
+                       span);
+  Value mask = Value::tensorOf(
+      builder_.create<ir::PadOp>(loc(span), ir::getI1SameShape(padType).cast<RankedTensorType>(),
+                                 inside.tensor, low, high, interior),
+      Origin{span, "", nullptr});
+  return select(mask, padded, splat(value, padType, span), span);
+}
+
+Value Evaluator::windowPatches(const Value &x, const std::vector<int64_t> &window,
+                               const std::vector<int64_t> &strides,
+                               const std::vector<int64_t> &dilation, Span span) {
+  // x [N, S..., C] -> [N, out..., K, C]: offset j of the window (row-major over `window`)
+  // reads x[:, j*dil : j*dil + (out-1)*stride + 1 : stride, :] on each spatial axis.
+  auto type = typeOf(x);
+  size_t n = window.size();
+  std::vector<int64_t> out;
+  for (size_t d = 0; d < n; ++d)
+    out.push_back((type.getDimSize(int64_t(d) + 1) - (window[d] - 1) * dilation[d] - 1) /
+                      strides[d] +
+                  1);
+  int64_t count = 1;
+  for (int64_t k : window)
+    count *= k;
+  SmallVector<int64_t> sliceShape{type.getDimSize(0)};
+  sliceShape.append(out.begin(), out.end());
+  sliceShape.push_back(1);
+  sliceShape.push_back(type.getDimSize(type.getRank() - 1));
+  std::vector<Value> pieces;
+  for (int64_t flat = 0; flat < count; ++flat) {
+    SmallVector<int64_t> start(type.getRank(), 0), limit(type.getShape()), stride(type.getRank(), 1);
+    int64_t rest = flat;
+    for (size_t d = n; d-- > 0;) {
+      int64_t j = rest % window[d];
+      rest /= window[d];
+      start[d + 1] = j * dilation[d];
+      limit[d + 1] = start[d + 1] + (out[d] - 1) * strides[d] + 1;
+      stride[d + 1] = strides[d];
+    }
+    Value piece = slice(x, start, limit, stride, span);
+    if (piece.isError())
+      return piece;
+    pieces.push_back(reshape(piece, sliceShape, span));
+  }
+  return pieces.size() == 1 ? pieces[0] : concat(pieces, int64_t(n) + 1, span);
+}
+
+Value Evaluator::builtinConv(std::vector<Value> &args,
+                             std::vector<std::pair<std::string, Value>> &kwargs, Span span) {
+  std::optional<Value> lhsArg = argOr(args, kwargs, 0, "lhs");
+  std::optional<Value> rhsArg = argOr(args, kwargs, 1, "rhs");
+  std::optional<Value> stridesArg = argOr(args, kwargs, 2, "window_strides");
+  std::optional<Value> paddingArg = argOr(args, kwargs, 3, "padding");
+  std::optional<Value> lhsDilationArg = argOr(args, kwargs, 4, "lhs_dilation");
+  std::optional<Value> rhsDilationArg = argOr(args, kwargs, 5, "rhs_dilation");
+  std::optional<Value> groupsArg = argOr(args, kwargs, 6, "feature_group_count");
+  if (!lhsArg || !rhsArg || !lhsArg->isTensor() || !rhsArg->isTensor()) {
+    error("E0231", span, "`conv_general_dilated` takes an input and a kernel tensor")
+        .withLabel("e.g. conv_general_dilated(x, kernel, [1, 1], \"SAME\"): x [N, H, W, C], "
+                   "kernel [kh, kw, C, F]");
+    return Value::error();
+  }
+  auto xType = typeOf(*lhsArg), kType = typeOf(*rhsArg);
+  int64_t nd = kType.getRank() - 2;
+  std::string shapes = "the input is " + ir::formatType(xType) + ", the kernel " +
+                       ir::formatType(kType);
+  if (nd < 1 || xType.getRank() != nd + 2) {
+    error("E0232", span, "conv_general_dilated needs an input [N, spatial..., C] and a kernel "
+                         "[spatial..., C, F] with as many spatial axes")
+        .withLabel(shapes);
+    return Value::error();
+  }
+  std::optional<int64_t> groups =
+      groupsArg ? staticInt(*groupsArg, "`feature_group_count`", span) : int64_t(1);
+  if (!groups)
+    return Value::error();
+  int64_t channels = xType.getDimSize(nd + 1), perGroup = kType.getDimSize(nd),
+          features = kType.getDimSize(nd + 1);
+  if (*groups < 1 || channels != perGroup * *groups || features % *groups != 0) {
+    error("E0203", span, "convolution channels do not match")
+        .withLabel(shapes + ": input channels must be kernel in-channels (" +
+                   std::to_string(perGroup) + ") x feature_group_count (" +
+                   std::to_string(*groups) + "), and the out-features a multiple of it");
+    return Value::error();
+  }
+  auto strides = windowInts(stridesArg, size_t(nd), 1, "`window_strides`", span);
+  auto lhsDilation = windowInts(lhsDilationArg, size_t(nd), 1, "`lhs_dilation`", span);
+  auto rhsDilation = windowInts(rhsDilationArg, size_t(nd), 1, "`rhs_dilation`", span);
+  if (!strides || !lhsDilation || !rhsDilation)
+    return Value::error();
+  std::vector<int64_t> window, extents, effective;
+  for (int64_t d = 0; d < nd; ++d) {
+    window.push_back(kType.getDimSize(d));
+    effective.push_back((window.back() - 1) * (*rhsDilation)[d] + 1);
+    int64_t n = xType.getDimSize(d + 1);
+    extents.push_back(n == 0 ? 0 : (n - 1) * (*lhsDilation)[d] + 1);
+  }
+  auto pads = windowPadding(paddingArg ? *paddingArg : Value::string("VALID"), extents,
+                            effective, *strides, span);
+  if (!pads)
+    return Value::error();
+  SmallVector<int64_t> low(nd + 2, 0), high(nd + 2, 0), interior(nd + 2, 0);
+  for (int64_t d = 0; d < nd; ++d) {
+    low[d + 1] = (*pads)[d].first;
+    high[d + 1] = (*pads)[d].second;
+    interior[d + 1] = (*lhsDilation)[d] - 1;
+    if (extents[d] + low[d + 1] + high[d + 1] < effective[d]) {
+      error("E0232", span, "the convolution window is larger than the padded input")
+          .withLabel("spatial axis " + std::to_string(d) + ": window " +
+                     std::to_string(effective[d]) + " (dilated) vs " +
+                     std::to_string(extents[d] + low[d + 1] + high[d + 1]) + " padded; " + shapes);
+      return Value::error();
+    }
+  }
+  Value patches = windowPatches(padWith(*lhsArg, low, high, interior, 0.0, span), window,
+                                *strides, *rhsDilation, span);
+  if (patches.isError())
+    return patches;
+  auto pType = typeOf(patches); // [N, out..., K, C]
+  int64_t rows = 1, taps = pType.getDimSize(nd + 1);
+  for (int64_t d = 0; d <= nd; ++d)
+    rows *= pType.getDimSize(d);
+  SmallVector<int64_t> outShape(pType.getShape().begin(), pType.getShape().begin() + nd + 1);
+  outShape.push_back(features);
+  if (*groups == 1) {
+    Value cols = reshape(patches, {rows, taps * channels}, span);
+    Value y = matmul(cols, reshape(*rhsArg, {taps * perGroup, features}, span), span, span);
+    return reshape(y, outShape, span);
+  }
+  // Group g reads channels [g*cg, (g+1)*cg) and writes features [g*fg, (g+1)*fg).
+  int64_t g = *groups, fg = features / g;
+  Value cols = reshape(patches, {rows, taps, g, perGroup}, span);
+  cols = reshape(transpose(cols, {2, 0, 1, 3}, span), {g, rows, taps * perGroup}, span);
+  Value kernel = reshape(*rhsArg, {taps, perGroup, g, fg}, span);
+  kernel = reshape(transpose(kernel, {2, 0, 1, 3}, span), {g, taps * perGroup, fg}, span);
+  Value y = matmul(cols, kernel, span, span); // [G, rows, fg]
+  return reshape(transpose(y, {1, 0, 2}, span), outShape, span);
+}
+
+Value Evaluator::builtinPool(BuiltinId id, std::vector<Value> &args,
+                             std::vector<std::pair<std::string, Value>> &kwargs, Span span) {
+  // flax.linen.pooling: inputs [batch..., spatial..., C] (no batch axis: one is added),
+  // window_shape per spatial axis, strides (default 1), padding (default VALID) with -inf/+inf
+  // (max/min) or 0 (avg); avg divides by the window size, or with count_include_pad=false by
+  // the number of input elements in the window.
+  std::string name = builtinName(id);
+  std::optional<Value> xArg = argOr(args, kwargs, 0, "inputs");
+  std::optional<Value> windowArg = argOr(args, kwargs, 1, "window_shape");
+  std::optional<Value> stridesArg = argOr(args, kwargs, 2, "strides");
+  std::optional<Value> paddingArg = argOr(args, kwargs, 3, "padding");
+  std::optional<Value> includePad =
+      id == BuiltinId::avg_pool ? argOr(args, kwargs, 4, "count_include_pad") : std::nullopt;
+  if (!xArg || !xArg->isTensor() || !windowArg) {
+    error("E0231", span, "`" + name + "` takes a tensor and a window shape")
+        .withLabel("e.g. " + name + "(x, [2, 2], strides=[2, 2]): x [N, H, W, C]");
+    return Value::error();
+  }
+  std::optional<std::vector<int64_t>> window = staticInts(*windowArg, "`window_shape`", span);
+  if (!window)
+    return Value::error();
+  auto type = typeOf(*xArg);
+  int64_t nd = int64_t(window->size());
+  if (type.getRank() < nd + 1 || nd < 1) {
+    error("E0232", span, "`" + name + "` needs [batch..., spatial..., features] with one spatial "
+                         "axis per window entry")
+        .withLabel("the input is " + ir::formatType(type) + ", the window " +
+                   formatInts(*window));
+    return Value::error();
+  }
+  auto windowCheck = windowInts(*windowArg, size_t(nd), 1, "`window_shape`", span);
+  auto strides = windowInts(stridesArg, size_t(nd), 1, "`strides`", span);
+  if (!windowCheck || !strides)
+    return Value::error();
+  // Batch axes flattened to one: [B, spatial..., C].
+  SmallVector<int64_t> batchShape(type.getShape().begin(), type.getShape().end() - nd - 1);
+  int64_t batch = 1;
+  for (int64_t b : batchShape)
+    batch *= b;
+  SmallVector<int64_t> flatShape{batch};
+  flatShape.append(type.getShape().end() - nd - 1, type.getShape().end());
+  Value x = reshape(*xArg, flatShape, span);
+  std::vector<int64_t> extents(flatShape.begin() + 1, flatShape.end() - 1);
+  auto pads = windowPadding(paddingArg ? *paddingArg : Value::string("VALID"), extents, *window,
+                            *strides, span);
+  if (!pads)
+    return Value::error();
+  SmallVector<int64_t> low(nd + 2, 0), high(nd + 2, 0), interior(nd + 2, 0);
+  for (int64_t d = 0; d < nd; ++d) {
+    low[d + 1] = (*pads)[d].first;
+    high[d + 1] = (*pads)[d].second;
+    if (extents[d] + low[d + 1] + high[d + 1] < (*window)[d]) {
+      error("E0232", span, "the pooling window is larger than the padded input")
+          .withLabel("spatial axis " + std::to_string(d) + ": window " +
+                     std::to_string((*window)[d]) + " vs " +
+                     std::to_string(extents[d] + low[d + 1] + high[d + 1]) +
+                     " padded; the input is " + ir::formatType(type));
+      return Value::error();
+    }
+  }
+  std::vector<int64_t> ones(size_t(nd), 1);
+  double inf = std::numeric_limits<double>::infinity();
+  bool isMax = id == BuiltinId::max_pool, isAvg = id == BuiltinId::avg_pool;
+  Value source = id == BuiltinId::min_pool ? unary(UnOp::Neg, x, span) : x;
+  Value patches = windowPatches(padWith(source, low, high, interior, isAvg ? 0.0 : -inf, span),
+                                *window, *strides, ones, span);
+  if (patches.isError())
+    return patches;
+  int64_t axis = nd + 1;
+  Value y;
+  if (isAvg) {
+    y = reduce(RedOp::Sum, patches, std::vector<int64_t>{axis}, false, span);
+    bool include = !includePad || includePad->kind != Value::Kind::Bool || includePad->b;
+    if (include) {
+      int64_t size = 1;
+      for (int64_t k : *window)
+        size *= k;
+      y = binary(BinOp::Div, y, Value::real(double(size)), span, span);
+    } else { // the number of input elements under each window: the same pool of ones
+      SmallVector<int64_t> oneShape(flatShape);
+      oneShape[0] = 1;
+      oneShape.back() = 1;
+      Value count = splat(1.0, RankedTensorType::get(oneShape, typeOf(x).getElementType()), span);
+      count = reduce(RedOp::Sum,
+                     windowPatches(padWith(count, low, high, interior, 0.0, span), *window,
+                                   *strides, ones, span),
+                     std::vector<int64_t>{axis}, false, span);
+      y = binary(BinOp::Div, y, count, span, span);
+    }
+  } else {
+    // The first extremum of each window (NaN counts as one), as XLA's select_and_gather_add
+    // picks it: its gradient goes to that element only, not split among ties.
+    auto pType = typeOf(patches);
+    int64_t taps = pType.getDimSize(axis);
+    Value peak = reduce(RedOp::Max, patches, std::vector<int64_t>{axis}, true, span);
+    Value hit = binary(BinOp::Or, binary(BinOp::Eq, patches, peak, span, span),
+                       binary(BinOp::Ne, patches, patches, span, span), span, span);
+    Value positions = iota(rt::DType::I32, pType.getShape(), axis, span);
+    Value first = reduce(RedOp::Min,
+                         select(hit, positions, splat(double(taps), typeOf(positions), span), span),
+                         std::vector<int64_t>{axis}, true, span);
+    Value chosen = binary(BinOp::Eq, positions, first, span, span);
+    y = reduce(RedOp::Sum, select(chosen, patches, splat(0.0, pType, span), span),
+               std::vector<int64_t>{axis}, false, span);
+    if (!isMax)
+      y = unary(UnOp::Neg, y, span);
+  }
+  if (y.isError())
+    return y;
+  SmallVector<int64_t> outShape(batchShape);
+  auto yType = typeOf(y);
+  outShape.append(yType.getShape().begin() + 1, yType.getShape().end());
+  return reshape(y, outShape, span);
+}
+
+} // namespace nnx::lang
