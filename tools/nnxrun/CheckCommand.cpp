@@ -22,7 +22,10 @@ static void checkFile(Session &s, const std::string &file, const ModelOptions &o
     return;
   if (!lang::resolveProgram(s.program()))
     return;
+  // --mode train checks the code paths of train mode (BatchNorm's batch statistics, Dropout):
+  // tests, the model and the method are traced with `training` true.
   lang::TraceOptions eval;
+  eval.training = o.mode == "train";
   uint32_t fileId = s.program().sources().findFile(file);
   if (const lang::FileAST *ast = s.program().fileAST(fileId)) {
     unsigned n = 0;

@@ -47,7 +47,7 @@ int runParams(const ModelOptions &o) {
   if (!s.loadFiles(o.files))
     return s.fail();
   lang::ModuleInstance *root = s.instantiate(o.model, {});
-  if (!root)
+  if (!root || !s.checkKinds(o.filter, "--filter"))
     return s.fail();
   rt::State state = s.makeState(o.seed, o.load);
   auto keep = [&](const rt::StateVar &v) {

@@ -20,6 +20,7 @@
 #include "mlir/IR/Verifier.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <unistd.h>
@@ -120,6 +121,34 @@ const lang::FnDecl *Session::findFunction(const std::string &name, const std::st
   if (!close.empty())
     d.help("did you mean `" + close + "`?");
   return nullptr;
+}
+
+bool Session::checkKinds(const std::vector<std::string> &kinds, const std::string &flag) {
+  std::vector<std::string> known = {
+#define NNX_VARIABLE_KIND(kind) #kind,
+#include "lang/Builtins.def"
+  };
+  for (const std::string &n : program_->globalNames())
+    if (program_->lookup(n)->kind == lang::GlobalDecl::Kind::VariableKind)
+      known.push_back(n);
+  bool ok = true;
+  for (const std::string &kind : kinds) {
+    if (std::find(known.begin(), known.end(), kind) != known.end())
+      continue;
+    ok = false;
+    uint32_t id = program_->addText("<" + flag + ">", kind);
+    lang::Diagnostic &d = program_->diags().error(
+        "E0409", lang::Span{id, 0, static_cast<uint32_t>(kind.size())},
+        "unknown variable kind `" + kind + "` in " + flag);
+    std::string list;
+    for (const std::string &k : known)
+      list += (list.empty() ? "" : ", ") + k;
+    d.withLabel("the kinds are " + list);
+    std::string close = lang::closestName(kind, known);
+    if (!close.empty())
+      d.help("did you mean `" + close + "`?");
+  }
+  return ok;
 }
 
 void Session::addSource(const std::string &source) {

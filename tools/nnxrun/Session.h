@@ -67,6 +67,10 @@ public:
   /// reporting E0407.
   const lang::FnDecl *findFunction(const std::string &name, const std::string &flag);
 
+  /// Checks the variable kinds of `--filter`: each a built-in kind or one the program declares
+  /// with `variable Name`; false after reporting E0409 (with "did you mean") for each other.
+  bool checkKinds(const std::vector<std::string> &kinds, const std::string &flag);
+
   /// Adds `source` (code nnxrun generates, e.g. a train step) to the program, once.
   void addSource(const std::string &source);
 

@@ -63,6 +63,8 @@ int main(int argc, char **argv) {
   check->add_option("--model", o.model, "also instantiate this model");
   check->add_option("--method", o.method, "with --input: also trace this method");
   check->add_option("--input", o.inputs, "NAME=SPEC inputs to trace the method with");
+  check->add_option("--mode", o.mode, "eval or train: the mode to trace in (default eval)")
+      ->check(CLI::IsMember({"eval", "train"}));
   check->add_flag("--verify-diagnostics", o.verify,
                   "compare diagnostics with `# expected-error {{...}}` comments");
 
