@@ -121,6 +121,29 @@ Value Evaluator::callBuiltin(BuiltinId id, std::vector<Value> &args,
   case BuiltinId::max_pool: case BuiltinId::min_pool: case BuiltinId::avg_pool:
     result = builtinPool(id, args, kwargs, span);
     break;
+  case BuiltinId::array: {
+    std::optional<Value> dtypeArg = takeKwarg(kwargs, "dtype");
+    if (args.size() != 1 || (dtypeArg && dtypeArg->kind != Value::Kind::DType)) {
+      error("E0231", span, "`array` takes nested lists of numbers and an optional dtype")
+          .withLabel("e.g. array([[1.0, 0.0], [0.0, 1.0]], dtype=f32)");
+      return Value::error();
+    }
+    if (args[0].isTensor()) {
+      result = dtypeArg ? convert(args[0], *dtypeArg->dtype, span) : args[0];
+      break;
+    }
+    // A number is a rank-0 array: the list of one, reshaped.
+    std::optional<rt::DType> dtype =
+        dtypeArg ? std::optional<rt::DType>(*dtypeArg->dtype) : std::nullopt;
+    if (args[0].isStaticScalar()) {
+      result = arrayFromList(Value::list({args[0]}), dtype, span);
+      if (!result.isError())
+        result = reshape(result, {}, span);
+    } else {
+      result = arrayFromList(args[0], dtype, span);
+    }
+    break;
+  }
   case BuiltinId::as_tuple:
     if (args.size() != 1 || !kwargs.empty()) {
       error("E0202", span, "`as_tuple` takes one argument")

@@ -100,9 +100,8 @@ Evaluator::windowPadding(const Value &padding, const std::vector<int64_t> &exten
       ok = false;
     }
   }
-  ok = ok && llvm::all_of(pads, [](auto &p) { return p.first >= 0 && p.second >= 0; });
   if (!ok) {
-    error("E0231", span, "padding must be \"SAME\", \"VALID\", an int or one non-negative "
+    error("E0231", span, "padding must be \"SAME\", \"VALID\", an int or one "
                          "(low, high) pair per spatial axis")
         .withLabel("this is " + describeValue(padding) + " for " + std::to_string(n) +
                    " spatial axes");
@@ -229,25 +228,48 @@ Value Evaluator::builtinConv(std::vector<Value> &args,
     int64_t n = xType.getDimSize(d + 1);
     extents.push_back(n == 0 ? 0 : (n - 1) * (*lhsDilation)[d] + 1);
   }
-  auto pads = windowPadding(paddingArg ? *paddingArg : Value::string("VALID"), extents,
-                            effective, *strides, span);
+  Value padding = paddingArg ? *paddingArg : Value::string("VALID");
+  if (padding.kind == Value::Kind::Str &&
+      llvm::any_of(*lhsDilation, [](int64_t d) { return d > 1; })) {
+    // jax.lax.conv_general_dilated: "String padding is not implemented for transposed
+    // convolution using this op."
+    error("E0231", span, "\"" + padding.s + "\" padding with an input (lhs) dilation")
+        .withLabel("lhs_dilation is " + formatInts(*lhsDilation))
+        .help("give (low, high) pairs, or use ConvTranspose / conv_transpose padding, as JAX "
+              "requires");
+    return Value::error();
+  }
+  auto pads = windowPadding(padding, extents, effective, *strides, span);
   if (!pads)
     return Value::error();
+  // Negative padding crops (lax's semantics): pad the positive part, then slice.
   SmallVector<int64_t> low(nd + 2, 0), high(nd + 2, 0), interior(nd + 2, 0);
+  SmallVector<int64_t> cropLow(nd + 2, 0), cropHigh(nd + 2, 0);
   for (int64_t d = 0; d < nd; ++d) {
-    low[d + 1] = (*pads)[d].first;
-    high[d + 1] = (*pads)[d].second;
+    low[d + 1] = std::max<int64_t>((*pads)[d].first, 0);
+    high[d + 1] = std::max<int64_t>((*pads)[d].second, 0);
+    cropLow[d + 1] = std::max<int64_t>(-(*pads)[d].first, 0);
+    cropHigh[d + 1] = std::max<int64_t>(-(*pads)[d].second, 0);
     interior[d + 1] = (*lhsDilation)[d] - 1;
-    if (extents[d] + low[d + 1] + high[d + 1] < effective[d]) {
+    int64_t padded = extents[d] + (*pads)[d].first + (*pads)[d].second;
+    if (padded < effective[d]) {
       error("E0232", span, "the convolution window is larger than the padded input")
           .withLabel("spatial axis " + std::to_string(d) + ": window " +
                      std::to_string(effective[d]) + " (dilated) vs " +
-                     std::to_string(extents[d] + low[d + 1] + high[d + 1]) + " padded; " + shapes);
+                     std::to_string(padded) + " padded; " + shapes);
       return Value::error();
     }
   }
-  Value patches = windowPatches(padWith(*lhsArg, low, high, interior, 0.0, span), window,
-                                *strides, *rhsDilation, span);
+  Value input = padWith(*lhsArg, low, high, interior, 0.0, span);
+  if (llvm::any_of(cropLow, [](int64_t c) { return c > 0; }) ||
+      llvm::any_of(cropHigh, [](int64_t c) { return c > 0; })) {
+    auto type = typeOf(input);
+    SmallVector<int64_t> limit(type.getShape()), stride(type.getRank(), 1);
+    for (int64_t d = 0; d < type.getRank(); ++d)
+      limit[d] -= cropHigh[d];
+    input = slice(input, cropLow, limit, stride, span);
+  }
+  Value patches = windowPatches(input, window, *strides, *rhsDilation, span);
   if (patches.isError())
     return patches;
   auto pType = typeOf(patches); // [N, out..., K, C]
@@ -322,6 +344,12 @@ Value Evaluator::builtinPool(BuiltinId id, std::vector<Value> &args,
   for (int64_t d = 0; d < nd; ++d) {
     low[d + 1] = (*pads)[d].first;
     high[d + 1] = (*pads)[d].second;
+    if (low[d + 1] < 0 || high[d + 1] < 0) {
+      error("E0231", span, "pooling padding must not be negative")
+          .withLabel("spatial axis " + std::to_string(d) + " has (" +
+                     std::to_string(low[d + 1]) + ", " + std::to_string(high[d + 1]) + ")");
+      return Value::error();
+    }
     if (extents[d] + low[d + 1] + high[d + 1] < (*window)[d]) {
       error("E0232", span, "the pooling window is larger than the padded input")
           .withLabel("spatial axis " + std::to_string(d) + ": window " +

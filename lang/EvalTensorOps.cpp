@@ -9,6 +9,8 @@
 //===----------------------------------------------------------------------===//
 #include "lang/Evaluator.h"
 
+#include <functional>
+
 #include "ir/NNXDialect.h"
 #include "ir/Types.h"
 
@@ -60,6 +62,65 @@ Value Evaluator::splat(double value, RankedTensorType type, Span span) {
     attr = DenseElementsAttr::get(type, value != 0.0);
   else
     attr = DenseElementsAttr::get(type, APInt(elem.getIntOrFloatBitWidth(), int64_t(value), true));
+  auto op = builder_.create<ir::ConstantOp>(loc(span), attr);
+  return Value::tensorOf(op, Origin{span, "", nullptr});
+}
+
+Value Evaluator::arrayFromList(const Value &list, std::optional<rt::DType> dtype, Span span) {
+  // jnp.array of nested lists of numbers: rectangular; f32 when a float is present, bool when
+  // all are bools, else i32 (JAX's defaults), unless `dtype` says otherwise.
+  rt::Shape shape;
+  std::vector<double> values;
+  bool anyFloat = false, allBool = true, ragged = false;
+  std::function<void(const Value &, size_t)> walk = [&](const Value &v, size_t depth) {
+    if (v.isSequence()) {
+      if (depth == shape.size())
+        shape.push_back(int64_t(v.elems.size()));
+      else if (depth > shape.size() || shape[depth] != int64_t(v.elems.size()))
+        ragged = true;
+      for (const Value &e : v.elems)
+        walk(e, depth + 1);
+      return;
+    }
+    if (!v.isStaticScalar() || depth != shape.size()) {
+      ragged = true;
+      return;
+    }
+    anyFloat |= v.kind == Value::Kind::Float;
+    allBool &= v.kind == Value::Kind::Bool;
+    values.push_back(v.number());
+  };
+  walk(list, 0);
+  if (ragged || int64_t(values.size()) != rt::numElements(shape)) {
+    error("E0231", span, "an array needs nested lists of numbers of one rectangular shape")
+        .withLabel("this is " + describeValue(list));
+    return Value::error();
+  }
+  if (!requireTracing(span, "a tensor"))
+    return Value::error();
+  rt::DType dt = dtype ? *dtype
+                 : anyFloat ? rt::DType::F32
+                 : allBool && !values.empty() ? rt::DType::Bool
+                                              : rt::DType::I32;
+  auto type = ir::tensorType(context(), dt, shape);
+  Type elem = type.getElementType();
+  DenseElementsAttr attr;
+  if (isa<FloatType>(elem)) {
+    SmallVector<APFloat> xs;
+    for (double v : values) {
+      APFloat f(v);
+      bool lost;
+      f.convert(cast<FloatType>(elem).getFloatSemantics(), APFloat::rmNearestTiesToEven, &lost);
+      xs.push_back(f);
+    }
+    attr = DenseElementsAttr::get(type, xs);
+  } else {
+    SmallVector<APInt> xs;
+    for (double v : values)
+      xs.push_back(elem.isInteger(1) ? APInt(1, v != 0.0)
+                                     : APInt(elem.getIntOrFloatBitWidth(), int64_t(v), true));
+    attr = DenseElementsAttr::get(type, xs);
+  }
   auto op = builder_.create<ir::ConstantOp>(loc(span), attr);
   return Value::tensorOf(op, Origin{span, "", nullptr});
 }
@@ -122,16 +183,21 @@ std::optional<rt::DType> Evaluator::resultDType(const Value &a, const Value &b, 
     return std::nullopt;
   rt::DType dt = *common;
   bool logical = op == BinOp::And || op == BinOp::Or;
-  if (logical != (dt == rt::DType::Bool)) {
+  bool equality = op == BinOp::Eq || op == BinOp::Ne; // on any dtype, bool included
+  if (!equality && logical != (dt == rt::DType::Bool)) {
     error("E0204", opSpan,
           logical ? "`and`/`or` need bool tensors" : "arithmetic on bool tensors")
         .withLabel("the operands are " + std::string(rt::dtypeName(dt)) +
                    (logical ? "" : "; convert with f32(x) or i32(x)"));
     return std::nullopt;
   }
-  if (op == BinOp::Pow && !isFloat(dt)) {
-    error("E0204", opSpan, "`**` needs float tensors")
-        .withLabel("the operands are " + std::string(rt::dtypeName(dt)));
+  // numpy: an integer tensor to a non-negative integer power stays an integer tensor.
+  bool integerPower = a.isTensor() && b.kind == Value::Kind::Int && b.i >= 0;
+  if (op == BinOp::Pow && !isFloat(dt) && !integerPower) {
+    error("E0204", opSpan, "`**` on integer tensors needs a non-negative int exponent")
+        .withLabel("the operands are " + std::string(rt::dtypeName(dt)) +
+                   (b.kind == Value::Kind::Int ? " and the exponent is negative"
+                                               : "; convert with f32(x) for a float power"));
     return std::nullopt;
   }
   return dt;
@@ -175,6 +241,20 @@ Value Evaluator::binary(BinOp op, const Value &a, const Value &b, Span opSpan, S
     return treeBinary(op, a, b, opSpan, span);
   if (!a.isTensor() && !b.isTensor())
     return staticBinary(op, a, b, span);
+  if (a.isSequence() || b.isSequence()) {
+    // A list with a tensor is an array, as numpy: `x * [1.0, 0.0]`, a Conv mask given as a
+    // nested list. It takes the tensor's dtype when its numbers fit it, like a number does.
+    const Value &list = a.isSequence() ? a : b;
+    const Value &tensor = a.isSequence() ? b : a;
+    rt::DType dt = *ir::dtypeOf(typeOf(tensor).getElementType());
+    Value probe = arrayFromList(list, std::nullopt, span);
+    if (probe.isError())
+      return probe;
+    rt::DType own = *ir::dtypeOf(typeOf(probe).getElementType());
+    bool fits = own == dt || (own == rt::DType::I32 && isFloat(dt));
+    Value array = fits ? convert(probe, dt, span) : probe;
+    return a.isSequence() ? binary(op, array, b, opSpan, span) : binary(op, a, array, opSpan, span);
+  }
   if (!requireTracing(span, "a tensor operation"))
     return Value::error();
   std::optional<rt::DType> dt = resultDType(a, b, op, opSpan);
@@ -191,6 +271,16 @@ Value Evaluator::binary(BinOp op, const Value &a, const Value &b, Span opSpan, S
   }
   if (op == BinOp::FloorDiv || op == BinOp::Mod)
     return floorDivMod(op, a, b, *dt, opSpan, span);
+  if (op == BinOp::Pow && !isFloat(*dt)) { // x ** n by squaring: exact, as numpy's
+    Value result = splat(1.0, typeOf(a), span), square = a;
+    for (int64_t n = b.i; n > 0; n >>= 1) {
+      if (n & 1)
+        result = binaryOp(BinOp::Mul, result, square, *dt, opSpan, span);
+      if (n > 1)
+        square = binaryOp(BinOp::Mul, square, square, *dt, opSpan, span);
+    }
+    return result;
+  }
   return binaryOp(op, a, b, *dt, opSpan, span);
 }
 
@@ -283,6 +373,10 @@ Value Evaluator::unary(UnOp op, const Value &x, Span span) {
   auto type = typeOf(x);
   rt::DType dt = *ir::dtypeOf(type.getElementType());
   bool needsFloat = op != UnOp::Neg && op != UnOp::Abs && op != UnOp::Not;
+  if (needsFloat && op != UnOp::Relu && (dt == rt::DType::I32 || dt == rt::DType::I64))
+    // numpy and JAX: exp, log, sqrt, ... of integers are floats (i32 -> f32, i64 -> f64).
+    return unary(op, convert(x, dt == rt::DType::I64 ? rt::DType::F64 : rt::DType::F32, span),
+                 span);
   if ((op == UnOp::Not) != (dt == rt::DType::Bool) || (needsFloat && !isFloat(dt))) {
     error("E0204", span, "wrong dtype for this operation")
         .withLabel("the operand is " + ir::formatType(type) +

@@ -374,6 +374,9 @@ private:
                Span span);
   Value convert(const Value &x, rt::DType dtype, Span span);
   Value toTensor(const Value &x, rt::DType dtype, Span span);
+  /// jnp.array of nested static lists (E0231 when ragged or not numbers): f32 with a float,
+  /// bool when all bools, else i32, unless `dtype` is given.
+  Value arrayFromList(const Value &list, std::optional<rt::DType> dtype, Span span);
   Value splat(double value, mlir::RankedTensorType type, Span span);
   Value broadcastTo(const Value &x, llvm::ArrayRef<int64_t> shape, Span span);
   Value reshape(const Value &x, llvm::ArrayRef<int64_t> shape, Span span);
