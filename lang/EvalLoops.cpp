@@ -31,6 +31,8 @@ std::optional<std::vector<Value>> Evaluator::iterate(const Value &v, Span span) 
     return std::nullopt;
   if (v.isSequence())
     return v.elems;
+  if (v.kind == Value::Kind::Str) // its characters, as Python
+    return Value::charList(v.s).elems;
   Diagnostic &d = error("E0248", span, "cannot loop over " + describeValue(v));
   d.withLabel("a `for` loop runs at compile time over a list, a tuple or range(n)");
   if (v.isTensor())

@@ -171,10 +171,13 @@ Value Evaluator::evalIndex(const IndexExpr &expr) {
     return base;
   if (base.isTensor())
     return indexTensor(base, expr);
+  bool isString = base.kind == Value::Kind::Str;
+  if (isString) // a string indexes and slices as the list of its characters, Python's way
+    base = Value::charList(base.s);
   if (!base.isSequence() || expr.subscripts.size() != 1 ||
       expr.subscripts[0].kind == Subscript::Kind::Ellipsis) {
     error("E0222", expr.span, "cannot index " + describeValue(base))
-        .withLabel("lists and tuples take one index or slice; tensors take several");
+        .withLabel("lists, tuples and strings take one index or slice; tensors take several");
     return Value::error();
   }
   const Subscript &sub = expr.subscripts[0];
@@ -216,6 +219,12 @@ Value Evaluator::evalIndex(const IndexExpr &expr) {
   std::vector<Value> elems;
   for (int64_t k = *lo; *step > 0 ? k < *hi : k > *hi; k += *step)
     elems.push_back(base.elems[static_cast<size_t>(k)]);
+  if (isString) {
+    std::string joined;
+    for (const Value &c : elems)
+      joined += c.s;
+    return Value::string(joined);
+  }
   return base.kind == Value::Kind::List ? Value::list(elems) : Value::tuple(elems);
 }
 

@@ -40,6 +40,8 @@ Value Evaluator::builtinShapeOp(BuiltinId id, std::vector<Value> &args,
   case BuiltinId::len:
     if (args.size() == 1 && args[0].isSequence())
       return Value::integer(static_cast<int64_t>(args[0].elems.size()));
+    if (args.size() == 1 && args[0].kind == Value::Kind::Str)
+      return Value::integer(static_cast<int64_t>(args[0].s.size()));
     if (!needTensor(0))
       return Value::error();
     if (typeOf(args[0]).getRank() == 0) {

@@ -95,6 +95,13 @@ struct Value {
   static Value string(std::string v) { Value x = make(Kind::Str); x.s = std::move(v); return x; }
   static Value list(std::vector<Value> v) { Value x = make(Kind::List); x.elems = std::move(v); return x; }
   static Value tuple(std::vector<Value> v) { Value x = make(Kind::Tuple); x.elems = std::move(v); return x; }
+  /// A string's characters as a list of one-character strings (indexing, slicing, loops).
+  static Value charList(const std::string &s) {
+    std::vector<Value> chars;
+    for (char c : s)
+      chars.push_back(string(std::string(1, c)));
+    return list(std::move(chars));
+  }
   static Value tensorOf(mlir::Value v, Origin o) {
     Value x = make(Kind::Tensor);
     x.tensor = v;
