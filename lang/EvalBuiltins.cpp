@@ -144,6 +144,7 @@ Value Evaluator::callBuiltin(BuiltinId id, std::vector<Value> &args,
     }
     break;
   }
+  case BuiltinId::sow: result = builtinSow(args, span); break;
   case BuiltinId::as_tuple:
     if (args.size() != 1 || !kwargs.empty()) {
       error("E0202", span, "`as_tuple` takes one argument")

@@ -299,4 +299,49 @@ Value Evaluator::mergeState(BuiltinId id, const std::vector<Value> &args, Span s
   return id == BuiltinId::merge ? args[0] : Value::none();
 }
 
+Value Evaluator::builtinSow(std::vector<Value> &args, Span span) {
+  // Module.sow(nnx.Intermediate, "name", value): Flax appends value to a tuple variable `name`
+  // of the module; here the value of each call is a path `<module>.name.<i>` the entry
+  // function returns when its kind is captured (nnxrun run --capture), and nothing otherwise.
+  if (args.size() != 3 || args[0].kind != Value::Kind::VariableKind ||
+      args[1].kind != Value::Kind::Str) {
+    error("E0231", span, "`sow` takes a variable kind, a name and a value")
+        .withLabel("e.g. sow(Intermediate, \"hidden\", h)");
+    return Value::error();
+  }
+  ModuleInstance *self = nullptr;
+  for (auto it = frames_.rbegin(); it != frames_.rend() && !self; ++it)
+    self = it->self;
+  if (!self || frames_.back().moduleBody) {
+    error("E0231", span, "`sow` is called in a method of a module")
+        .withLabel("it stores the value under the module's path");
+    return Value::error();
+  }
+  const std::vector<std::string> &kinds = options_.captureKinds;
+  if (std::find(kinds.begin(), kinds.end(), args[0].s) == kinds.end())
+    return Value::boolean(false);
+  Value value = args[2];
+  if (value.isStaticScalar())
+    value = toTensor(value, value.kind == Value::Kind::Float ? rt::DType::F32
+                            : value.kind == Value::Kind::Bool ? rt::DType::Bool
+                                                              : rt::DType::I32,
+                     span);
+  if (!value.isTensor()) {
+    error("E0231", span, "`sow` stores a tensor").withLabel("this is " + describeValue(value));
+    return Value::error();
+  }
+  if (value.tensor.getParentRegion() != &func_.getBody()) {
+    error("E0304", span, "`sow` inside a scan, vmap or grad is not supported yet")
+        .withLabel("the value exists only inside the transformed function")
+        .help("return it from the step, or sow it outside the transform");
+    return Value::error();
+  }
+  std::string base = (self->path.empty() ? "" : self->path + ".") + args[1].s;
+  size_t n = 0;
+  for (const auto &[path, v] : captured_)
+    n += path.rfind(base + ".", 0) == 0;
+  captured_.push_back({base + "." + std::to_string(n), value});
+  return Value::boolean(true);
+}
+
 } // namespace nnx::lang

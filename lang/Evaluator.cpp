@@ -231,7 +231,15 @@ func::FuncOp Evaluator::traceMethod(ModuleInstance *self, const FnDecl &method,
     outputs = result.elems;
   else if (result.kind != Value::Kind::None)
     outputs.push_back(result);
+  // Sown values of captured kinds follow the outputs; the attribute names them.
+  SmallVector<mlir::Attribute> capturedNames;
+  for (const auto &[path, value] : captured_) {
+    outputs.push_back(value);
+    capturedNames.push_back(mlir::StringAttr::get(context(), path));
+  }
   func::FuncOp fn = finishFunction(outputs, method.span);
+  if (fn && !capturedNames.empty())
+    fn->setAttr("nnx.captured", mlir::ArrayAttr::get(context(), capturedNames));
   if (!fn && func_) {
     func_.erase();
     func_ = nullptr;

@@ -53,6 +53,10 @@ namespace nnx::lang {
 struct TraceOptions {
   /// `training` in the language: train mode (dropout active) vs eval mode.
   bool training = false;
+  /// Variable kinds whose `sow(Kind, "name", x)` values a traced method returns after its
+  /// outputs (`nnxrun run --capture intermediates`); the func's `nnx.captured` attribute
+  /// names them by path. Empty: sow stores nothing.
+  std::vector<std::string> captureKinds;
 };
 
 /// One input of an entry point, given on the command line.
@@ -517,6 +521,10 @@ private:
   std::vector<std::tuple<mlir::Value, Span, std::string>> dynamicAsserts_;
   std::vector<std::pair<Span, std::string>> staticFailures_;
   bool inTest_ = false;
+  /// Values sown into captured kinds while tracing the entry function: (path, tensor).
+  std::vector<std::pair<std::string, Value>> captured_;
+  /// `sow(Kind, "name", value)` (Module.sow): records value at `<module path>.name.<i>`.
+  Value builtinSow(std::vector<Value> &args, Span span);
   /// Modules created in a test without a name (`LayerNorm(4)(x)`): paths `_LayerNorm0`, ...
   int temporaryModules_ = 0;
   /// Open scan/vmap bodies, innermost last.

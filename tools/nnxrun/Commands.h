@@ -27,6 +27,10 @@ struct ModelOptions {
   std::string save;
   std::vector<std::string> outputs;
   std::vector<std::string> filter;
+  /// run --capture: variable kinds (or `intermediates`) whose sown values are returned.
+  std::vector<std::string> capture;
+  /// run --capture-save: a safetensors file for the captured values.
+  std::string captureSave;
   std::string stage;
   std::string loss;
   std::string data;

@@ -81,6 +81,11 @@ int main(int argc, char **argv) {
   run->add_option("--save", o.save, "write the state after the call to a safetensors file");
   run->add_option("--output", o.outputs, "write output i to the i-th .npy file");
   run->add_flag("--json", o.json, "print outputs as JSON");
+  run->add_option("--capture", o.capture,
+                  "return the values sown into these kinds, e.g. intermediates (Intermediate)")
+      ->delimiter(',');
+  run->add_option("--capture-save", o.captureSave,
+                  "write the captured values to a safetensors file");
 
   CLI::App *grad = app.add_subcommand("grad", "write the gradients of a loss to safetensors");
   addModelOptions(grad, o, true);
