@@ -11,7 +11,8 @@
 //
 // (im2col). Every piece has a VJP, a batching rule, an interpreter kernel and a JIT lowering,
 // so convolutions differentiate, vmap and compile with no rules of their own, and the GEMM
-// does the arithmetic. The patches hold K copies of the input: right for the small kernels of
+// does the arithmetic. Negative padding crops, as lax's. One difference from JAX, on purpose: a
+// window larger than the padded input is an error (E0232), where JAX returns an empty result. The patches hold K copies of the input: right for the small kernels of
 // the models this language is for; a direct convolution op is CPU-performance work.
 //
 //===----------------------------------------------------------------------===//
@@ -21,6 +22,7 @@
 #include "ir/NNXDialect.h"
 #include "ir/Types.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -340,31 +342,40 @@ Value Evaluator::builtinPool(BuiltinId id, std::vector<Value> &args,
                             *strides, span);
   if (!pads)
     return Value::error();
+  // Negative padding crops (lax.reduce_window's semantics): pad the positive part, slice.
   SmallVector<int64_t> low(nd + 2, 0), high(nd + 2, 0), interior(nd + 2, 0);
+  SmallVector<int64_t> cropLow(nd + 2, 0), cropHigh(nd + 2, 0);
   for (int64_t d = 0; d < nd; ++d) {
-    low[d + 1] = (*pads)[d].first;
-    high[d + 1] = (*pads)[d].second;
-    if (low[d + 1] < 0 || high[d + 1] < 0) {
-      error("E0231", span, "pooling padding must not be negative")
-          .withLabel("spatial axis " + std::to_string(d) + " has (" +
-                     std::to_string(low[d + 1]) + ", " + std::to_string(high[d + 1]) + ")");
-      return Value::error();
-    }
-    if (extents[d] + low[d + 1] + high[d + 1] < (*window)[d]) {
+    low[d + 1] = std::max<int64_t>((*pads)[d].first, 0);
+    high[d + 1] = std::max<int64_t>((*pads)[d].second, 0);
+    cropLow[d + 1] = std::max<int64_t>(-(*pads)[d].first, 0);
+    cropHigh[d + 1] = std::max<int64_t>(-(*pads)[d].second, 0);
+    int64_t padded = extents[d] + (*pads)[d].first + (*pads)[d].second;
+    if (padded < (*window)[d]) {
       error("E0232", span, "the pooling window is larger than the padded input")
           .withLabel("spatial axis " + std::to_string(d) + ": window " +
-                     std::to_string((*window)[d]) + " vs " +
-                     std::to_string(extents[d] + low[d + 1] + high[d + 1]) +
+                     std::to_string((*window)[d]) + " vs " + std::to_string(padded) +
                      " padded; the input is " + ir::formatType(type));
       return Value::error();
     }
   }
+  auto cropped = [&](Value v) {
+    if (llvm::all_of(cropLow, [](int64_t c) { return c == 0; }) &&
+        llvm::all_of(cropHigh, [](int64_t c) { return c == 0; }))
+      return v;
+    auto vType = typeOf(v);
+    SmallVector<int64_t> limit(vType.getShape()), stride(vType.getRank(), 1);
+    for (int64_t d = 0; d < vType.getRank(); ++d)
+      limit[d] -= cropHigh[d];
+    return slice(v, cropLow, limit, stride, span);
+  };
   std::vector<int64_t> ones(size_t(nd), 1);
   double inf = std::numeric_limits<double>::infinity();
   bool isMax = id == BuiltinId::max_pool, isAvg = id == BuiltinId::avg_pool;
   Value source = id == BuiltinId::min_pool ? unary(UnOp::Neg, x, span) : x;
-  Value patches = windowPatches(padWith(source, low, high, interior, isAvg ? 0.0 : -inf, span),
-                                *window, *strides, ones, span);
+  Value patches =
+      windowPatches(cropped(padWith(source, low, high, interior, isAvg ? 0.0 : -inf, span)),
+                    *window, *strides, ones, span);
   if (patches.isError())
     return patches;
   int64_t axis = nd + 1;
@@ -383,8 +394,8 @@ Value Evaluator::builtinPool(BuiltinId id, std::vector<Value> &args,
       oneShape.back() = 1;
       Value count = splat(1.0, RankedTensorType::get(oneShape, typeOf(x).getElementType()), span);
       count = reduce(RedOp::Sum,
-                     windowPatches(padWith(count, low, high, interior, 0.0, span), *window,
-                                   *strides, ones, span),
+                     windowPatches(cropped(padWith(count, low, high, interior, 0.0, span)),
+                                   *window, *strides, ones, span),
                      std::vector<int64_t>{axis}, false, span);
       y = binary(BinOp::Div, y, count, span, span);
     }

@@ -31,6 +31,14 @@ CASES = [
     ("seed/scan_layers.nnx", "MLP(64, num_layers=5)", "__call__", ["x=randn(4,64)"], "eval"),
     ("seed/scan_layers.nnx", "MLP(64, num_layers=5)", "__call__", ["x=randn(4,64)"], "train"),
     ("seed/scan_layers.nnx", "MLP(64, num_layers=5)", "short", ["x=randn(4,64)"], "train"),
+    # Layers: BatchNorm with batch statistics (train) and running averages (eval), a Counter;
+    # convolutions, pooling, attention.
+    ("seed/collections.nnx", "Block(4, 4)", "__call__", ["x=randn(6,4)"], "train"),
+    ("seed/collections.nnx", "Block(4, 4)", "__call__", ["x=randn(6,4)"], "eval"),
+    ("digits_cnn.nnx", "DigitsCNN(8)", "__call__", ["x=rand(5,64)"], "train"),
+    ("digits_cnn.nnx", "DigitsCNN(8)", "__call__", ["x=rand(5,64)"], "eval"),
+    ("digits_transformer.nnx", "DigitsTransformer(16, 4, 2)", "__call__", ["x=rand(5,64)"],
+     "eval"),
 ]
 
 
@@ -65,6 +73,8 @@ TRAIN_CASES = [
     ("seed/training.nnx", "Model(64, 32, 10)", "adam"),
     ("digits.nnx", "Classifier(16)", "adamw"),
     ("digits_lstm.nnx", "DigitsLSTM(16)", "adam"),   # a scan, differentiated through
+    ("digits_cnn.nnx", "DigitsCNN(8)", "adam"),      # conv, BatchNorm statistics, max_pool
+    ("digits_transformer.nnx", "DigitsTransformer(16, 4, 1)", "adam"),  # attention
 ]
 
 

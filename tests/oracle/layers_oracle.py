@@ -1,5 +1,6 @@
-"""Flax NNX oracle for the layers of stdlib/nn.nnx, normalization.nnx and attention.nnx: the same
-weights and inputs in nnx and in Flax NNX 0.12.8.
+"""Flax NNX oracle for the layers of stdlib/nn.nnx, normalization.nnx, attention.nnx and conv.nnx
+and the convolution and pooling built-ins: the same weights and inputs in nnx and in Flax NNX
+0.12.8 (and jax.lax).
 
 For each case nnxrun creates the variables (`params --seed 3 --save`); Flax's model must have
 exactly nnx's Param and BatchStat paths and shapes; for most cases the biases, scales and batch
@@ -28,16 +29,45 @@ agree to a relative error of 1e-5 (max |a - b| / max |b|); NaNs must be at the s
   * dot_product_attention (mask, bias, is_causal, GQA, two batch axes; a fully masked row is
     the mean of the values), make_causal_mask, make_attention_mask, combine_masks against
     flax.nnx's; the built-in einsum against jnp.einsum; Sequential against nnx.Sequential.
+  * Module.sow: `run --capture intermediates` against Flax's sow and nnx.pop(model,
+    nnx.Intermediate): paths and values.
   * The seed's section-4 Block (examples/seed/collections.nnx: Linear, BatchNorm(momentum=0.99)
     and a Counter): two train-mode calls in both; outputs, count and batch_stats agree.
+  * Conv (conv.nnx) against nnx.Conv: SAME (odd and even kernels), VALID with strides, explicit
+    (low, high) pairs, an int and a list of ints as padding, kernel_dilation, input_dilation
+    (with explicit padding: lax rejects a string), feature_group_count 2 and depthwise (groups
+    == in_features, x1 and x2 features), use_bias=false, a constant mask, 1-d (kernel_size an
+    int; "CAUSAL" with kernel_dilation 2), 3-d, unbatched and two batch axes.
+  * ConvTranspose against nnx.ConvTranspose: strides 2 SAME/VALID (kernel below, equal to and
+    above the stride), kernel_dilation, explicit and int padding, transpose_kernel=True, 1-d,
+    unbatched and two batch axes.
+  * max_pool, min_pool, avg_pool (layers.nnx's Pool) against flax.nnx's: SAME/VALID/pairs,
+    strides, count_include_pad=False, 1-d and 3-d, unbatched and two batch axes.
+  * The built-in conv_general_dilated (layers.nnx's Lax) against jax.lax.conv_general_dilated
+    with channels-last dimension numbers (NWC/WIO, NHWC/HWIO, NDHWC/DHWIO): strides, string,
+    int and pair padding, lhs and rhs dilation, feature groups.
+  * Edge cases where JAX's behaviour is easy to miss (comments mark them below): a pooling
+    window or convolution kernel larger than the input (JAX: an empty output; nnx: E0232 on
+    purpose, pinned by EMPTY_IN_JAX), negative padding (lax crops, for convolutions and pools), a string padding with an input
+    dilation (lax raises), Conv's mask given as a constant list.
   * Constructions and inputs Flax rejects with ValueError (GroupNorm(6), both num_groups and
     group_size, MultiHeadAttention(3, 16), LinearGeneral([4, 16], 8), Embed with float
-    indices): nnx must reject them too.
+    indices), and those Flax or lax reject with the error type they raise (Conv's features not
+    divisible by feature_group_count, inputs with the wrong channel count or no feature axis,
+    "CAUSAL" in 2-d, an unknown padding, a pool with one stride for two window axes): nnx must
+    reject them too.
   * Gradients: `nnxrun grad` of layers.nnx's `loss_fn(model, x, t) = mean((model(x) - t) ** 2)`
     against nnx.value_and_grad for LayerNorm, BatchNorm (train), MultiHeadAttention, Embed,
     LinearGeneral and GroupNorm (the loss and every gradient to 1e-5; a gradient leaf that is
     zero in exact arithmetic, MultiHeadAttention's key.bias, is compared with a floor of 1% of
-    the largest gradient element).
+    the largest gradient element); Conv (strides, dilations, groups, causal), ConvTranspose
+    (with transpose_kernel), Sequential(Conv, relu, Conv) (a convolution's input gradient),
+    max_pool and avg_pool of a relu'd Conv (layers.nnx's ConvPool), and the pools' input
+    gradient on data full of ties (layers.nnx's Tied: a pool of a Param of small integers, relu'd
+    or not): each max/min window's gradient goes to one element, the first extremum, as
+    jax.grad's.
+  * Kernel init statistics of Conv (fan_in = window * in_features / feature_group_count) and
+    ConvTranspose (with and without transpose_kernel).
 
 Both nnx backends (interp, jit) for every run. Prints one line per check and "N passed, M
 failed"; --verbose prints each check's worst relative error to stderr.
@@ -159,13 +189,14 @@ class Case:
     """One nnx expression and method against a Flax model and call on the same inputs.
     make: () -> Flax model (None: the nnx model has no variables); call(model, *inputs) -> the
     output(s); inputs: [(name, ndarray)] in the method's argument order; state: also compare the
-    variables nnxrun --save writes after the call with Flax's after its call."""
+    variables nnxrun --save writes after the call with Flax's after its call; weights: {path:
+    ndarray} -> {path: ndarray}, values of the oracle's own for both (after randomise)."""
 
     def __init__(self, label, expr, make, call, inputs, method="__call__", mode="eval",
-                 randomised=True, state=False):
+                 randomised=True, state=False, weights=None):
         self.label, self.expr, self.make, self.call = label, expr, make, call
         self.inputs, self.method, self.mode = inputs, method, mode
-        self.randomised, self.state = randomised, state
+        self.randomised, self.state, self.weights = randomised, state, weights
         self._prepared = None
 
     def prepare(self):
@@ -192,6 +223,9 @@ class Case:
             weights = read_safetensors(w)
             if self.randomised:
                 weights = randomise(weights)
+            if self.weights is not None:
+                weights = self.weights(weights)
+            if self.randomised or self.weights is not None:
                 write_safetensors(w, weights)
             model = nnx.eval_shape(self.make)  # no eager init: every variable is set below
             flax = var_tree(model)
@@ -517,23 +551,26 @@ REJECTS = [
 ]
 
 
-def rejects(tmp, args, flax):
+def rejects(tmp, args, flax, errors=(ValueError,)):
     try:
         flax()
         return "flax accepts it (the check's premise is wrong)"
-    except ValueError:
+    except errors:
         pass
     proc = run([NNXRUN, args[0], *files(), *args[1:]], check=False)
-    return None if proc.returncode != 0 else "nnx accepts it; flax raises ValueError"
+    names = " or ".join(e.__name__ for e in errors)
+    return None if proc.returncode != 0 else f"nnx accepts it; flax raises {names}"
 
 
 # ---- gradients ----------------------------------------------------------------------------------
 class GradCase:
     """nnxrun grad of layers.nnx's loss_fn(model, x, t) = mean((model(x) - t) ** 2) against
-    nnx.value_and_grad of the same loss (Flax's model built by `make`, nnx's weights loaded)."""
+    nnx.value_and_grad of the same loss (Flax's model built by `make`, nnx's weights loaded;
+    call(m, x): Flax's counterpart of nnx's model(x), default m(x); weights: as Case's)."""
 
-    def __init__(self, label, expr, make, x, mode="eval"):
-        self.case = Case(label, expr, make, lambda m, x: m(x), [("x", x)], mode=mode)
+    def __init__(self, label, expr, make, x, mode="eval", call=None, weights=None):
+        self.call = call or (lambda m, x: m(x))
+        self.case = Case(label, expr, make, self.call, [("x", x)], mode=mode, weights=weights)
         self.label, self.expr, self.x, self.mode = label, expr, x, mode
         self._flax = None
 
@@ -547,7 +584,9 @@ class GradCase:
             for k, var in var_tree(model).items():
                 var.set_value(jnp.asarray(p["weights"][k]))
             x = jnp.asarray(self.x)
-            loss, grads = nnx.jit(nnx.value_and_grad(lambda m: jnp.mean((m(x) - t) ** 2)))(model)
+            call = self.call
+            loss, grads = nnx.jit(nnx.value_and_grad(
+                lambda m: jnp.mean((call(m, x) - t) ** 2)))(model)
             flat = {".".join(map(str, path)): np.asarray(v.get_value())
                     for path, v in nnx.to_flat_state(grads)}
             self._flax = (p, tf, float(loss), flat)
@@ -596,6 +635,380 @@ GRADS = [
 ]
 
 
+# ---- convolutions and pooling -------------------------------------------------------------------
+def nx(v):
+    """A Python value as nnx source: "SAME" -> '"SAME"', (1, 2) -> '[1, 2]', True -> 'true'."""
+    if isinstance(v, str):
+        return f'"{v}"'
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(nx(e) for e in v) + "]"
+    return repr(v)
+
+
+def tuples(v):
+    """nnx's lists as the tuples Flax and lax want: [[1, 2], [0, 1]] -> ((1, 2), (0, 1))."""
+    return tuple(tuples(e) for e in v) if isinstance(v, (list, tuple)) else v
+
+
+def dims(x):
+    return "x".join(map(str, np.shape(x)))
+
+
+def conv(*args, **kw):
+    return lambda: nnx.Conv(*args, rngs=R(), **kw)
+
+
+def conv_t(*args, **kw):
+    return lambda: nnx.ConvTranspose(*args, rngs=R(), **kw)
+
+
+def layer_case(expr, make, x, label=None):
+    """Conv / ConvTranspose `expr` (its __call__(inputs)) on x."""
+    return Case(label or f"{expr} on {dims(x)}", expr, make, lambda m, x: m(x), [("inputs", x)])
+
+
+def pool_case(kind, x, window, strides=None, padding="VALID", count_include_pad=True, note=""):
+    """layers.nnx's Pool(...).<kind> against flax.nnx.<kind>_pool."""
+    args = [nx(list(window))]
+    if strides is not None:
+        args.append(f"strides={nx(list(strides))}")
+    if padding != "VALID":
+        args.append(f"padding={nx(padding)}")
+    if not count_include_pad:
+        args.append("count_include_pad=false")
+    expr = f"Pool({', '.join(args)})"
+    kw = {"strides": tuples(strides), "padding": tuples(padding)}
+    if kind == "avg":
+        kw["count_include_pad"] = count_include_pad
+    fn = {"max": nnx.max_pool, "min": nnx.min_pool, "avg": nnx.avg_pool}[kind]
+    return Case(f"{kind}_pool(x, {', '.join(args)}) on {dims(x)}{note}", expr, None,
+                lambda m, x: fn(x, tuples(window), **kw), [("x", x)], method=kind)
+
+
+def lax_case(lhs, rhs, strides, padding, lhs_dilation=None, rhs_dilation=None, groups=1,
+             label=None):
+    """layers.nnx's Lax (the built-in conv_general_dilated) against
+    jax.lax.conv_general_dilated with channels-last dimension numbers (NHWC, HWIO, NHWC for
+    2-d); an int padding p is lax's [(p, p)] per axis."""
+    n = np.ndim(lhs) - 2
+    args = [nx(list(strides)), nx(padding)]
+    if lhs_dilation is not None:
+        args.append(f"lhs_dilation={nx(list(lhs_dilation))}")
+    if rhs_dilation is not None:
+        args.append(f"rhs_dilation={nx(list(rhs_dilation))}")
+    if groups != 1:
+        args.append(f"feature_group_count={groups}")
+    expr = f"Lax({', '.join(args)})"
+    spatial = "DHW"[3 - n:]
+    dn = (f"N{spatial}C", f"{spatial}IO", f"N{spatial}C")
+    pads = [(padding, padding)] * n if isinstance(padding, int) else tuples(padding)
+
+    def call(m, a, b):
+        return jax.lax.conv_general_dilated(a, b, tuple(strides), pads, lhs_dilation,
+                                            rhs_dilation, dimension_numbers=dn,
+                                            feature_group_count=groups)
+
+    return Case(label or f"conv_general_dilated(lhs, rhs, {', '.join(args)}) on {dims(lhs)}, "
+                         f"{dims(rhs)} vs lax",
+                expr, None, call, [("lhs", lhs), ("rhs", rhs)])
+
+
+class TiedFlax(nnx.Module):
+    """layers.nnx's Tied: a pool of the Param `data` (relu'd first) plus x."""
+
+    def __init__(self, shape, pool, relu_first=True):
+        self.data = nnx.Param(jnp.zeros(shape))
+        self.pool, self.relu_first = pool, relu_first
+
+    def __call__(self, x):
+        v = self.data[...]
+        if self.relu_first:
+            v = jax.nn.relu(v)
+        return self.pool(v + x)
+
+
+def tied_data(shape, seed):
+    """Small integers -1..2: most pooling windows hold ties (relu'd: ties at 0, 1 and 2)."""
+    return np.random.default_rng(seed).integers(-1, 3, shape).astype(np.float32)
+
+
+def tied_grad(kind, shape, window, strides=None, padding="VALID", relu_first=True, seed=90):
+    """The gradient of a pool with respect to its input (the Param `data` of Tied) on data full
+    of ties, against jax.grad: each window's gradient goes to one element (the first extremum)."""
+    args = [nx(list(shape)), nx(kind), nx(list(window))]
+    if strides is not None:
+        args.append(f"strides={nx(list(strides))}")
+    if padding != "VALID":
+        args.append(f"padding={nx(padding)}")
+    if not relu_first:
+        args.append("relu_first=false")
+    expr = f"Tied({', '.join(args)})"
+    fn = {"max": nnx.max_pool, "min": nnx.min_pool, "avg": nnx.avg_pool}[kind]
+
+    def pool(v):
+        return fn(v, tuples(window), strides=tuples(strides), padding=tuples(padding))
+
+    data = tied_data(shape, seed)
+    what = "relu'd " if relu_first else ""
+    return GradCase(f"{kind}_pool grads on {what}tied {dims(data)} data, {expr}", expr,
+                    lambda: TiedFlax(shape, pool, relu_first), np.zeros(shape, np.float32),
+                    weights=lambda w: {"data": data})
+
+
+XC = rand((2, 7, 6, 4), 70)        # NHWC, 4 features
+XC1 = rand((2, 9, 3), 71)          # 1-d: NWC
+XC3 = rand((2, 4, 5, 3, 2), 72)    # 3-d: NDHWC
+XCT = rand((2, 4, 5, 4), 73)       # ConvTranspose inputs
+XP = rand((2, 7, 6, 3), 74)        # pools
+MASK = (np.random.default_rng(75).uniform(size=(2, 2, 2, 3)) < 0.6).astype(np.float32)
+
+
+class MaskedConv(nnx.Conv):
+    """nnx.Conv with its mask kept out of the graph (nnx.eval_shape makes an array attribute
+    abstract): the constant MASK."""
+    mask = property(lambda self: MASK, lambda self, value: None)
+
+CONV_CASES = [
+    # ---- Conv ------------------------------------------------------------------------------
+    layer_case("Conv(4, 6, kernel_size=[3, 3])", conv(4, 6, kernel_size=(3, 3)), XC),
+    layer_case("Conv(4, 6, kernel_size=[3, 3], strides=2, padding=\"VALID\")",
+               conv(4, 6, kernel_size=(3, 3), strides=2, padding="VALID"), XC),
+    layer_case("Conv(4, 6, kernel_size=[4, 4], strides=2)",
+               conv(4, 6, kernel_size=(4, 4), strides=2), XC),
+    layer_case("Conv(4, 6, kernel_size=[3, 2], padding=[[1, 2], [0, 1]])",
+               conv(4, 6, kernel_size=(3, 2), padding=((1, 2), (0, 1))), XC),
+    layer_case("Conv(4, 6, kernel_size=[3, 3], padding=1)",
+               conv(4, 6, kernel_size=(3, 3), padding=1), XC),
+    layer_case("Conv(4, 6, kernel_size=[3, 3], padding=[2, 0])",
+               conv(4, 6, kernel_size=(3, 3), padding=[2, 0]), XC),
+    layer_case("Conv(4, 6, kernel_size=[3, 3], kernel_dilation=2)",
+               conv(4, 6, kernel_size=(3, 3), kernel_dilation=2), XC),
+    # lax takes an input dilation with explicit padding only (a string is a ValueError)
+    layer_case("Conv(4, 6, kernel_size=[3, 3], input_dilation=2, padding=1)",
+               conv(4, 6, kernel_size=(3, 3), input_dilation=2, padding=1), XC),
+    layer_case("Conv(4, 6, kernel_size=[2, 3], strides=[2, 1], input_dilation=[2, 1], "
+               "kernel_dilation=[1, 2], padding=[[1, 0], [0, 2]])",
+               conv(4, 6, kernel_size=(2, 3), strides=(2, 1), input_dilation=(2, 1),
+                    kernel_dilation=(1, 2), padding=((1, 0), (0, 2))), XC),
+    layer_case("Conv(4, 6, kernel_size=[3, 3], feature_group_count=2)",
+               conv(4, 6, kernel_size=(3, 3), feature_group_count=2), XC),
+    layer_case("Conv(4, 4, kernel_size=[3, 3], feature_group_count=4)",
+               conv(4, 4, kernel_size=(3, 3), feature_group_count=4), XC,
+               "Conv(4, 4, kernel_size=[3, 3], feature_group_count=4) (depthwise) on 2x7x6x4"),
+    layer_case("Conv(4, 8, kernel_size=[3, 3], strides=2, feature_group_count=4)",
+               conv(4, 8, kernel_size=(3, 3), strides=2, feature_group_count=4), XC,
+               "Conv(4, 8, kernel_size=[3, 3], strides=2, feature_group_count=4) (depthwise x2)"),
+    layer_case("Conv(4, 6, kernel_size=[3, 3], use_bias=false)",
+               conv(4, 6, kernel_size=(3, 3), use_bias=False), XC),
+    # Flax's mask is a constant array; nnx's module bodies cannot make one (see the report)
+    layer_case(f"Conv(2, 3, kernel_size=[2, 2], mask={nx(MASK.tolist())})",
+               lambda: MaskedConv(2, 3, kernel_size=(2, 2), mask=MASK, rngs=R()), XC[..., :2],
+               "Conv(2, 3, kernel_size=[2, 2], mask=<constant 2x2x2x3 0/1>) on 2x7x6x2"),
+    layer_case("Conv(3, 5, kernel_size=3, padding=\"CAUSAL\", kernel_dilation=2)",
+               conv(3, 5, kernel_size=3, padding="CAUSAL", kernel_dilation=2), XC1),
+    layer_case("Conv(3, 5, kernel_size=4, strides=2)", conv(3, 5, kernel_size=4, strides=2), XC1),
+    layer_case("Conv(2, 3, kernel_size=[2, 3, 2], strides=[1, 2, 1])",
+               conv(2, 3, kernel_size=(2, 3, 2), strides=(1, 2, 1)), XC3),
+    layer_case("Conv(4, 6, kernel_size=[3, 3])", conv(4, 6, kernel_size=(3, 3)), XC[0],
+               "Conv(4, 6, kernel_size=[3, 3]) unbatched 7x6x4"),
+    layer_case("Conv(4, 6, kernel_size=[3, 3], strides=2)",
+               conv(4, 6, kernel_size=(3, 3), strides=2), rand((3, 2, 5, 5, 4), 76),
+               "Conv(4, 6, kernel_size=[3, 3], strides=2) on 3x2x5x5x4 (two batch axes)"),
+    layer_case("Conv(3, 5, kernel_size=3, padding=\"CAUSAL\")",
+               conv(3, 5, kernel_size=3, padding="CAUSAL"), XC1[0],
+               "Conv(3, 5, kernel_size=3, padding=\"CAUSAL\") unbatched 9x3"),
+    # ---- ConvTranspose ---------------------------------------------------------------------
+    layer_case("ConvTranspose(4, 3, kernel_size=[3, 3], strides=2)",
+               conv_t(4, 3, kernel_size=(3, 3), strides=2), XCT),
+    layer_case("ConvTranspose(4, 3, kernel_size=[3, 3], strides=2, padding=\"VALID\")",
+               conv_t(4, 3, kernel_size=(3, 3), strides=2, padding="VALID"), XCT),
+    layer_case("ConvTranspose(4, 3, kernel_size=[4, 4], strides=2)",
+               conv_t(4, 3, kernel_size=(4, 4), strides=2), XCT),
+    layer_case("ConvTranspose(4, 3, kernel_size=[2, 2], strides=3)",
+               conv_t(4, 3, kernel_size=(2, 2), strides=3), XCT),
+    layer_case("ConvTranspose(4, 3, kernel_size=[3, 3], kernel_dilation=2)",
+               conv_t(4, 3, kernel_size=(3, 3), kernel_dilation=2), XCT),
+    layer_case("ConvTranspose(4, 3, kernel_size=[3, 3], strides=2, kernel_dilation=[1, 2], "
+               "padding=\"VALID\")",
+               conv_t(4, 3, kernel_size=(3, 3), strides=2, kernel_dilation=(1, 2),
+                      padding="VALID"), XCT),
+    layer_case("ConvTranspose(4, 3, kernel_size=[3, 3], strides=[2, 1], padding=[[1, 2], [0, 1]])",
+               conv_t(4, 3, kernel_size=(3, 3), strides=(2, 1), padding=((1, 2), (0, 1))), XCT),
+    layer_case("ConvTranspose(4, 3, kernel_size=[3, 3], strides=2, padding=1, use_bias=false)",
+               conv_t(4, 3, kernel_size=(3, 3), strides=2, padding=1, use_bias=False), XCT),
+    layer_case("ConvTranspose(4, 3, kernel_size=[3, 3], strides=2, transpose_kernel=true)",
+               conv_t(4, 3, kernel_size=(3, 3), strides=2, transpose_kernel=True), XCT),
+    layer_case("ConvTranspose(4, 3, kernel_size=[3, 2], strides=2, padding=\"VALID\", "
+               "transpose_kernel=true)",
+               conv_t(4, 3, kernel_size=(3, 2), strides=2, padding="VALID",
+                      transpose_kernel=True), XCT),
+    layer_case("ConvTranspose(3, 2, kernel_size=5, strides=2)",
+               conv_t(3, 2, kernel_size=5, strides=2), XC1),
+    layer_case("ConvTranspose(3, 2, kernel_size=3, strides=3, padding=\"VALID\")",
+               conv_t(3, 2, kernel_size=3, strides=3, padding="VALID"), XC1),
+    layer_case("ConvTranspose(4, 3, kernel_size=[3, 3], strides=2)",
+               conv_t(4, 3, kernel_size=(3, 3), strides=2), XCT[1],
+               "ConvTranspose(4, 3, kernel_size=[3, 3], strides=2) unbatched 4x5x4"),
+    layer_case("ConvTranspose(4, 3, kernel_size=[3, 3], strides=2)",
+               conv_t(4, 3, kernel_size=(3, 3), strides=2), rand((3, 2, 3, 4, 4), 77),
+               "ConvTranspose(4, 3, kernel_size=[3, 3], strides=2) on 3x2x3x4x4 (two batch axes)"),
+    # ---- pools -----------------------------------------------------------------------------
+    pool_case("max", XP, [2, 2], [2, 2]),
+    pool_case("max", XP, [3, 3], [2, 2], "SAME"),
+    pool_case("max", XP, [3, 2], [1, 2], [[1, 1], [0, 1]]),
+    pool_case("max", XP, [2, 3]),
+    pool_case("min", XP, [3, 3], padding="SAME"),
+    pool_case("min", XP, [2, 2], [2, 2]),
+    pool_case("avg", XP, [3, 3], [2, 2], "SAME"),
+    pool_case("avg", XP, [3, 3], [2, 2], "SAME", count_include_pad=False),
+    pool_case("avg", XP, [2, 2]),
+    pool_case("avg", XP, [3, 2], [2, 1], [[2, 1], [1, 0]], count_include_pad=False),
+    pool_case("max", XP[0], [3, 3], [2, 2], "SAME", note=" (unbatched)"),
+    pool_case("avg", XP[1], [3, 3], [2, 2], "SAME", count_include_pad=False,
+              note=" (unbatched)"),
+    pool_case("max", XC1, [3], [2], "SAME"),
+    pool_case("avg", XC3, [2, 2, 2], [1, 2, 1], "SAME", count_include_pad=False),
+    pool_case("max", rand((3, 2, 5, 5, 3), 78), [2, 2], [2, 2], "SAME",
+              note=" (two batch axes)"),
+    pool_case("avg", rand((3, 2, 5, 5, 3), 79), [3, 3], None, "SAME", count_include_pad=False,
+              note=" (two batch axes)"),
+    pool_case("max", np.maximum(tied_data((2, 6, 6, 3), 80), 0), [3, 3], [2, 2], "SAME",
+              note=" (relu'd tied data)"),
+    # lax.reduce_window crops a negative padding, as lax.conv_general_dilated does
+    pool_case("max", XP, [2, 2], [2, 2], [[-1, 0], [0, -1]], note=" (negative padding crops)"),
+    # ---- conv_general_dilated against lax --------------------------------------------------
+    lax_case(XC, rand((3, 3, 4, 5), 82), [1, 1], "SAME"),
+    lax_case(XC, rand((3, 2, 4, 5), 83), [2, 1], "VALID"),
+    lax_case(XC, rand((3, 3, 4, 5), 84), [2, 1], [[1, 2], [0, 1]], [1, 2], [2, 1]),
+    lax_case(XC, rand((2, 3, 4, 5), 85), [1, 2], [[2, 0], [1, 1]], [2, 2], [1, 3]),
+    lax_case(XC, rand((3, 3, 2, 6), 86), [1, 1], 2, groups=2),
+    lax_case(XC, rand((3, 3, 1, 8), 87), [2, 2], "SAME", groups=4),
+    lax_case(XC1, rand((4, 3, 5), 88), [3], [[3, 2]], [2], [3]),
+    lax_case(XC3, rand((2, 2, 2, 2, 3), 89), [2, 1, 1], [[0, 1], [1, 1], [0, 0]], None,
+             [1, 2, 1]),
+    # lax pads a negative amount by cropping
+    lax_case(XC, rand((3, 3, 4, 5), 91), [1, 1], [[-1, 0], [0, -2]],
+             label="conv_general_dilated negative padding [[-1, 0], [0, -2]] (lax crops) vs lax"),
+]
+
+CONV_GRADS = [
+    GradCase("Conv(4, 6, kernel_size=[3, 3]) grads on 2x7x6x4", "Conv(4, 6, kernel_size=[3, 3])",
+             conv(4, 6, kernel_size=(3, 3)), XC),
+    GradCase("Conv(4, 6, kernel_size=[3, 3], strides=2, padding=\"VALID\") grads",
+             "Conv(4, 6, kernel_size=[3, 3], strides=2, padding=\"VALID\")",
+             conv(4, 6, kernel_size=(3, 3), strides=2, padding="VALID"), XC),
+    GradCase("Conv(4, 6, kernel_size=[3, 3], strides=[1, 2], padding=[[1, 1], [2, 0]], "
+             "input_dilation=2, kernel_dilation=[1, 2]) grads",
+             "Conv(4, 6, kernel_size=[3, 3], strides=[1, 2], padding=[[1, 1], [2, 0]], "
+             "input_dilation=2, kernel_dilation=[1, 2])",
+             conv(4, 6, kernel_size=(3, 3), strides=(1, 2), padding=((1, 1), (2, 0)),
+                  input_dilation=2, kernel_dilation=(1, 2)), XC),
+    GradCase("Conv(4, 6, kernel_size=[3, 3], feature_group_count=2) grads",
+             "Conv(4, 6, kernel_size=[3, 3], feature_group_count=2)",
+             conv(4, 6, kernel_size=(3, 3), feature_group_count=2), XC),
+    GradCase("Conv(3, 5, kernel_size=3, padding=\"CAUSAL\", kernel_dilation=2) grads on 2x9x3",
+             "Conv(3, 5, kernel_size=3, padding=\"CAUSAL\", kernel_dilation=2)",
+             conv(3, 5, kernel_size=3, padding="CAUSAL", kernel_dilation=2), XC1),
+    GradCase("ConvTranspose(4, 3, kernel_size=[3, 3], strides=2) grads on 2x4x5x4",
+             "ConvTranspose(4, 3, kernel_size=[3, 3], strides=2)",
+             conv_t(4, 3, kernel_size=(3, 3), strides=2), XCT),
+    GradCase("ConvTranspose(4, 3, kernel_size=[3, 2], strides=2, padding=\"VALID\", "
+             "transpose_kernel=true) grads",
+             "ConvTranspose(4, 3, kernel_size=[3, 2], strides=2, padding=\"VALID\", "
+             "transpose_kernel=true)",
+             conv_t(4, 3, kernel_size=(3, 2), strides=2, padding="VALID", transpose_kernel=True),
+             XCT),
+    GradCase("Sequential(Conv(4, 6, kernel_size=[3, 3], strides=2), relu, Conv(6, 3, "
+             "kernel_size=[3, 3], kernel_dilation=2)) grads (a convolution's input gradient)",
+             "Sequential(Conv(4, 6, kernel_size=[3, 3], strides=2), relu, "
+             "Conv(6, 3, kernel_size=[3, 3], kernel_dilation=2))",
+             lambda: nnx.Sequential(nnx.Conv(4, 6, kernel_size=(3, 3), strides=2, rngs=R()),
+                                    nnx.relu,
+                                    nnx.Conv(6, 3, kernel_size=(3, 3), kernel_dilation=2,
+                                             rngs=R())), XC),
+    GradCase("max_pool(relu(Conv(4, 6, kernel_size=[3, 3])(x)), [3, 3], strides=[2, 2], "
+             "padding=\"SAME\") grads",
+             "ConvPool(Conv(4, 6, kernel_size=[3, 3]), \"max\", [3, 3], strides=[2, 2], "
+             "padding=\"SAME\")",
+             lambda: Wrap(conv=nnx.Conv(4, 6, kernel_size=(3, 3), rngs=R())), XC,
+             call=lambda m, x: nnx.max_pool(nnx.relu(m.conv(x)), (3, 3), strides=(2, 2),
+                                            padding="SAME")),
+    GradCase("avg_pool(relu(Conv(4, 6, kernel_size=[3, 3])(x)), [2, 2], padding=\"SAME\", "
+             "count_include_pad=false) grads",
+             "ConvPool(Conv(4, 6, kernel_size=[3, 3]), \"avg\", [2, 2], padding=\"SAME\", "
+             "count_include_pad=false)",
+             lambda: Wrap(conv=nnx.Conv(4, 6, kernel_size=(3, 3), rngs=R())), XC,
+             call=lambda m, x: nnx.avg_pool(nnx.relu(m.conv(x)), (2, 2), padding="SAME",
+                                            count_include_pad=False)),
+    tied_grad("max", (2, 6, 6, 3), [3, 3], [2, 2], "SAME"),
+    tied_grad("max", (2, 6, 5, 3), [2, 2], seed=92),
+    tied_grad("max", (2, 6, 5, 3), [3, 2], [1, 1], [[1, 1], [1, 0]], relu_first=False, seed=93),
+    tied_grad("min", (2, 6, 6, 3), [3, 3], [2, 2], "SAME", relu_first=False, seed=94),
+    tied_grad("avg", (2, 6, 6, 3), [3, 3], [2, 2], "SAME", seed=95),
+]
+
+# Constructions and inputs Flax or lax reject (the error type each raises): nnx must reject them.
+CONV_REJECTS = [
+    ("Conv(3, 4, kernel_size=3, feature_group_count=2) (3 features in 2 groups; flax asserts at "
+     "the call)", ["run", "--model", "Conv(3, 4, kernel_size=3, feature_group_count=2)",
+                   "--input", "inputs=randn(2, 5, 3)"],
+     lambda: nnx.Conv(3, 4, kernel_size=3, feature_group_count=2, rngs=R())(jnp.ones((2, 5, 3))),
+     (AssertionError,)),
+    ("Conv(4, 3, kernel_size=3, feature_group_count=2) (3 out features in 2 groups)",
+     ["run", "--model", "Conv(4, 3, kernel_size=3, feature_group_count=2)",
+      "--input", "inputs=randn(2, 5, 4)"],
+     lambda: nnx.Conv(4, 3, kernel_size=3, feature_group_count=2, rngs=R())(jnp.ones((2, 5, 4))),
+     (ValueError,)),
+    ("Conv(3, 4, kernel_size=[3, 3]) on 2x5x5x2 (2 channels, 3 expected)",
+     ["run", "--model", "Conv(3, 4, kernel_size=[3, 3])", "--input", "inputs=randn(2, 5, 5, 2)"],
+     lambda: nnx.Conv(3, 4, kernel_size=(3, 3), rngs=R())(jnp.ones((2, 5, 5, 2))), (ValueError,)),
+    ("ConvTranspose(3, 4, kernel_size=[3, 3]) on 2x5x5x2 (2 channels, 3 expected)",
+     ["run", "--model", "ConvTranspose(3, 4, kernel_size=[3, 3])",
+      "--input", "inputs=randn(2, 5, 5, 2)"],
+     lambda: nnx.ConvTranspose(3, 4, kernel_size=(3, 3), rngs=R())(jnp.ones((2, 5, 5, 2))),
+     (ValueError, TypeError)),
+    ("Conv(1, 2, kernel_size=3) on a vector of 4 (no feature axis)",
+     ["run", "--model", "Conv(1, 2, kernel_size=3)", "--input", "inputs=randn(4)"],
+     lambda: nnx.Conv(1, 2, kernel_size=3, rngs=R())(jnp.ones((4,))), (ValueError,)),
+    ("Conv(2, 3, kernel_size=[3, 3], padding=\"CAUSAL\") (2-d)",
+     ["run", "--model", "Conv(2, 3, kernel_size=[3, 3], padding=\"CAUSAL\")",
+      "--input", "inputs=randn(1, 4, 4, 2)"],
+     lambda: nnx.Conv(2, 3, kernel_size=(3, 3), padding="CAUSAL", rngs=R())(jnp.ones((1, 4, 4, 2))),
+     (ValueError,)),
+    ("Conv(2, 3, kernel_size=[3, 3], padding=\"FOO\")",
+     ["run", "--model", "Conv(2, 3, kernel_size=[3, 3], padding=\"FOO\")",
+      "--input", "inputs=randn(1, 4, 4, 2)"],
+     lambda: nnx.Conv(2, 3, kernel_size=(3, 3), padding="FOO", rngs=R())(jnp.ones((1, 4, 4, 2))),
+     (RuntimeError, ValueError)),
+    ("max_pool [2, 2] with strides [2] (one stride for two window axes)",
+     ["run", "--model", "Pool([2, 2], strides=[2])", "--method", "max",
+      "--input", "x=randn(1, 4, 4, 1)"],
+     lambda: nnx.max_pool(jnp.ones((1, 4, 4, 1)), (2, 2), strides=(2,)), (AssertionError,)),
+    # lax raises for a string padding with an input (lhs) dilation; so does nnx (E0231)
+    ("Conv(4, 6, kernel_size=[3, 3], input_dilation=2) (string padding with an input dilation)",
+     ["run", "--model", "Conv(4, 6, kernel_size=[3, 3], input_dilation=2)",
+      "--input", "inputs=randn(2, 5, 5, 4)"],
+     lambda: nnx.Conv(4, 6, kernel_size=(3, 3), input_dilation=2, rngs=R())(jnp.ones((2, 5, 5, 4))),
+     (ValueError,)),
+    ("conv_general_dilated(lhs, rhs, [1, 1], \"VALID\", [2, 1]) (string padding with an lhs "
+     "dilation)", ["run", "--model", "Lax([1, 1], \"VALID\", lhs_dilation=[2, 1])",
+                   "--input", "lhs=randn(1, 4, 4, 3)", "--input", "rhs=randn(3, 3, 3, 4)"],
+     lambda: jax.lax.conv_general_dilated(jnp.ones((1, 4, 4, 3)), jnp.ones((3, 3, 3, 4)),
+                                          (1, 1), "VALID", (2, 1),
+                                          dimension_numbers=("NHWC", "HWIO", "NHWC")),
+     (ValueError,)),
+    ("conv_general_dilated with 3 input channels and a kernel for 2",
+     ["run", "--model", "Lax([1, 1], \"SAME\")", "--input", "lhs=randn(1, 4, 4, 3)",
+      "--input", "rhs=randn(3, 3, 2, 4)"],
+     lambda: jax.lax.conv_general_dilated(jnp.ones((1, 4, 4, 3)), jnp.ones((3, 3, 2, 4)),
+                                          (1, 1), "SAME",
+                                          dimension_numbers=("NHWC", "HWIO", "NHWC")),
+     (ValueError, TypeError)),
+]
+
+
 # ---- initialisation statistics ------------------------------------------------------------------
 def init_stats(tmp, expr, path, make, std, truncated):
     """The std of nnx's initial `path` (--seed 3) within 10% of `std` and of Flax's own init;
@@ -636,6 +1049,15 @@ INIT_CHECKS = [
      mha(4, 64, qkv_features=256), 1 / 16, True),
     ("Embed(1000, 64) embedding init std 1/sqrt(64), plain normal", "Embed(1000, 64)",
      "embedding", lambda: nnx.Embed(1000, 64, rngs=R()), 1 / 8, False),
+    ("Conv(16, 64, kernel_size=[3, 3], feature_group_count=4) kernel init std 1/sqrt(3 * 3 * 4)",
+     "Conv(16, 64, kernel_size=[3, 3], feature_group_count=4)", "kernel",
+     conv(16, 64, kernel_size=(3, 3), feature_group_count=4), 1 / 6, True),
+    ("ConvTranspose(16, 64, kernel_size=[3, 3]) kernel init std 1/sqrt(3 * 3 * 16)",
+     "ConvTranspose(16, 64, kernel_size=[3, 3])", "kernel",
+     conv_t(16, 64, kernel_size=(3, 3)), 1 / 12, True),
+    ("ConvTranspose(16, 64, kernel_size=[3, 3], transpose_kernel=true) kernel init std "
+     "1/sqrt(3 * 3 * 64)", "ConvTranspose(16, 64, kernel_size=[3, 3], transpose_kernel=true)",
+     "kernel", conv_t(16, 64, kernel_size=(3, 3), transpose_kernel=True), 1 / 24, True),
 ]
 
 
@@ -692,6 +1114,77 @@ def seed_block_two_train_calls(tmp, backend):
     return None
 
 
+# A window larger than the (padded) input: JAX returns an empty result; nnx reports E0232 on
+# purpose (issue 8: such a model is almost surely wrong, and an empty tensor only fails later).
+# The check pins both sides: JAX still gives an empty array, nnx still rejects with E0232.
+EMPTY_IN_JAX = [
+    ("max_pool [3, 3] on 1x2x2x1",
+     ["run", "--model", "Pool([3, 3])", "--method", "max", "--input", "x=randn(1, 2, 2, 1)"],
+     lambda: nnx.max_pool(jnp.ones((1, 2, 2, 1)), (3, 3))),
+    ("conv_general_dilated 3x3 kernel on 1x2x2x3 VALID",
+     ["run", "--model", "Lax([1, 1], \"VALID\")", "--input", "lhs=randn(1, 2, 2, 3)",
+      "--input", "rhs=randn(3, 3, 3, 4)"],
+     lambda: jax.lax.conv_general_dilated(jnp.ones((1, 2, 2, 3)), jnp.ones((3, 3, 3, 4)),
+                                          (1, 1), "VALID",
+                                          dimension_numbers=("NHWC", "HWIO", "NHWC"))),
+]
+
+
+def empty_in_jax(tmp, args, jaxfn):
+    if np.asarray(jaxfn()).size != 0:
+        return "jax no longer returns an empty result (the check's premise is wrong)"
+    proc = run([NNXRUN, args[0], *files(), *args[1:]], check=False)
+    if proc.returncode == 0 or "E0232" not in proc.stderr + proc.stdout:
+        return "nnx does not report E0232 for a window larger than the input"
+    return None
+
+
+def sow_capture(tmp, backend):
+    """layers.nnx's Sows: `run --capture intermediates --capture-save` against Flax's
+    self.sow(nnx.Intermediate, ...) twice and nnx.pop(model, nnx.Intermediate): the paths
+    (hidden.0, hidden.1 for Flax's tuple) and values agree."""
+    w = os.path.join(tmp, "w.safetensors")
+    nnxrun("params", *files(), "--model", "Sows(4)", "--seed", "3", "--save", w)
+    weights = read_safetensors(w)
+
+    class Sows(nnx.Module):
+        def __init__(self, n, rngs):
+            self.linear = nnx.Linear(n, n, rngs=rngs)
+
+        def __call__(self, x):
+            h = self.linear(x)
+            self.sow(nnx.Intermediate, "hidden", h)
+            y = jax.nn.relu(h)
+            self.sow(nnx.Intermediate, "hidden", y)
+            return jnp.sum(y)
+
+    model = Sows(4, R())
+    model.linear.kernel.value = jnp.asarray(weights["linear.kernel"])
+    model.linear.bias.value = jnp.asarray(weights["linear.bias"]) + 0.3
+    np_bias = np.asarray(model.linear.bias.value)
+    write_safetensors(w, {"linear.kernel": weights["linear.kernel"], "linear.bias": np_bias})
+    x = rand((3, 4), 95)
+    model(jnp.asarray(x))
+    popped = nnx.pop(model, nnx.Intermediate)
+    reference = {}
+    for path, value in nnx.to_flat_state(popped):
+        values = value.get_value() if hasattr(value, "get_value") else value.value
+        for i, v in enumerate(values):
+            reference[".".join(map(str, path)) + f".{i}"] = np.asarray(v)
+    captured = os.path.join(tmp, "captured.safetensors")
+    nnxrun("run", *files(), "--model", "Sows(4)", "--load", w, "--backend", backend,
+           *save_inputs(tmp, [("x", x)]), "--capture", "intermediates",
+           "--capture-save", captured)
+    ours = read_safetensors(captured)
+    if sorted(ours) != sorted(reference):
+        return f"captured paths {sorted(ours)}, flax's {sorted(reference)}"
+    for k in reference:
+        problem = compare(ours[k], reference[k], f"captured {k}")
+        if problem:
+            return problem
+    return None
+
+
 def main():
     global NNXRUN, EXTRA, VERBOSE
     ap = argparse.ArgumentParser()
@@ -703,11 +1196,11 @@ def main():
     args = ap.parse_args()
     NNXRUN, EXTRA, VERBOSE = args.nnxrun, args.extra, args.verbose
     checks = []
-    for case in CASES:
+    for case in CASES + CONV_CASES:
         for backend in ("interp", "jit"):
             checks.append((f"{case.label} [{backend}] vs flax",
                            lambda tmp, c=case, b=backend: c.check(tmp, b)))
-    for case in GRADS:
+    for case in GRADS + CONV_GRADS:
         for backend in ("interp", "jit"):
             checks.append((f"{case.label} [{backend}] vs jax.grad",
                            lambda tmp, c=case, b=backend: c.check(tmp, b)))
@@ -720,6 +1213,15 @@ def main():
     for label, args, flax in REJECTS:
         checks.append((f"{label}: rejected like flax",
                        lambda tmp, a=args, f=flax: rejects(tmp, a, f)))
+    for backend in ("interp", "jit"):
+        checks.append((f"sow(Intermediate, ...) captured = nnx.pop of Flax's sow [{backend}]",
+                       lambda tmp, b=backend: sow_capture(tmp, b)))
+    for label, args, jaxfn in EMPTY_IN_JAX:
+        checks.append((f"{label}: jax gives an empty result, nnx E0232 (on purpose)",
+                       lambda tmp, a=args, f=jaxfn: empty_in_jax(tmp, a, f)))
+    for label, args, flax, errors in CONV_REJECTS:
+        checks.append((f"{label}: rejected like flax",
+                       lambda tmp, a=args, f=flax, e=errors: rejects(tmp, a, f, e)))
     for label, expr, path, make, std, truncated in INIT_CHECKS:
         checks.append((label, lambda tmp, e=expr, p=path, m=make, s=std, t=truncated:
                        init_stats(tmp, e, p, m, s, t)))
