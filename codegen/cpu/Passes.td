@@ -45,6 +45,23 @@ def ScanToScfPass : Pass<"nnx-scan-to-scf", "::mlir::ModuleOp"> {
   ];
 }
 
+def FuseElementwisePass : Pass<"nnx-fuse-elementwise", "::mlir::ModuleOp"> {
+  let summary = "Fuse elementwise linalg producers into consumers that read each element once";
+  let description = [{
+    linalg-fuse-elementwise-ops (the same patterns: producer-consumer fusion of generics,
+    reshape folding, constant folding) with a control function that refuses a fusion that
+    would recompute the producer: when the consumer reads the producer's result through an
+    indexing map that is not a permutation of all its loops (a contraction reading A[i, k]
+    for every j), the producer is fused only if its body computes nothing (a broadcast,
+    transpose or copy). Runs after nnx-to-linalg and canonicalization.
+  }];
+  let dependentDialects = [
+    "::mlir::affine::AffineDialect",
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
 def PrepareCpuEntryPass : Pass<"nnx-prepare-cpu-entry", "::mlir::ModuleOp"> {
   let summary = "Give public functions the calling convention of CpuJit";
   let description = [{

@@ -38,6 +38,7 @@ namespace nnx::codegen {
 
 #define GEN_PASS_DECL_CONTRACTIONLOOPORDERPASS
 #define GEN_PASS_DECL_FORWARDRESULTALLOCSPASS
+#define GEN_PASS_DECL_FUSEELEMENTWISEPASS
 #define GEN_PASS_DECL_PREPARECPUENTRYPASS
 #define GEN_PASS_DECL_SCANTOSCFPASS
 #include "codegen/cpu/Passes.h.inc"
@@ -77,8 +78,10 @@ void buildCpuPipeline(OpPassManager &pm, PipelineHalf half) {
     // Fold constants and drop dead values first, so that fusion sees single-use producers.
     pm.addPass(createCanonicalizerPass());
     // Fuse producer generics (broadcasts, elementwise chains) into their consumers: the
-    // Linear layer's bias broadcast, add and relu become one generic after the matmul.
-    pm.addPass(createLinalgElementwiseOpFusionPass());
+    // Linear layer's bias broadcast, add and relu become one generic after the matmul. A
+    // producer a consumer would read several times (exp(h) @ w) is not fused: it would be
+    // recomputed per output column.
+    pm.addPass(createFuseElementwisePass());
     // Fusion leaves duplicated constants and tensor.empty ops behind.
     pm.addPass(createCanonicalizerPass());
     pm.addPass(createCSEPass());

@@ -1,12 +1,15 @@
 //===- nnx-opt.cpp - mlir-opt for the nnx dialect -------------------------===//
 //
-// The driver of the IR transforms' lit tests: MlirOptMain with the nnx and func dialects
-// (all that nnx IR uses), the nnx passes (nnx-grad) and the two generic clean-ups worth
-// running after them (canonicalize, cse), so `nnx-opt --nnx-grad f.mlir` prints the module
-// with its gradient functions. Only these are registered, not every upstream dialect and
-// pass, so the tool starts fast and a test cannot depend on a dialect nnx does not use.
+// The driver of the IR transforms' lit tests: MlirOptMain with the dialects of the CPU
+// pipeline (registerCodegenDialects: nnx, func, linalg, tensor, arith, math, ...), the nnx
+// passes whose lit tests run on it (nnx-grad, nnx-fuse-elementwise) and the two generic
+// clean-ups worth running after them (canonicalize, cse), so `nnx-opt --nnx-grad f.mlir`
+// prints the module with its gradient functions. Only these are registered, not every
+// upstream dialect and pass, so the tool starts fast and a test cannot depend on a dialect nnx
+// does not use.
 //
 //===----------------------------------------------------------------------===//
+#include "codegen/CpuJit.h"
 #include "ir/Autodiff.h"
 #include "ir/NNXDialect.h"
 
@@ -16,10 +19,16 @@
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "mlir/Transforms/Passes.h"
 
+namespace nnx::codegen {
+#define GEN_PASS_DECL_FUSEELEMENTWISEPASS
+#include "codegen/cpu/Passes.h.inc"
+} // namespace nnx::codegen
+
 int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
-  nnx::ir::registerNNXDialects(registry);
+  nnx::codegen::registerCodegenDialects(registry);
   mlir::registerPass([] { return nnx::ir::createGradPass(); });
+  mlir::registerPass([] { return nnx::codegen::createFuseElementwisePass(); });
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
   return mlir::asMainReturnCode(
