@@ -70,7 +70,7 @@ stmt
   : fnDecl                                              # fnStmt
   | kind=IDENT name=IDENT COLON typeExpr (ASSIGN expr)? # varDeclStmt
   | RETURN exprList?                                    # returnStmt
-  | ASSERT expr (COMMA STRING)?                         # assertStmt
+  | ASSERT cond=expr (COMMA msg=expr)?                 # assertStmt
   | ifStmt                                              # ifStatement
   | FOR targets=loopTargets IN expr block               # forStmt
   | exprList ASSIGN exprList                            # assignStmt

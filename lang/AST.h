@@ -222,11 +222,13 @@ struct ReturnStmt : Stmt {
   static bool classof(const Stmt *s) { return s->kind == Kind::Return; }
 };
 
-/// `assert cond, "message"`.
+/// `assert cond, message`: the message is any expression giving a string (`"n is " +
+/// str(n)`), evaluated only when the assertion fails, as Python's.
 struct AssertStmt : Stmt {
   AssertStmt(Span s) : Stmt(Kind::Assert, s) {}
   ExprPtr cond;
-  std::string message;
+  /// Null when no message is given.
+  ExprPtr message;
   static bool classof(const Stmt *s) { return s->kind == Kind::Assert; }
 };
 

@@ -23,6 +23,7 @@
 #include "ir/Types.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <limits>
 
@@ -70,15 +71,18 @@ Evaluator::windowPadding(const Value &padding, const std::vector<int64_t> &exten
   std::vector<std::pair<int64_t, int64_t>> pads;
   if (padding.kind == Value::Kind::Str) {
     // lax.padtype_to_pads: SAME keeps ceil(extent / stride) outputs, the extra before/after
-    // split with the smaller half first; VALID pads nothing.
-    if (padding.s != "SAME" && padding.s != "VALID") {
+    // split with the smaller half first; VALID pads nothing. Any case, as lax.
+    std::string mode = padding.s;
+    for (char &c : mode)
+      c = char(std::toupper(static_cast<unsigned char>(c)));
+    if (mode != "SAME" && mode != "VALID") {
       error("E0231", span, "unknown padding \"" + padding.s + "\"")
           .withLabel("expected \"SAME\", \"VALID\", an int or one (low, high) pair per spatial "
                      "axis");
       return std::nullopt;
     }
     for (size_t d = 0; d < n; ++d) {
-      if (padding.s == "VALID") {
+      if (mode == "VALID") {
         pads.push_back({0, 0});
         continue;
       }
@@ -223,6 +227,12 @@ Value Evaluator::builtinConv(std::vector<Value> &args,
   auto rhsDilation = windowInts(rhsDilationArg, size_t(nd), 1, "`rhs_dilation`", span);
   if (!strides || !lhsDilation || !rhsDilation)
     return Value::error();
+  for (int64_t d = 0; d < nd + 2; ++d)
+    if (kType.getDimSize(d) < 1 || (d > 0 && xType.getDimSize(d) < 1)) {
+      error("E0232", span, "a convolution needs non-empty kernel and input axes")
+          .withLabel(shapes);
+      return Value::error();
+    }
   std::vector<int64_t> window, extents, effective;
   for (int64_t d = 0; d < nd; ++d) {
     window.push_back(kType.getDimSize(d));
@@ -311,6 +321,14 @@ Value Evaluator::builtinPool(BuiltinId id, std::vector<Value> &args,
   if (!xArg || !xArg->isTensor() || !windowArg) {
     error("E0231", span, "`" + name + "` takes a tensor and a window shape")
         .withLabel("e.g. " + name + "(x, [2, 2], strides=[2, 2]): x [N, H, W, C]");
+    return Value::error();
+  }
+  if (!windowArg->isSequence() || (stridesArg && stridesArg->kind == Value::Kind::Int)) {
+    // flax.linen.pooling takes tuples (an int raises TypeError): an int window would silently
+    // pool one axis.
+    error("E0231", span, "`" + name + "` takes `window_shape` and `strides` as lists, one "
+                         "entry per spatial axis")
+        .withLabel("e.g. " + name + "(x, [2, 2], strides=[2, 2]) for [N, H, W, C]");
     return Value::error();
   }
   std::optional<std::vector<int64_t>> window = staticInts(*windowArg, "`window_shape`", span);

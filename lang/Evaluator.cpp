@@ -501,17 +501,29 @@ void Evaluator::execAssert(const AssertStmt &stmt) {
   Value cond = eval(*stmt.cond);
   if (cond.isError())
     return;
-  std::string message = stmt.message.empty()
-                            ? "assertion failed: " + std::string(program_.sources().text(stmt.cond->span))
-                            : stmt.message;
+  // The message is evaluated only when it is needed, as Python's.
+  auto messageText = [&]() -> std::string {
+    std::string fallback =
+        "assertion failed: " + std::string(program_.sources().text(stmt.cond->span));
+    if (!stmt.message)
+      return fallback;
+    Value m = eval(*stmt.message);
+    if (m.kind == Value::Kind::Str)
+      return m.s;
+    if (!m.isError())
+      error("E0213", stmt.message->span, "an assert message must be a string")
+          .withLabel("this is " + describeValue(m))
+          .help("build one with str(): \"n is \" + str(n)");
+    return fallback;
+  };
   if (cond.kind == Value::Kind::Bool) {
     if (cond.b)
       return;
     // In a test body an assert is a test's check; anywhere else a failed one is an error.
     if (inTest_ && frames_.size() == 1)
-      staticFailures_.push_back({stmt.span, message});
+      staticFailures_.push_back({stmt.span, messageText()});
     else {
-      error("E0213", stmt.cond->span, message).withLabel("this is false");
+      error("E0213", stmt.cond->span, messageText()).withLabel("this is false");
       // Like a raised AssertionError: the rest of the function (or module body) does not run,
       // so a failed check is not followed by the errors it was written to prevent.
       Frame &frame = frames_.back();
@@ -530,7 +542,7 @@ void Evaluator::execAssert(const AssertStmt &stmt) {
       Value least = reduce(RedOp::Min, asNum, std::nullopt, false, stmt.span);
       all = binary(BinOp::Gt, least, Value::real(0.5), stmt.span, stmt.span);
     }
-    dynamicAsserts_.push_back({all.tensor, stmt.span, message});
+    dynamicAsserts_.push_back({all.tensor, stmt.span, messageText()});
     return;
   }
   error("E0213", stmt.cond->span, "`assert` needs a bool")

@@ -192,7 +192,13 @@ private:
       for (const ExprPtr &e : cast<ReturnStmt>(s).values)
         expr(*e, scope);
       return;
-    case Stmt::Kind::Assert: expr(*cast<AssertStmt>(s).cond, scope); return;
+    case Stmt::Kind::Assert: {
+      const auto &as = cast<AssertStmt>(s);
+      expr(*as.cond, scope);
+      if (as.message)
+        expr(*as.message, scope);
+      return;
+    }
     case Stmt::Kind::If: {
       const auto &i = cast<IfStmt>(s);
       expr(*i.cond, scope);

@@ -150,9 +150,9 @@ StmtPtr AstBuilder::buildStmt(P::StmtContext *ctx) {
   }
   if (auto *as = dynamic_cast<P::AssertStmtContext *>(ctx)) {
     auto stmt = std::make_unique<AssertStmt>(s);
-    stmt->cond = buildExpr(as->expr());
-    if (as->STRING())
-      stmt->message = unescape(as->STRING()->getText());
+    stmt->cond = buildExpr(as->cond);
+    if (as->msg)
+      stmt->message = buildExpr(as->msg);
     return stmt;
   }
   if (auto *ifs = dynamic_cast<P::IfStatementContext *>(ctx))
