@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "lang/Evaluator.h"
+#include "lang/PythonHints.h"
 
 #include "ir/NNXDialect.h"
 #include "ir/Types.h"
@@ -182,8 +183,11 @@ Value Evaluator::lookupGlobal(const std::string &name, Span span, bool report) {
   if (report) {
     Diagnostic &d = error("E0201", span, "unknown name `" + name + "`");
     d.withLabel("not defined here");
-    std::string close = closestName(name, visibleNames());
-    if (!close.empty())
+    std::optional<std::string> hint = pythonHint(name);
+    std::string close = hint ? "" : closestName(name, visibleNames());
+    if (hint)
+      d.help(*hint);
+    else if (!close.empty())
       d.help("did you mean `" + close + "`?");
   }
   return Value::error();

@@ -10,6 +10,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "lang/Resolve.h"
+#include "lang/PythonHints.h"
 
 #include "runtime/DType.h"
 
@@ -389,6 +390,10 @@ private:
     candidates.insert(candidates.end(), builtinNames().begin(), builtinNames().end());
     Diagnostic &d = diags_.error("E0201", span, "unknown name `" + name + "`");
     d.withLabel("not defined here");
+    if (std::optional<std::string> hint = pythonHint(name)) {
+      d.help(*hint);
+      return;
+    }
     std::string close = closestName(name, candidates);
     if (!close.empty())
       d.help("did you mean `" + close + "`?");
