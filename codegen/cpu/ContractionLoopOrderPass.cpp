@@ -23,7 +23,7 @@ namespace nnx::codegen {
 
 namespace {
 
-/// Replaces a (batch) matmul by the equivalent generic whose last two loops are (k, j).
+/// Replaces a (batch) matmul, plain or with a transposed operand, by the equivalent generic whose last two loops are (k, j).
 mlir::LogicalResult reorderContraction(mlir::RewriterBase &rewriter, mlir::linalg::LinalgOp op) {
   rewriter.setInsertionPoint(op);
   mlir::FailureOr<mlir::linalg::GenericOp> generic =
@@ -45,7 +45,10 @@ struct ContractionLoopOrderPass
   void runOnOperation() override {
     llvm::SmallVector<mlir::linalg::LinalgOp> contractions;
     getOperation().walk([&](mlir::linalg::LinalgOp op) {
-      if (llvm::isa<mlir::linalg::MatmulOp, mlir::linalg::BatchMatmulOp>(op.getOperation()))
+      if (llvm::isa<mlir::linalg::MatmulOp, mlir::linalg::BatchMatmulOp,
+                    mlir::linalg::MatmulTransposeAOp, mlir::linalg::MatmulTransposeBOp,
+                    mlir::linalg::BatchMatmulTransposeAOp,
+                    mlir::linalg::BatchMatmulTransposeBOp>(op.getOperation()))
         contractions.push_back(op);
     });
     mlir::IRRewriter rewriter(&getContext());

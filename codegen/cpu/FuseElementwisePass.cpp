@@ -60,6 +60,21 @@ bool hasOneUseProducer(mlir::OpOperand *fusedOperand) {
   return producer && producer->hasOneUse();
 }
 
+/// Whether `op` is a named linalg op (a matmul), which reshape folding would generalise.
+bool isNamedLinalg(mlir::Operation *op) {
+  return op && llvm::isa<mlir::linalg::LinalgOp>(op) && !llvm::isa<mlir::linalg::GenericOp>(op);
+}
+
+/// Reshapes fold into generics only: folded into a matmul ([4, 128, K] @ [K, N] collapsed to
+/// rows and expanded back), they would turn it into a 4-d generic that nnx-gemm-schedule no
+/// longer recognises (measured: 100x slower than the scheduled matmul).
+bool foldsReshapeIntoGeneric(mlir::OpOperand *fusedOperand) {
+  if (isNamedLinalg(fusedOperand->getOwner()) ||
+      isNamedLinalg(fusedOperand->get().getDefiningOp()))
+    return false;
+  return hasOneUseProducer(fusedOperand);
+}
+
 struct FuseElementwisePass : impl::FuseElementwisePassBase<FuseElementwisePass> {
   void runOnOperation() override {
     // The pattern set of upstream's LinalgElementwiseOpFusionPass (LLVM 19), with our
@@ -67,7 +82,7 @@ struct FuseElementwisePass : impl::FuseElementwisePassBase<FuseElementwisePass> 
     mlir::MLIRContext *context = &getContext();
     mlir::RewritePatternSet patterns(context);
     mlir::linalg::populateElementwiseOpsFusionPatterns(patterns, fusesWithoutRecomputation);
-    mlir::linalg::populateFoldReshapeOpsByExpansionPatterns(patterns, hasOneUseProducer);
+    mlir::linalg::populateFoldReshapeOpsByExpansionPatterns(patterns, foldsReshapeIntoGeneric);
     mlir::affine::AffineApplyOp::getCanonicalizationPatterns(patterns, context);
     mlir::linalg::GenericOp::getCanonicalizationPatterns(patterns, context);
     mlir::tensor::ExpandShapeOp::getCanonicalizationPatterns(patterns, context);

@@ -5,9 +5,11 @@
 //   [..., M, K] x [K, N]        -> collapse the leading dims into M, linalg.matmul, expand
 //   [..., M, K] x [..., K, N]   -> collapse the batch dims into one, linalg.batch_matmul,
 //                                  expand
-// Named ops (not generics) keep the contraction recognisable for later tiling and
-// vectorisation. Their loops run k innermost and ascending, the order in which the
-// interpreter accumulates.
+// An operand that is an nnx.transpose of its last two dims (autodiff's g @ w^T and x^T @ g)
+// is read in place through linalg's transpose_a / transpose_b forms instead of being
+// materialised. Named ops (not generics) keep the contraction recognisable for the GEMM
+// schedule (nnx-gemm-schedule). Their loops run k innermost and ascending, the order in which
+// the interpreter accumulates.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/cpu/LoweringUtils.h"
@@ -52,6 +54,22 @@ Value createZeroTensor(OpBuilder &b, Location loc, ArrayRef<int64_t> shape, Type
   return createFilledTensor(b, loc, type, createFloatConstant(b, loc, elementType, 0.0));
 }
 
+/// The input of `value`'s defining nnx.transpose when it swaps the last two dims and keeps
+/// the others in place, converted by `rewriter`; null otherwise.
+Value swappedLastTwo(Value value, ConversionPatternRewriter &rewriter) {
+  auto transpose = value.getDefiningOp<TransposeOp>();
+  if (!transpose)
+    return nullptr;
+  ArrayRef<int64_t> perm = transpose.getPerm();
+  int64_t rank = perm.size();
+  if (rank < 2 || perm[rank - 1] != rank - 2 || perm[rank - 2] != rank - 1)
+    return nullptr;
+  for (int64_t d = 0; d + 2 < rank; ++d)
+    if (perm[d] != d)
+      return nullptr;
+  return rewriter.getRemappedValue(transpose.getInput());
+}
+
 struct MatmulLowering : OpConversionPattern<MatmulOp> {
   using OpConversionPattern::OpConversionPattern;
 
@@ -68,23 +86,50 @@ struct MatmulLowering : OpConversionPattern<MatmulOp> {
     int64_t rank = lhsType.getRank();
     Type elementType = resultType.getElementType();
     Value lhs = adaptor.getLhs(), rhs = adaptor.getRhs(), product;
+    // x^T @ g reads x in place when x^T has no other rows to merge (rank 2, or batched).
+    Value lhsT = (rank == 2 || rhsType.getRank() != 2) ? swappedLastTwo(op.getLhs(), rewriter)
+                                                       : nullptr;
+    Value rhsT = lhsT ? nullptr : swappedLastTwo(op.getRhs(), rewriter);
     if (rhsType.getRank() == 2) {
       // Every leading dim of lhs becomes a row: [P * M, K] x [K, N].
-      lhs = collapseLeading(rewriter, loc, lhs, rank - 1);
-      int64_t rows = llvm::cast<RankedTensorType>(lhs.getType()).getDimSize(0);
+      int64_t rows = 1;
+      for (int64_t d = 0; d + 1 < rank; ++d)
+        rows *= resultType.getDimSize(d);
       Value init = createZeroTensor(rewriter, loc, {rows, rhsType.getDimSize(1)}, elementType);
-      product = rewriter.create<linalg::MatmulOp>(loc, ValueRange{lhs, rhs}, ValueRange{init})
-                    .getResult(0);
+      Operation *contraction;
+      if (lhsT)
+        contraction = rewriter.create<linalg::MatmulTransposeAOp>(loc, ValueRange{lhsT, rhs},
+                                                                  ValueRange{init});
+      else if (rhsT)
+        contraction = rewriter.create<linalg::MatmulTransposeBOp>(
+            loc, ValueRange{collapseLeading(rewriter, loc, lhs, rank - 1), rhsT},
+            ValueRange{init});
+      else
+        contraction = rewriter.create<linalg::MatmulOp>(
+            loc, ValueRange{collapseLeading(rewriter, loc, lhs, rank - 1), rhs},
+            ValueRange{init});
+      product = contraction->getResult(0);
     } else {
       // One batch dim: [P, M, K] x [P, K, N].
-      lhs = collapseLeading(rewriter, loc, lhs, rank - 2);
-      rhs = collapseLeading(rewriter, loc, rhs, rank - 2);
-      auto lhsShape = llvm::cast<RankedTensorType>(lhs.getType()).getShape();
+      Value a = collapseLeading(rewriter, loc, lhsT ? lhsT : lhs, rank - 2);
+      Value b = collapseLeading(rewriter, loc, rhsT ? rhsT : rhs, rank - 2);
+      int64_t batch = 1;
+      for (int64_t d = 0; d + 2 < rank; ++d)
+        batch *= resultType.getDimSize(d);
       Value init = createZeroTensor(
-          rewriter, loc, {lhsShape[0], lhsShape[1], rhsType.getShape().back()}, elementType);
-      product =
-          rewriter.create<linalg::BatchMatmulOp>(loc, ValueRange{lhs, rhs}, ValueRange{init})
-              .getResult(0);
+          rewriter, loc, {batch, resultType.getShape()[rank - 2], resultType.getShape().back()},
+          elementType);
+      Operation *contraction;
+      if (lhsT)
+        contraction = rewriter.create<linalg::BatchMatmulTransposeAOp>(loc, ValueRange{a, b},
+                                                                       ValueRange{init});
+      else if (rhsT)
+        contraction = rewriter.create<linalg::BatchMatmulTransposeBOp>(loc, ValueRange{a, b},
+                                                                       ValueRange{init});
+      else
+        contraction =
+            rewriter.create<linalg::BatchMatmulOp>(loc, ValueRange{a, b}, ValueRange{init});
+      product = contraction->getResult(0);
     }
     rewriter.replaceOp(op, createReshape(rewriter, loc, product, resultType));
     return success();

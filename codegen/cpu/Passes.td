@@ -74,6 +74,38 @@ def PrepareCpuEntryPass : Pass<"nnx-prepare-cpu-entry", "::mlir::ModuleOp"> {
   }];
 }
 
+def GemmSchedulePass : Pass<"nnx-gemm-schedule", "::mlir::ModuleOp"> {
+  let summary = "Run f32 matmuls as packed, register-tiled FMA loop nests (GotoBLAS/BLIS)";
+  let description = [{
+    Replaces linalg.matmul, batch_matmul and their transpose_a / transpose_b forms on f32
+    buffers with static shapes by the BLIS loop nest: cache blocks NC x KC x MC, B and A packed
+    into zero-padded panels of NR columns and MR rows, and an MR x NR micro-kernel that keeps
+    its accumulators in vector registers across the k loop and updates them with vector.fma.
+    A `linalg.fill 0` of the result right before the product is folded into its first k block.
+    Products too small to pay for packing (M < mr, N < vector-width, K < 8, or fewer than
+    32^3 multiply-adds) are left alone. Each output element still sums its products in
+    ascending k. Runs on buffers, after deallocation (it frees its own packing buffers) and
+    before nnx-contraction-loop-order; the pipeline picks the blocking for the host CPU.
+  }];
+  let options = [
+    Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"8",
+           "f32 lanes of a vector register (8 for AVX2, 16 for AVX-512)">,
+    Option<"mr", "mr", "int64_t", /*default=*/"6", "rows of the register tile">,
+    Option<"nr", "nr", "int64_t", /*default=*/"16",
+           "columns of the register tile (a multiple of vector-width)">,
+    Option<"mc", "mc", "int64_t", /*default=*/"144", "rows of A's cache block (a multiple of mr)">,
+    Option<"kc", "kc", "int64_t", /*default=*/"256", "depth of a cache block">,
+    Option<"nc", "nc", "int64_t", /*default=*/"3072",
+           "columns of B's cache block (a multiple of nr)">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect",
+  ];
+}
+
 def ContractionLoopOrderPass : Pass<"nnx-contraction-loop-order", "::mlir::ModuleOp"> {
   let summary = "Run matmul loops as (i, k, j) so the innermost loop vectorises";
   let description = [{

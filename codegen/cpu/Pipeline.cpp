@@ -19,6 +19,7 @@
 #include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
 #include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
 #include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVMPass.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
 #include "mlir/Dialect/Bufferization/Transforms/OneShotAnalysis.h"
@@ -31,6 +32,9 @@
 #include "mlir/Transforms/Passes.h"
 #include "llvm/IR/LLVMContext.h"
 #include "llvm/IR/Module.h"
+#include "llvm/TargetParser/Host.h"
+
+#include <cstdlib>
 
 using namespace mlir;
 
@@ -39,6 +43,7 @@ namespace nnx::codegen {
 #define GEN_PASS_DECL_CONTRACTIONLOOPORDERPASS
 #define GEN_PASS_DECL_FORWARDRESULTALLOCSPASS
 #define GEN_PASS_DECL_FUSEELEMENTWISEPASS
+#define GEN_PASS_DECL_GEMMSCHEDULEPASS
 #define GEN_PASS_DECL_PREPARECPUENTRYPASS
 #define GEN_PASS_DECL_SCANTOSCFPASS
 #include "codegen/cpu/Passes.h.inc"
@@ -64,6 +69,27 @@ bufferization::OneShotBufferizationOptions getBufferizationOptions() {
     return success();
   };
   return options;
+}
+
+/// The GEMM blocking for the host: BLIS's 6 x 16 register tile of 8-lane vectors with AVX2
+/// (12 of the 16 ymm registers hold accumulators), 8 x 32 of 16-lane vectors with AVX-512
+/// (16 of 32 zmm). Cache blocks as in the pass's defaults. NNX_GEMM_BLOCKING, in the pass's
+/// option syntax ("vector-width=16 mr=8 nr=32 kc=128"), overrides them: for tests and tuning.
+std::unique_ptr<Pass> createHostGemmSchedulePass() {
+  GemmSchedulePassOptions options;
+  if (llvm::sys::getHostCPUFeatures().lookup("avx512f")) {
+    options.vectorWidth = 16;
+    options.mr = 8;
+    options.nr = 32;
+  }
+  std::unique_ptr<Pass> pass = createGemmSchedulePass(options);
+  if (const char *override = std::getenv("NNX_GEMM_BLOCKING"); override && *override)
+    if (failed(pass->initializeOptions(override, [](const llvm::Twine &message) {
+          llvm::errs() << "NNX_GEMM_BLOCKING: " << message << "\n";
+          return failure();
+        })))
+      llvm::errs() << "NNX_GEMM_BLOCKING ignored in part\n";
+  return pass;
 }
 
 /// The CPU pipeline. `half` selects the passes on tensors (ending in fused linalg) or the
@@ -103,8 +129,11 @@ void buildCpuPipeline(OpPassManager &pm, PipelineHalf half) {
   pm.addPass(createCanonicalizerPass());
   bufferization::buildBufferDeallocationPipeline(pm, {});
   pm.addPass(createBufferizationToMemRefPass());
-  // Matmuls loop (i, k, j): same sums, but the innermost loop vectorises. On buffers, after
-  // the tensor-level passes that want to see named linalg.matmul ops.
+  // f32 matmuls big enough become packed, register-tiled FMA loop nests. On buffers, so that
+  // the packing buffers it allocates and frees itself are not seen by deallocation, and
+  // while the products are still named linalg ops.
+  pm.addPass(createHostGemmSchedulePass());
+  // The remaining matmuls loop (i, k, j): same sums, but the innermost loop vectorises.
   pm.addPass(createContractionLoopOrderPass());
   // Linalg on buffers to scf loops; LLVM's loop vectorizer works on them at -O3.
   pm.addPass(createConvertLinalgToLoopsPass());
@@ -118,6 +147,8 @@ void buildCpuPipeline(OpPassManager &pm, PipelineHalf half) {
   // which become the same libm calls as the interpreter's; the rest (tanh) calls libm directly.
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createConvertMathToLibmPass());
+  // The GEMM micro-kernels' vector ops (loads, broadcasts, fma) to LLVM vector intrinsics.
+  pm.addPass(createConvertVectorToLLVMPass());
   // To the LLVM dialect; func last, since it needs the converted bodies, then the casts that
   // the partial conversions left between them cancel out.
   pm.addPass(createArithToLLVMConversionPass());

@@ -67,23 +67,41 @@ def run_case(nnxrun, examples, tmp, case):
     return None
 
 
-# (file under examples/, model, optimizer) trained for 2 epochs on a slice of the digits.
+# (file under examples/, model, optimizer) trained for 12 steps on a slice of the digits.
+# The JIT's matmuls round differently (fused multiply-adds), so the backends agree to about
+# 1e-7, not bit for bit. Adam turns a gradient that is zero in theory (a conv bias before
+# BatchNorm, attention's key bias) into +-lr steps whose sign is rounding noise, so the models
+# with such parameters train with SGD here, which keeps noise at noise level; Adam is covered
+# by the others.
 TRAIN_CASES = [
     ("seed/training.nnx", "Model(64, 32, 10)", "sgd"),
     ("seed/training.nnx", "Model(64, 32, 10)", "adam"),
     ("digits.nnx", "Classifier(16)", "adamw"),
     ("digits_lstm.nnx", "DigitsLSTM(16)", "adam"),   # a scan, differentiated through
-    ("digits_cnn.nnx", "DigitsCNN(8)", "adam"),      # conv, BatchNorm statistics, max_pool
-    ("digits_transformer.nnx", "DigitsTransformer(16, 4, 1)", "adam"),  # attention
+    ("digits_cnn.nnx", "DigitsCNN(8)", "sgd"),       # conv, BatchNorm statistics, max_pool
+    ("digits_transformer.nnx", "DigitsTransformer(16, 4, 1)", "sgd"),  # attention
 ]
+
+
+def state_error(a, b):
+    """rel_error with the scale floored at 0.1, a weight's size: a parameter that is zero in
+    theory (a bias whose gradient cancels) holds rounding noise on both backends, which agrees
+    in size only."""
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    if a.shape != b.shape:
+        return float("inf")
+    if not a.size:
+        return 0.0
+    return float(np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 0.1))
 
 
 def compare_states(a, b):
     for name in a:
         if name not in b:
             return f"`{name}` missing"
-        if not np.array_equal(a[name], b[name]) and rel_error(b[name], a[name]) > 1e-5:
-            return f"`{name}` differs: relative error {rel_error(b[name], a[name]):.3g}"
+        if not np.array_equal(a[name], b[name]) and state_error(b[name], a[name]) > 1e-5:
+            return f"`{name}` differs: relative error {state_error(b[name], a[name]):.3g}"
     return None
 
 

@@ -21,6 +21,7 @@
 
 namespace nnx::codegen {
 #define GEN_PASS_DECL_FUSEELEMENTWISEPASS
+#define GEN_PASS_DECL_GEMMSCHEDULEPASS
 #include "codegen/cpu/Passes.h.inc"
 } // namespace nnx::codegen
 
@@ -29,6 +30,7 @@ int main(int argc, char **argv) {
   nnx::codegen::registerCodegenDialects(registry);
   mlir::registerPass([] { return nnx::ir::createGradPass(); });
   mlir::registerPass([] { return nnx::codegen::createFuseElementwisePass(); });
+  mlir::registerPass([] { return nnx::codegen::createGemmSchedulePass(); });
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
   return mlir::asMainReturnCode(

@@ -31,6 +31,8 @@ struct ModelOptions {
   std::vector<std::string> capture;
   /// run --capture-save: a safetensors file for the captured values.
   std::string captureSave;
+  /// run --repeat: timed warm calls before the kept one (their min and median in --timings).
+  int repeat = 1;
   std::string stage;
   std::string loss;
   std::string data;

@@ -105,7 +105,7 @@ int runRun(const ModelOptions &o) {
   if (auto names = func->getAttrOfType<mlir::ArrayAttr>("nnx.captured"))
     for (mlir::Attribute a : names)
       capturedPaths.push_back(mlir::cast<mlir::StringAttr>(a).str());
-  std::vector<rt::Tensor> outputs = s.execute(func, backend, state, inputs);
+  std::vector<rt::Tensor> outputs = s.execute(func, backend, state, inputs, o.repeat);
   std::vector<std::pair<std::string, rt::Tensor>> captured;
   for (size_t i = 0; i < capturedPaths.size(); ++i)
     captured.push_back({capturedPaths[i], outputs[outputs.size() - capturedPaths.size() + i]});

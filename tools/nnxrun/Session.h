@@ -95,9 +95,10 @@ public:
                                  const lang::TraceOptions &options);
 
   /// Runs `func` with arguments taken from `state` and `inputs`; writes the new state back
-  /// into `state` and returns the outputs.
+  /// into `state` and returns the outputs. With `repeat` > 1, first times `repeat` calls from
+  /// copies of `state` and adds their min and median to the timings.
   std::vector<rt::Tensor> execute(mlir::func::FuncOp func, Backend backend, rt::State &state,
-                                  const std::vector<InputSpec> &inputs);
+                                  const std::vector<InputSpec> &inputs, int repeat = 1);
 
   /// Renders pending diagnostics to stderr.
   void flushDiagnostics();

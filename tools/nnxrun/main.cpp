@@ -86,6 +86,9 @@ int main(int argc, char **argv) {
       ->delimiter(',');
   run->add_option("--capture-save", o.captureSave,
                   "write the captured values to a safetensors file");
+  run->add_option("--repeat", o.repeat,
+                  "time N more calls, each from the same state (min and median in --timings)")
+      ->check(CLI::Range(1, 1000000));
 
   CLI::App *grad = app.add_subcommand("grad", "write the gradients of a loss to safetensors");
   addModelOptions(grad, o, true);
