@@ -4,7 +4,8 @@
 #   make test              install what is missing, build, run every test (ctest)
 #   make build             configure (once) and build only
 #   make vscode-extension  package the VS Code extension as build/editors/nnx-<version>.vsix
-#   make bench             train-step time vs Flax NNX and PyTorch; scan compile and run time vs
+#   make bench             GEMM GFLOP/s vs OpenBLAS and XLA; train-step time vs Flax NNX and
+#                          PyTorch at 1 and 2 threads; scan compile and run time vs
 #                          JAX (bench/README.md)
 #   make clean             remove the build tree
 
@@ -52,7 +53,9 @@ bench: deps
 	    DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq python3-torch libopenblas0; \
 	    } >/dev/null 2>&1 || \
 	    echo "bench: could not install python3-torch/libopenblas0; PyTorch may be skipped"; }
-	.venv/bin/python bench/train_step.py --nnxrun $(NNXRUN)
+	.venv/bin/python bench/gemm.py --nnxrun $(NNXRUN)
+	.venv/bin/python bench/train_step.py --nnxrun $(NNXRUN) --threads 1
+	.venv/bin/python bench/train_step.py --nnxrun $(NNXRUN) --threads 2
 	.venv/bin/python bench/transforms.py --nnxrun $(NNXRUN)
 
 vscode-extension: deps

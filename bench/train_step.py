@@ -15,9 +15,10 @@ batch 1, 32 and 128, for three contenders run in the same invocation:
          train mode, torch.optim.SGD(lr=0.1), cross_entropy; Debian's python3-torch under
          /usr/bin/python3. Skipped (and said so) when torch is not importable.
 
-Every contender runs in its own subprocess with one thread (OMP/MKL/OPENBLAS_NUM_THREADS=1,
-XLA_FLAGS single-threaded Eigen, torch.set_num_threads(1)), pinned to one CPU with taskset, and
-with OPENBLAS_CORETYPE unset (it is set to Haswell on these machines and halves BLAS speed).
+Every contender runs in its own subprocess with --threads N threads, default one (nnxrun
+--threads N, OMP/MKL/OPENBLAS_NUM_THREADS=N, torch.set_num_threads(N), and for N = 1 XLA_FLAGS
+single-threaded Eigen), pinned to N CPUs with taskset, and with OPENBLAS_CORETYPE unset (it is
+set to Haswell on these machines and halves BLAS speed). `make bench` runs it at 1 and 2.
 All contenders train on the same data: x f32 [N, 784] standard normal scaled by 1/sqrt(784)
 (unscaled inputs make SGD at lr 0.1 diverge to NaN at batch 1 in every framework) and labels
 i32 [N] in 0..9, written as .npy files to a temporary directory. Every step of every contender
@@ -194,7 +195,7 @@ def worker_torch(args):
   import torch
   import torch.nn as nn
   import torch.nn.functional as F
-  torch.set_num_threads(1)
+  torch.set_num_threads(THREADS)
   torch.set_num_interop_threads(1)
   torch.manual_seed(0)
 
@@ -257,19 +258,29 @@ def _loaded_blas():
 # Driver.
 # ----------------------------------------------------------------------------------------------
 
+# Threads every contender gets (--threads): nnx's --threads, torch.set_num_threads, XLA's
+# Eigen pool (single-threaded only at 1), the BLAS/OpenMP variables; pinned to as many CPUs.
+THREADS = 1
+
+
 def bench_env():
-  """The environment every contender runs in: one thread, OPENBLAS_CORETYPE unset."""
+  """The environment every contender runs in: THREADS threads, OPENBLAS_CORETYPE unset."""
   env = dict(os.environ)
   env.pop("OPENBLAS_CORETYPE", None)
-  env.update({"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-              "XLA_FLAGS": "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1",
-              "JAX_PLATFORMS": "cpu", "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONWARNINGS": "ignore"})
+  n = str(THREADS)
+  env.update({"OMP_NUM_THREADS": n, "MKL_NUM_THREADS": n, "OPENBLAS_NUM_THREADS": n,
+              "JAX_PLATFORMS": "cpu", "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONWARNINGS": "ignore",
+              "NNX_BENCH_THREADS": n})
+  env.pop("XLA_FLAGS", None)
+  if THREADS == 1:
+    env["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
   return env
 
 
 def pinned(cmd, cpu):
   if cpu >= 0 and shutil.which("taskset"):
-    return ["taskset", "-c", str(cpu)] + cmd
+    cpus = ",".join(str(cpu + i) for i in range(THREADS))
+    return ["taskset", "-c", cpus] + cmd
   return cmd
 
 
@@ -292,7 +303,8 @@ def run_nnx(opts, data, batch, epochs):
   cmd = pinned([opts.nnxrun, "train", os.path.join(REPO, "examples/seed/training.nnx"),
                 "--model", f"Model({DIN}, {DMID}, {DOUT})", "--loss", "loss_fn",
                 "--data", f"{data}/X.npy,{data}/Y.npy", "--optimizer", "sgd", "--lr", str(LR),
-                "--batch", str(batch), "--epochs", str(epochs), "--seed", "0"], opts.cpu)
+                "--batch", str(batch), "--epochs", str(epochs), "--seed", "0",
+                "--threads", str(THREADS)], opts.cpu)
   p = subprocess.run(cmd, env=bench_env(), cwd=REPO, capture_output=True, text=True)
   if p.returncode != 0:
     return {"error": f"nnxrun exited {p.returncode}: {(p.stderr or p.stdout).strip()[-400:]}"}
@@ -368,7 +380,10 @@ def main():
                   "discarded (default 5, 3 with --quick)")
   ap.add_argument("--target-s", type=float, default=None,
                   help="seconds per epoch (default 0.5, 0.15 with --quick)")
-  ap.add_argument("--cpu", type=int, default=0, help="CPU to pin every contender to; -1: none")
+  ap.add_argument("--cpu", type=int, default=0,
+                  help="first CPU to pin every contender to (as many as --threads); -1: none")
+  ap.add_argument("--threads", type=int, default=int(os.environ.get("NNX_BENCH_THREADS", "1")),
+                  help="threads of every contender (default 1)")
   ap.add_argument("--nnxrun", default=os.path.join(REPO, "build/bin/nnxrun"))
   ap.add_argument("--torch-python", default="/usr/bin/python3")
   ap.add_argument("--json", default=None, help="also write the raw measurements here")
@@ -376,6 +391,8 @@ def main():
   ap.add_argument("--data", help=argparse.SUPPRESS)
   ap.add_argument("--batch", type=int, help=argparse.SUPPRESS)
   opts = ap.parse_args()
+  global THREADS
+  THREADS = max(1, opts.threads)
   if opts.rounds is None:
     opts.rounds = 1 if opts.quick else 3
   if opts.epochs is None:
@@ -396,10 +413,13 @@ def main():
     return 1
   no_torch = torch_status(opts)
   contenders = [c for c in CONTENDERS if not (c == "torch" and no_torch)]
-  pin = (f"pinned to CPU {opts.cpu} (taskset)" if opts.cpu >= 0 and shutil.which("taskset")
-         else "not pinned")
+  if THREADS > (os.cpu_count() or 1):
+    print(f"train_step.py: {THREADS} threads asked, this machine has {os.cpu_count()} CPUs")
+    return 0
+  pin = (f"pinned to CPU {opts.cpu}..{opts.cpu + THREADS - 1} (taskset)"
+         if opts.cpu >= 0 and shutil.which("taskset") else "not pinned")
   print(f"train step of Model({DIN}, {DMID}, {DOUT}), SGD lr {LR}, train mode (dropout on); "
-        f"1 thread each, {pin}, OPENBLAS_CORETYPE unset")
+        f"{THREADS} thread{'s' if THREADS > 1 else ''} each, {pin}, OPENBLAS_CORETYPE unset")
   print(f"{opts.rounds} round(s) x {opts.epochs} epochs of ~{opts.target_s} s; step time = "
         f"median over epochs >= 2 of the epoch's mean; table = median over rounds")
   if no_torch:

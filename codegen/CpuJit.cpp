@@ -32,6 +32,12 @@
 #include <mutex>
 #include <stdexcept>
 
+// libomp's API (omp.h is the compiler's, not a system header).
+extern "C" {
+void omp_set_num_threads(int);
+int omp_get_max_threads(void);
+}
+
 using namespace mlir;
 
 namespace nnx::codegen {
@@ -236,6 +242,10 @@ llvm::Error CpuJit::createEngine(ModuleOp module, llvm::StringRef name, int optL
   entry_ = *entry;
   return llvm::Error::success();
 }
+
+void setThreadCount(int threads) { omp_set_num_threads(threads); }
+
+int threadCount() { return omp_get_max_threads(); }
 
 std::vector<rt::Tensor> CpuJit::run(const std::vector<rt::Tensor> &args) const {
   if (args.size() != args_.size())

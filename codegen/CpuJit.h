@@ -30,6 +30,14 @@ namespace nnx::codegen {
 /// created (the tools do this once).
 void registerCodegenDialects(mlir::DialectRegistry &registry);
 
+/// Sets how many threads the compiled kernels may use (OpenMP's omp_set_num_threads; the
+/// default is OMP_NUM_THREADS, else one per core). Results are bit-identical for any count:
+/// threads split the columns of a product, never a sum.
+void setThreadCount(int threads);
+
+/// The thread count the compiled kernels use.
+int threadCount();
+
 /// A function compiled for the host CPU.
 class CpuJit {
 public:

@@ -80,12 +80,15 @@ def GemmSchedulePass : Pass<"nnx-gemm-schedule", "::mlir::ModuleOp"> {
     Replaces linalg.matmul, batch_matmul and their transpose_a / transpose_b forms on f32
     buffers with static shapes by the BLIS loop nest: cache blocks NC x KC x MC, B and A packed
     into zero-padded panels of NR columns and MR rows, and an MR x NR micro-kernel that keeps
-    its accumulators in vector registers across the k loop and updates them with vector.fma.
+    its accumulators in vector registers across the k loop and updates them with vector.fma
+    (tiles on the edges of C load and store it with masks).
     A `linalg.fill 0` of the result right before the product is folded into its first k block.
     Products too small to pay for packing (M < mr, N < vector-width, K < 8, or fewer than
     32^3 multiply-adds) are left alone. Each output element still sums its products in
-    ascending k. Runs on buffers, after deallocation (it frees its own packing buffers) and
-    before nnx-contraction-loop-order; the pipeline picks the blocking for the host CPU.
+    ascending k, in one thread: the panels of C a product spreads over threads (scf.parallel)
+    split no sum, so results are bit-identical for any thread count. Runs on buffers, after
+    deallocation (it frees its own packing buffers) and before nnx-contraction-loop-order; the
+    pipeline picks the blocking for the host CPU.
   }];
   let options = [
     Option<"vectorWidth", "vector-width", "int64_t", /*default=*/"8",
@@ -97,6 +100,9 @@ def GemmSchedulePass : Pass<"nnx-gemm-schedule", "::mlir::ModuleOp"> {
     Option<"kc", "kc", "int64_t", /*default=*/"256", "depth of a cache block">,
     Option<"nc", "nc", "int64_t", /*default=*/"3072",
            "columns of B's cache block (a multiple of nr)">,
+    Option<"threads", "threads", "bool", /*default=*/"true",
+           "run the column panels of products of at least 64^3 multiply-adds as an "
+           "scf.parallel loop (to OpenMP)">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",

@@ -18,7 +18,9 @@
 #include "mlir/Conversion/MathToLibm/MathToLibm.h"
 #include "mlir/Conversion/MemRefToLLVM/MemRefToLLVM.h"
 #include "mlir/Conversion/ReconcileUnrealizedCasts/ReconcileUnrealizedCasts.h"
+#include "mlir/Conversion/OpenMPToLLVM/ConvertOpenMPToLLVM.h"
 #include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
+#include "mlir/Conversion/SCFToOpenMP/SCFToOpenMP.h"
 #include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVMPass.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
@@ -138,6 +140,12 @@ void buildCpuPipeline(OpPassManager &pm, PipelineHalf half) {
   // Linalg on buffers to scf loops; LLVM's loop vectorizer works on them at -O3.
   pm.addPass(createConvertLinalgToLoopsPass());
   pm.addPass(createLowerAffinePass());
+  // The GEMMs' parallel panel loops become OpenMP worksharing loops (libomp's threads, as
+  // many as --threads says), before SCF is flattened into branches.
+  pm.addPass(createConvertSCFToOpenMPPass());
+  // That wraps each loop body in a memref.alloca_scope, which must hold one block: the
+  // canonicalizer inlines the scopes (our bodies allocate nothing) before SCF becomes CFG.
+  pm.addPass(createCanonicalizerPass());
   pm.addPass(createConvertSCFToCFPass());
   // Subviews and reshapes of memrefs become explicit offset/stride arithmetic (affine) that
   // finalize-memref-to-llvm can lower; lower that affine arithmetic again.
@@ -155,6 +163,8 @@ void buildCpuPipeline(OpPassManager &pm, PipelineHalf half) {
   pm.addPass(createConvertControlFlowToLLVMPass());
   pm.addPass(createFinalizeMemRefToLLVMConversionPass());
   pm.addPass(createConvertFuncToLLVMPass());
+  // The OpenMP regions' block arguments and operands to LLVM types, after their bodies.
+  pm.addPass(createConvertOpenMPToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
 

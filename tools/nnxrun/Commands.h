@@ -33,6 +33,8 @@ struct ModelOptions {
   std::string captureSave;
   /// run --repeat: timed warm calls before the kept one (their min and median in --timings).
   int repeat = 1;
+  /// --threads: the JIT's thread count (0: libomp's default).
+  int threads = 0;
   std::string stage;
   std::string loss;
   std::string data;

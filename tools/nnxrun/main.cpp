@@ -6,6 +6,8 @@
 //
 //===----------------------------------------------------------------------===//
 #include "tools/nnxrun/Commands.h"
+
+#include "codegen/CpuJit.h"
 #include "tools/nnxrun/Session.h"
 
 #include "runtime/Error.h"
@@ -39,6 +41,14 @@ void addModelOptions(CLI::App *cmd, ModelOptions &o, bool requireModel) {
   cmd->add_option("--load", o.load, "initial state from a safetensors checkpoint");
 }
 
+/// Adds --threads, the JIT's thread count.
+void addThreadsOption(CLI::App *cmd, ModelOptions &o) {
+  cmd->add_option("--threads", o.threads,
+                  "threads of the JIT's kernels (default: OMP_NUM_THREADS, else every core); "
+                  "results do not depend on it")
+      ->check(CLI::Range(1, 1024));
+}
+
 /// Adds the options of commands that run a method.
 void addRunOptions(CLI::App *cmd, ModelOptions &o) {
   cmd->add_option("--method", o.method, "the method to call (default __call__)");
@@ -47,6 +57,7 @@ void addRunOptions(CLI::App *cmd, ModelOptions &o) {
       ->check(CLI::IsMember({"eval", "train"}));
   cmd->add_option("--backend", o.backend, "interp or jit")->check(CLI::IsMember({"interp", "jit", "gpu"}));
   cmd->add_flag("--timings", o.timings, "print how long each stage took");
+  addThreadsOption(cmd, o);
 }
 
 } // namespace
@@ -114,6 +125,7 @@ int main(int argc, char **argv) {
       ->check(CLI::IsMember({"interp", "jit"}));
   train->add_option("--save", o.save, "write all state after training");
   train->add_flag("--timings", o.timings, "print how long each stage took");
+  addThreadsOption(train, o);
 
   CLI::App *test = app.add_subcommand("test", "run the `test` blocks of files");
   test->add_option("FILE", o.files, "the .nnx files")->required();
@@ -134,6 +146,8 @@ int main(int argc, char **argv) {
     return code == 0 ? 0 : 2;
   }
 
+  if (o.threads > 0)
+    nnx::codegen::setThreadCount(o.threads);
   try {
     if (*check)
       return runCheck(o);

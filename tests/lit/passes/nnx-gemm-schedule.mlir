@@ -1,23 +1,32 @@
 // RUN: %nnx-opt %s --nnx-gemm-schedule -split-input-file | FileCheck %s
 // RUN: %nnx-opt %s --nnx-gemm-schedule="vector-width=16 mr=8 nr=32 mc=64 kc=128 nc=256" -split-input-file | FileCheck %s --check-prefix=WIDE
+// RUN: %nnx-opt %s --nnx-gemm-schedule="threads=false" -split-input-file | FileCheck %s --check-prefix=SERIAL
 // RUN: not %nnx-opt %s --nnx-gemm-schedule="vector-width=8 mr=6 nr=20" 2>&1 | FileCheck %s --check-prefix=BAD
 
-// A zero-filled f32 matmul: packed panels of B (16 columns) and A (6 rows), the 6 x 16
-// micro-kernel's 12 accumulators carried by the k loop, the fill folded into the first k block.
+// A zero-filled f32 matmul: packed panels of B (16 columns) and A (6 rows), packed and
+// computed in parallel loops (1.5M multiply-adds), the 6 x 16 micro-kernel's 12 accumulators
+// carried by the k loop, the fill folded into the first k block, masked edge tiles.
 // CHECK-LABEL: func.func @matmul
-// CHECK:         memref.alloca() {alignment = 64 : i64} : memref<6x16xf32>
 // CHECK-NOT:     linalg.fill
 // CHECK:         memref.alloc() {alignment = 64 : i64} : memref<4x256x16xf32>
 // CHECK:         memref.alloc() {alignment = 64 : i64} : memref<17x256x6xf32>
 // CHECK:         scf.for
+// CHECK:         scf.parallel
+// CHECK:         scf.parallel
+// CHECK:         scf.parallel
 // CHECK:         scf.for {{.*}} iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
 // CHECK-COUNT-6: vector.broadcast
 // CHECK:         vector.fma
+// CHECK:         vector.maskedload
+// CHECK:         vector.maskedstore
 // CHECK-NOT:     linalg.matmul
 // CHECK:         memref.dealloc
 // CHECK:         memref.dealloc
+// SERIAL-LABEL: func.func @matmul
+// SERIAL-NOT:   scf.parallel
+// SERIAL:       vector.fma
+// SERIAL-NOT:   scf.parallel
 // WIDE-LABEL: func.func @matmul
-// WIDE:         memref.alloca() {alignment = 64 : i64} : memref<8x32xf32>
 // WIDE:         memref.alloc() {alignment = 64 : i64} : memref<2x128x32xf32>
 // WIDE:         memref.alloc() {alignment = 64 : i64} : memref<8x128x8xf32>
 // WIDE:         -> (vector<16xf32>, vector<16xf32>,
