@@ -279,8 +279,9 @@ def pinned(cmd, cpu):
 def run_nnx(opts, src, model, x_spec, mode=None, output=None, timeout=None):
   """One `nnxrun run --backend jit --timings` invocation; returns its stages (ms) and the
   derived compile_ms (trace + jit-lower + jit-llvm) and run_us."""
+  # --no-cache: the compile figures are cold compiles (train_step.py reports cached ones).
   cmd = [opts.nnxrun, "run", src, "--model", model, "--input", f"x={x_spec}", "--backend",
-         "jit", "--timings", "--seed", "0"]
+         "jit", "--timings", "--seed", "0", "--no-cache", "--threads", "1"]
   if mode:
     cmd += ["--mode", mode]
   if output:

@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/CpuJit.h"
+#include "codegen/CompileCache.h"
 #include "codegen/Pipeline.h"
 
 #include "ir/Types.h"
@@ -19,7 +20,11 @@
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/OwningOpRef.h"
 #include "mlir/IR/SymbolTable.h"
+#include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/ExecutionEngine/Orc/LLJIT.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/CommandLine.h"
@@ -170,15 +175,68 @@ llvm::Expected<std::unique_ptr<CpuJit>> CpuJit::compile(ModuleOp module, llvm::S
   DiagnosticCollector diagnostics(context);
   Clock::time_point start = Clock::now();
   OwningOpRef<ModuleOp> lowered = cloneForCompilation(module, name);
+  // The compile cache: the key is over the nnx IR about to be lowered (no locations, so the
+  // same model in another file hits too).
+  CompileCache &cache = CompileCache::get();
+  std::string key;
+  if (cache.enabled()) {
+    std::string text;
+    llvm::raw_string_ostream os(text);
+    lowered->print(os);
+    key = cache.key(text, name, optLevel);
+    if (std::unique_ptr<llvm::MemoryBuffer> object = cache.load(key)) {
+      if (llvm::Error error = jit->loadObject(std::move(object), name)) {
+        // An object that does not link (it passed the checksum: a foreign toolchain) is
+        // compiled again and replaced.
+        llvm::consumeError(std::move(error));
+        jit->loaded_.reset();
+      } else {
+        jit->cacheHit_ = true;
+        jit->cacheMillis_ = millisSince(start);
+        return jit;
+      }
+    }
+  }
   if (failed(lowerToLinalg(*lowered)) || failed(lowerToLLVMDialect(*lowered)))
     return makeError("cannot compile '" + name + "' for the CPU:\n" + diagnostics.text());
   jit->lowerMillis_ = millisSince(start);
   start = Clock::now();
-  if (llvm::Error error = jit->createEngine(*lowered, name, optLevel))
+  std::string object;
+  if (llvm::Error error =
+          jit->createEngine(*lowered, name, optLevel, key.empty() ? nullptr : &object))
     return makeError("cannot compile '" + name + "' with LLVM: " +
                      llvm::toString(std::move(error)) + "\n" + diagnostics.text());
   jit->llvmMillis_ = millisSince(start);
+  if (!object.empty())
+    cache.store(key, object);
   return jit;
+}
+
+llvm::Error CpuJit::loadObject(std::unique_ptr<llvm::MemoryBuffer> object,
+                               llvm::StringRef name) {
+  initializeNativeTarget();
+  auto machineBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!machineBuilder)
+    return machineBuilder.takeError();
+  auto lljit = llvm::orc::LLJITBuilder()
+                   .setJITTargetMachineBuilder(std::move(*machineBuilder))
+                   .create();
+  if (!lljit)
+    return lljit.takeError();
+  loaded_ = std::move(*lljit);
+  // libm, libc and libomp symbols come from the process, as in mlir::ExecutionEngine.
+  auto process = llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
+      loaded_->getDataLayout().getGlobalPrefix());
+  if (!process)
+    return process.takeError();
+  loaded_->getMainJITDylib().addGenerator(std::move(*process));
+  if (llvm::Error error = loaded_->addObjectFile(std::move(object)))
+    return error;
+  auto entry = loaded_->lookup(("_mlir__mlir_ciface_" + name).str());
+  if (!entry)
+    return entry.takeError();
+  entry_ = entry->toPtr<void (*)(void **)>();
+  return llvm::Error::success();
 }
 
 /// LLVM's default module pipeline at `optLevel`, for `machine`, without loop unrolling.
@@ -216,7 +274,8 @@ std::function<llvm::Error(llvm::Module *)> makeTransformer(int optLevel,
   };
 }
 
-llvm::Error CpuJit::createEngine(ModuleOp module, llvm::StringRef name, int optLevel) {
+llvm::Error CpuJit::createEngine(ModuleOp module, llvm::StringRef name, int optLevel,
+                                 std::string *object) {
   initializeNativeTarget();
   auto machineBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
   if (!machineBuilder)
@@ -232,6 +291,7 @@ llvm::Error CpuJit::createEngine(ModuleOp module, llvm::StringRef name, int optL
   options.jitCodeGenOptLevel = codeGenLevel(optLevel);
   options.enableGDBNotificationListener = false;
   options.enablePerfNotificationListener = false;
+  options.enableObjectDump = object != nullptr;
   auto engine = ExecutionEngine::create(module, options, std::move(*machine));
   if (!engine)
     return engine.takeError();
@@ -240,6 +300,16 @@ llvm::Error CpuJit::createEngine(ModuleOp module, llvm::StringRef name, int optL
   if (!entry)
     return entry.takeError();
   entry_ = *entry;
+  if (object) {
+    // ExecutionEngine only dumps its object to a file: through a temporary one.
+    llvm::SmallString<128> path;
+    if (!llvm::sys::fs::createTemporaryFile("nnx-object", "o", path)) {
+      engine_->dumpToObjectFile(path);
+      if (auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false))
+        *object = (*buffer)->getBuffer().str();
+      llvm::sys::fs::remove(path);
+    }
+  }
   return llvm::Error::success();
 }
 

@@ -23,6 +23,13 @@ class DialectRegistry;
 class ExecutionEngine;
 } // namespace mlir
 
+namespace llvm {
+class MemoryBuffer;
+namespace orc {
+class LLJIT;
+} // namespace orc
+} // namespace llvm
+
 namespace nnx::codegen {
 
 /// Registers every dialect, external interface model and LLVM IR translation the CPU
@@ -60,6 +67,10 @@ public:
   double lowerMillis() const { return lowerMillis_; }
   /// Milliseconds compile() spent in LLVM: translation, optimisation and machine code.
   double llvmMillis() const { return llvmMillis_; }
+  /// Whether compile() loaded the object from the compile cache (CompileCache.h) instead of
+  /// lowering and compiling; cacheMillis() is what that took (key, read, checks, linking).
+  bool cacheHit() const { return cacheHit_; }
+  double cacheMillis() const { return cacheMillis_; }
 
 private:
   /// The dtype and shape of one argument or result.
@@ -76,13 +87,19 @@ private:
                                                          llvm::StringRef what);
   /// Creates the execution engine for a module in the LLVM dialect and looks up the packed
   /// C interface of function `name`.
-  llvm::Error createEngine(mlir::ModuleOp module, llvm::StringRef name, int optLevel);
+  /// With `keepObject`, the object ORC produced is then in `object`.
+  llvm::Error createEngine(mlir::ModuleOp module, llvm::StringRef name, int optLevel,
+                           std::string *object = nullptr);
+  /// Links a cached object into a fresh ORC LLJIT and looks up function `name`.
+  llvm::Error loadObject(std::unique_ptr<llvm::MemoryBuffer> object, llvm::StringRef name);
 
   std::unique_ptr<mlir::ExecutionEngine> engine_;
+  std::unique_ptr<llvm::orc::LLJIT> loaded_;
   /// The packed entry point `_mlir__mlir_ciface_<name>`: one pointer per memref descriptor.
   void (*entry_)(void **) = nullptr;
   std::vector<TensorSpec> args_, results_;
-  double lowerMillis_ = 0.0, llvmMillis_ = 0.0;
+  double lowerMillis_ = 0.0, llvmMillis_ = 0.0, cacheMillis_ = 0.0;
+  bool cacheHit_ = false;
 };
 
 } // namespace nnx::codegen

@@ -112,6 +112,16 @@ def GemmSchedulePass : Pass<"nnx-gemm-schedule", "::mlir::ModuleOp"> {
   ];
 }
 
+def InlineAllocaScopesPass : Pass<"nnx-inline-alloca-scopes", "::mlir::ModuleOp"> {
+  let summary = "Inline memref.alloca_scope ops that allocate nothing on the stack";
+  let description = [{
+    Runs right after convert-scf-to-openmp, which wraps every parallel loop body in a
+    memref.alloca_scope; the scope must hold one block, which convert-scf-to-cf would break.
+    A scope without results and without a memref.alloca of its own (outside nested scopes)
+    is replaced by its body. Scopes that do allocate are kept.
+  }];
+}
+
 def ContractionLoopOrderPass : Pass<"nnx-contraction-loop-order", "::mlir::ModuleOp"> {
   let summary = "Run matmul loops as (i, k, j) so the innermost loop vectorises";
   let description = [{

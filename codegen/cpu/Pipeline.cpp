@@ -46,6 +46,7 @@ namespace nnx::codegen {
 #define GEN_PASS_DECL_FORWARDRESULTALLOCSPASS
 #define GEN_PASS_DECL_FUSEELEMENTWISEPASS
 #define GEN_PASS_DECL_GEMMSCHEDULEPASS
+#define GEN_PASS_DECL_INLINEALLOCASCOPESPASS
 #define GEN_PASS_DECL_PREPARECPUENTRYPASS
 #define GEN_PASS_DECL_SCANTOSCFPASS
 #include "codegen/cpu/Passes.h.inc"
@@ -143,9 +144,9 @@ void buildCpuPipeline(OpPassManager &pm, PipelineHalf half) {
   // The GEMMs' parallel panel loops become OpenMP worksharing loops (libomp's threads, as
   // many as --threads says), before SCF is flattened into branches.
   pm.addPass(createConvertSCFToOpenMPPass());
-  // That wraps each loop body in a memref.alloca_scope, which must hold one block: the
-  // canonicalizer inlines the scopes (our bodies allocate nothing) before SCF becomes CFG.
-  pm.addPass(createCanonicalizerPass());
+  // That wraps each loop body in a memref.alloca_scope, which must hold one block: inline
+  // the scopes (the kernels' bodies allocate nothing) before SCF becomes a CFG.
+  pm.addPass(createInlineAllocaScopesPass());
   pm.addPass(createConvertSCFToCFPass());
   // Subviews and reshapes of memrefs become explicit offset/stride arithmetic (affine) that
   // finalize-memref-to-llvm can lower; lower that affine arithmetic again.
@@ -172,6 +173,9 @@ void buildCpuPipeline(OpPassManager &pm, PipelineHalf half) {
 LogicalResult runPipeline(ModuleOp module, PipelineHalf half) {
   PassManager pm(module.getContext(), ModuleOp::getOperationName());
   buildCpuPipeline(pm, half);
+  // NNX_PASS_TIMING=1 prints MLIR's per-pass timing report to stderr (for tuning).
+  if (const char *timing = std::getenv("NNX_PASS_TIMING"); timing && *timing == '1')
+    pm.enableTiming();
   return pm.run(module);
 }
 

@@ -22,6 +22,7 @@
 namespace nnx::codegen {
 #define GEN_PASS_DECL_FUSEELEMENTWISEPASS
 #define GEN_PASS_DECL_GEMMSCHEDULEPASS
+#define GEN_PASS_DECL_INLINEALLOCASCOPESPASS
 #include "codegen/cpu/Passes.h.inc"
 } // namespace nnx::codegen
 
@@ -31,6 +32,7 @@ int main(int argc, char **argv) {
   mlir::registerPass([] { return nnx::ir::createGradPass(); });
   mlir::registerPass([] { return nnx::codegen::createFuseElementwisePass(); });
   mlir::registerPass([] { return nnx::codegen::createGemmSchedulePass(); });
+  mlir::registerPass([] { return nnx::codegen::createInlineAllocaScopesPass(); });
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
   return mlir::asMainReturnCode(

@@ -35,6 +35,8 @@ struct ModelOptions {
   int repeat = 1;
   /// --threads: the JIT's thread count (0: libomp's default).
   int threads = 0;
+  /// --no-cache: bypass the compile cache.
+  bool noCache = false;
   std::string stage;
   std::string loss;
   std::string data;

@@ -32,8 +32,12 @@ Runner::Runner(mlir::ModuleOp module, mlir::func::FuncOp func, Backend backend,
     throw std::logic_error("JIT compilation failed (stage: codegen): " +
                            llvm::toString(jit.takeError()));
   jit_ = std::move(*jit);
-  timings.add("jit-lower", jit_->lowerMillis());
-  timings.add("jit-llvm", jit_->llvmMillis());
+  if (jit_->cacheHit()) {
+    timings.add("jit-cache-hit", jit_->cacheMillis());
+  } else {
+    timings.add("jit-lower", jit_->lowerMillis());
+    timings.add("jit-llvm", jit_->llvmMillis());
+  }
   timings.add("jit-total", millisSince(start));
 }
 

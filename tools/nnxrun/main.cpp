@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 #include "tools/nnxrun/Commands.h"
 
+#include "codegen/CompileCache.h"
 #include "codegen/CpuJit.h"
 #include "tools/nnxrun/Session.h"
 
@@ -41,12 +42,14 @@ void addModelOptions(CLI::App *cmd, ModelOptions &o, bool requireModel) {
   cmd->add_option("--load", o.load, "initial state from a safetensors checkpoint");
 }
 
-/// Adds --threads, the JIT's thread count.
+/// Adds the JIT's options: --threads, its thread count, and --no-cache.
 void addThreadsOption(CLI::App *cmd, ModelOptions &o) {
   cmd->add_option("--threads", o.threads,
                   "threads of the JIT's kernels (default: OMP_NUM_THREADS, else every core); "
                   "results do not depend on it")
       ->check(CLI::Range(1, 1024));
+  cmd->add_flag("--no-cache", o.noCache,
+                "compile without the on-disk cache of compiled objects (~/.cache/nnx)");
 }
 
 /// Adds the options of commands that run a method.
@@ -131,6 +134,7 @@ int main(int argc, char **argv) {
   test->add_option("FILE", o.files, "the .nnx files")->required();
   test->add_option("--backend", o.backend, "interp or jit")->check(CLI::IsMember({"interp", "jit"}));
   test->add_option("--seed", o.seed, "seed for models created in tests");
+  addThreadsOption(test, o);
 
   CLI::App *emit = app.add_subcommand("emit", "print an intermediate stage");
   addModelOptions(emit, o, false);
@@ -148,6 +152,8 @@ int main(int argc, char **argv) {
 
   if (o.threads > 0)
     nnx::codegen::setThreadCount(o.threads);
+  if (o.noCache)
+    nnx::codegen::CompileCache::get().setEnabled(false);
   try {
     if (*check)
       return runCheck(o);

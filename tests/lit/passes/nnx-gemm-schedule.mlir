@@ -3,14 +3,20 @@
 // RUN: %nnx-opt %s --nnx-gemm-schedule="threads=false" -split-input-file | FileCheck %s --check-prefix=SERIAL
 // RUN: not %nnx-opt %s --nnx-gemm-schedule="vector-width=8 mr=6 nr=20" 2>&1 | FileCheck %s --check-prefix=BAD
 
-// A zero-filled f32 matmul: packed panels of B (16 columns) and A (6 rows), packed and
-// computed in parallel loops (1.5M multiply-adds), the 6 x 16 micro-kernel's 12 accumulators
-// carried by the k loop, the fill folded into the first k block, masked edge tiles.
+// A zero-filled f32 matmul becomes a call of the module's kernel on strided views, the fill
+// folded into the call (zero_init = true). The kernel packs panels of B (16 columns) and A
+// (6 rows), in parallel loops when threaded (1.5M multiply-adds), runs the 6 x 16 micro-kernel
+// with 12 accumulators carried by the k loop, and masks the edge tiles.
 // CHECK-LABEL: func.func @matmul
 // CHECK-NOT:     linalg.fill
-// CHECK:         memref.alloc() {alignment = 64 : i64} : memref<4x256x16xf32>
-// CHECK:         memref.alloc() {alignment = 64 : i64} : memref<17x256x6xf32>
-// CHECK:         scf.for
+// CHECK:         %[[A:.*]] = memref.cast %arg0 : memref<100x300xf32> to memref<?x?xf32, strided<[?, ?], offset: ?>>
+// CHECK:         %[[B:.*]] = memref.cast %arg1 : memref<300x50xf32> to memref<?x?xf32, strided<[?, ?], offset: ?>>
+// CHECK:         %[[C:.*]] = memref.cast %arg2 : memref<100x50xf32> to memref<?x?xf32, strided<[?, 1], offset: ?>>
+// CHECK:         call @[[KERNEL:nnx_sgemm_6x16_v8_144_256_3072_mt]](%[[A]], %[[B]], %[[C]], %true)
+// CHECK-NOT:     linalg.matmul
+// CHECK:       func.func private @[[KERNEL]]({{.*}}) attributes {passthrough = ["noinline"]}
+// CHECK:         memref.alloc({{.*}}) {alignment = 64 : i64} : memref<?x?x16xf32>
+// CHECK:         memref.alloc({{.*}}) {alignment = 64 : i64} : memref<?x?x6xf32>
 // CHECK:         scf.parallel
 // CHECK:         scf.parallel
 // CHECK:         scf.parallel
@@ -19,16 +25,14 @@
 // CHECK:         vector.fma
 // CHECK:         vector.maskedload
 // CHECK:         vector.maskedstore
-// CHECK-NOT:     linalg.matmul
 // CHECK:         memref.dealloc
 // CHECK:         memref.dealloc
 // SERIAL-LABEL: func.func @matmul
-// SERIAL-NOT:   scf.parallel
-// SERIAL:       vector.fma
+// SERIAL:         call @nnx_sgemm_6x16_v8_144_256_3072(
 // SERIAL-NOT:   scf.parallel
 // WIDE-LABEL: func.func @matmul
-// WIDE:         memref.alloc() {alignment = 64 : i64} : memref<2x128x32xf32>
-// WIDE:         memref.alloc() {alignment = 64 : i64} : memref<8x128x8xf32>
+// WIDE:         call @nnx_sgemm_8x32_v16_64_128_256_mt(
+// WIDE:         memref.alloc({{.*}}) {alignment = 64 : i64} : memref<?x?x32xf32>
 // WIDE:         -> (vector<16xf32>, vector<16xf32>,
 // BAD: nnx-gemm-schedule: inconsistent blocking
 func.func @matmul(%a: memref<100x300xf32>, %b: memref<300x50xf32>, %c: memref<100x50xf32>) {
@@ -40,26 +44,29 @@ func.func @matmul(%a: memref<100x300xf32>, %b: memref<300x50xf32>, %c: memref<10
 
 // -----
 
-// A product into a C that holds other values accumulates onto it: no fill to fold, so every
-// k block starts from C.
+// A product into a C that holds other values accumulates onto it (zero_init = false); two
+// products share one kernel.
 // CHECK-LABEL: func.func @accumulate
-// CHECK:         %[[FALSE:.*]] = arith.constant false
-// CHECK:         arith.select %[[FALSE]]
-// CHECK-NOT:     linalg.matmul
-func.func @accumulate(%a: memref<64x64xf32>, %b: memref<64x64xf32>, %c: memref<64x64xf32>) {
+// CHECK:         call @[[K:nnx_sgemm_.*]]({{.*}}, %false)
+// CHECK:         call @[[K]]({{.*}}, %false
+// CHECK-COUNT-1: func.func private
+func.func @accumulate(%a: memref<64x64xf32>, %b: memref<64x64xf32>, %c: memref<64x64xf32>,
+                      %d: memref<64x64xf32>) {
   linalg.matmul ins(%a, %b : memref<64x64xf32>, memref<64x64xf32>) outs(%c : memref<64x64xf32>)
+  linalg.matmul ins(%a, %b : memref<64x64xf32>, memref<64x64xf32>) outs(%d : memref<64x64xf32>)
   return
 }
 
 // -----
 
-// Transposed operands are packed through their layout (B's panels first, then A's): A^T is
-// read as a[k, i], B^T as b[j, k].
+// Transposed operands are views with swapped strides, never copies.
 // CHECK-LABEL: func.func @transposed
-// CHECK:         memref.load %arg1[%{{.*}}, %{{.*}}] : memref<64x48xf32>
-// CHECK:         memref.load %arg0[%{{.*}}, %{{.*}}] : memref<64x32xf32>
-// CHECK:         memref.load %arg3[%{{.*}}, %{{.*}}] : memref<64x48xf32>
-// CHECK:         memref.load %arg2[%{{.*}}, %{{.*}}] : memref<32x48xf32>
+// CHECK:         %[[AT:.*]] = memref.transpose %arg0 (d0, d1) -> (d1, d0) : memref<64x32xf32> to memref<32x64xf32, strided<[1, 32]>>
+// CHECK:         %[[A:.*]] = memref.cast %[[AT]]
+// CHECK:         call @nnx_sgemm_{{.*}}(%[[A]],
+// CHECK:         %[[BT:.*]] = memref.transpose %arg3 (d0, d1) -> (d1, d0) : memref<64x48xf32> to memref<48x64xf32, strided<[1, 48]>>
+// CHECK:         %[[B:.*]] = memref.cast %[[BT]]
+// CHECK:         call @nnx_sgemm_{{.*}}(%{{.*}}, %[[B]],
 // CHECK-NOT:     linalg.matmul_transpose
 func.func @transposed(%a: memref<64x32xf32>, %bt: memref<64x48xf32>, %c: memref<32x48xf32>,
                       %b: memref<64x48xf32>, %d: memref<32x64xf32>) {
@@ -75,7 +82,7 @@ func.func @transposed(%a: memref<64x32xf32>, %bt: memref<64x48xf32>, %c: memref<
 // CHECK:         linalg.matmul ins(%arg0, %arg1 : memref<1x784xf32>
 // CHECK:         linalg.matmul ins(%arg3, %arg4 : memref<64x64xf64>
 // CHECK:         linalg.matmul ins(%arg6, %arg7 : memref<?x64xf32>
-// CHECK-NOT:     vector.fma
+// CHECK-NOT:     call
 func.func @left_alone(%a: memref<1x784xf32>, %b: memref<784x256xf32>, %c: memref<1x256xf32>,
                       %d: memref<64x64xf64>, %e: memref<64x64xf64>, %f: memref<64x64xf64>,
                       %g: memref<?x64xf32>, %h: memref<64x64xf32>, %i: memref<?x64xf32>) {
@@ -87,9 +94,13 @@ func.func @left_alone(%a: memref<1x784xf32>, %b: memref<784x256xf32>, %c: memref
 
 // -----
 
-// batch_matmul: one schedule per batch element, C indexed [b, i, j].
+// batch_matmul: one call per batch element, on rank-reducing subviews.
 // CHECK-LABEL: func.func @batched
-// CHECK:         vector.load %arg2[%{{.*}}, %{{.*}}, %{{.*}}] : memref<3x40x40xf32>, vector<8xf32>
+// CHECK:         scf.for %[[I:.*]] = %c0 to %c3 step %c1
+// CHECK:           memref.subview %arg0[%[[I]], 0, 0] [1, 40, 40] [1, 1, 1] : memref<3x40x40xf32> to memref<40x40xf32, strided<[40, 1], offset: ?>>
+// CHECK:           memref.subview %arg1[%[[I]], 0, 0]
+// CHECK:           memref.subview %arg2[%[[I]], 0, 0]
+// CHECK:           call @nnx_sgemm_
 // CHECK-NOT:     linalg.batch_matmul
 func.func @batched(%a: memref<3x40x40xf32>, %b: memref<3x40x40xf32>, %c: memref<3x40x40xf32>) {
   linalg.batch_matmul ins(%a, %b : memref<3x40x40xf32>, memref<3x40x40xf32>) outs(%c : memref<3x40x40xf32>)

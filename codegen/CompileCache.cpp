@@ -1,0 +1,184 @@
+//===- CompileCache.cpp - The on-disk cache of compiled objects -----------===//
+//
+// Entry layout (little-endian, as the host):
+//   "NNXOBJ1\n"             8 bytes of magic
+//   key                      64 hex digits: the entry must be the one asked for
+//   payload size             8 bytes
+//   SHA-256 of the payload   32 bytes
+//   payload                  the relocatable object file ORC produced
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/CompileCache.h"
+
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Config/llvm-config.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/SHA256.h"
+#include "llvm/Support/raw_ostream.h"
+#include "llvm/TargetParser/Host.h"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <dlfcn.h>
+#include <sys/stat.h>
+#include <vector>
+
+namespace nnx::codegen {
+namespace {
+
+constexpr char kMagic[8] = {'N', 'N', 'X', 'O', 'B', 'J', '1', '\n'};
+constexpr size_t kKeySize = 64, kHashSize = 32;
+constexpr size_t kHeaderSize = sizeof(kMagic) + kKeySize + sizeof(uint64_t) + kHashSize;
+
+/// $XDG_CACHE_HOME/nnx, else $HOME/.cache/nnx ("" when neither is set).
+std::string defaultDirectory() {
+  llvm::SmallString<256> path;
+  if (const char *xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
+    path = xdg;
+  else if (const char *home = std::getenv("HOME"); home && *home)
+    llvm::sys::path::append(path, home, ".cache");
+  else
+    return "";
+  llvm::sys::path::append(path, "nnx");
+  return std::string(path);
+}
+
+/// What identifies the machine code this binary generates: the file holding this code (its
+/// path, size and modification time: a rebuild changes them), the LLVM version and the host.
+std::string buildAndHostIdentity() {
+  std::string id = "llvm " LLVM_VERSION_STRING "\n";
+  Dl_info info;
+  struct stat st;
+  if (dladdr(reinterpret_cast<void *>(&defaultDirectory), &info) && info.dli_fname &&
+      stat(info.dli_fname, &st) == 0)
+    id += std::string(info.dli_fname) + " " + std::to_string(st.st_size) + " " +
+          std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + "\n";
+  id += "cpu " + llvm::sys::getHostCPUName().str() + "\n";
+  std::vector<std::string> features;
+  for (const auto &feature : llvm::sys::getHostCPUFeatures())
+    if (feature.getValue())
+      features.push_back(feature.getKey().str());
+  std::sort(features.begin(), features.end());
+  for (const std::string &f : features)
+    id += "+" + f;
+  return id;
+}
+
+} // namespace
+
+CompileCache &CompileCache::get() {
+  static CompileCache cache;
+  return cache;
+}
+
+CompileCache::CompileCache() : directory_(defaultDirectory()) {
+  if (const char *off = std::getenv("NNX_NO_CACHE"); off && *off && std::strcmp(off, "0") != 0)
+    enabled_ = false;
+  if (directory_.empty())
+    enabled_ = false;
+}
+
+void CompileCache::setEnabled(bool enabled) { enabled_ = enabled && !directory_.empty(); }
+
+std::string CompileCache::key(llvm::StringRef irText, llvm::StringRef entry,
+                              int optLevel) const {
+  static const std::string identity = buildAndHostIdentity();
+  llvm::SHA256 hash;
+  hash.update(identity);
+  hash.update("\nentry ");
+  hash.update(entry);
+  hash.update("\nopt " + std::to_string(optLevel) + "\ngemm ");
+  if (const char *blocking = std::getenv("NNX_GEMM_BLOCKING"))
+    hash.update(blocking);
+  hash.update("\nir\n");
+  hash.update(irText);
+  return llvm::toHex(hash.final(), /*LowerCase=*/true);
+}
+
+std::string CompileCache::pathOf(const std::string &key) const {
+  llvm::SmallString<256> path(directory_);
+  llvm::sys::path::append(path, key + ".o");
+  return std::string(path);
+}
+
+void CompileCache::note(const std::string &message) {
+  if (noted_)
+    return;
+  noted_ = true;
+  llvm::errs() << "note: " << message << "\n";
+}
+
+std::unique_ptr<llvm::MemoryBuffer> CompileCache::load(const std::string &key) {
+  if (!enabled_)
+    return nullptr;
+  std::string path = pathOf(key);
+  auto file = llvm::MemoryBuffer::getFile(path, /*IsText=*/false, /*RequiresNullTerminator=*/false);
+  if (!file)
+    return nullptr; // a miss
+  llvm::StringRef data = (*file)->getBuffer();
+  uint64_t size = 0;
+  bool valid = data.size() >= kHeaderSize &&
+               std::memcmp(data.data(), kMagic, sizeof(kMagic)) == 0 &&
+               data.substr(sizeof(kMagic), kKeySize) == key;
+  if (valid) {
+    std::memcpy(&size, data.data() + sizeof(kMagic) + kKeySize, sizeof(size));
+    valid = data.size() == kHeaderSize + size;
+  }
+  llvm::StringRef payload = valid ? data.substr(kHeaderSize) : llvm::StringRef();
+  if (valid) {
+    std::array<uint8_t, 32> digest = llvm::SHA256::hash(llvm::arrayRefFromStringRef(payload));
+    valid = std::memcmp(digest.data(), data.data() + kHeaderSize - kHashSize, kHashSize) == 0;
+  }
+  if (!valid) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    llvm::errs() << "note: the compile cache entry " << path
+                 << " is truncated or corrupt; compiling again\n";
+    return nullptr;
+  }
+  return llvm::MemoryBuffer::getMemBufferCopy(payload, path);
+}
+
+void CompileCache::store(const std::string &key, llvm::StringRef object) {
+  if (!enabled_)
+    return;
+  std::lock_guard<std::mutex> lock(mutex_);
+  auto fail = [&](const std::string &why) {
+    note("the compile cache directory " + directory_ + " cannot be written (" + why +
+         "); running without it");
+    enabled_ = false;
+  };
+  if (std::error_code error = llvm::sys::fs::create_directories(directory_))
+    return fail(error.message());
+  std::string path = pathOf(key);
+  llvm::SmallString<256> temporary;
+  int fd = -1;
+  if (std::error_code error =
+          llvm::sys::fs::createUniqueFile(path + ".tmp-%%%%%%%%", fd, temporary))
+    return fail(error.message());
+  {
+    llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
+    uint64_t size = object.size();
+    std::array<uint8_t, 32> digest = llvm::SHA256::hash(llvm::arrayRefFromStringRef(object));
+    os.write(kMagic, sizeof(kMagic));
+    os << key;
+    os.write(reinterpret_cast<const char *>(&size), sizeof(size));
+    os.write(reinterpret_cast<const char *>(digest.data()), digest.size());
+    os << object;
+    os.close();
+    if (os.has_error()) {
+      std::string why = os.error().message();
+      os.clear_error();
+      llvm::sys::fs::remove(temporary);
+      return fail(why);
+    }
+  }
+  if (std::error_code error = llvm::sys::fs::rename(temporary, path)) {
+    llvm::sys::fs::remove(temporary);
+    return fail(error.message());
+  }
+}
+
+} // namespace nnx::codegen

@@ -1,0 +1,38 @@
+//===- GemmKernel.h - The f32 GEMM kernel function nnx-gemm-schedule calls -===//
+//
+// One function per module (per blocking, serial or threaded) computes every scheduled
+// product: C (+)= A B on strided 2-D views, with the GotoBLAS/BLIS loop nest in the vector
+// dialect. Call sites pass views (transposed and batch-sliced operands are just strides), so
+// LLVM compiles the kernel once however many products a train step has.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
+
+namespace nnx::codegen {
+
+/// The register and cache blocking of the kernel (see GemmKernel.cpp for the loop nest).
+struct GemmBlocking {
+  int64_t vectorWidth; ///< f32 lanes of one vector register (8: AVX2, 16: AVX-512)
+  int64_t mr;          ///< rows of the register tile
+  int64_t nr;          ///< columns of the register tile, a multiple of vectorWidth
+  int64_t mc, kc, nc;  ///< cache blocks of M, K and N (mc a multiple of mr, nc of nr)
+};
+
+/// The type of the kernel's A and B: memref<?x?xf32, strided<[?, ?], offset: ?>>.
+mlir::MemRefType getGemmOperandType(mlir::MLIRContext *context);
+
+/// The type of the kernel's C, whose rows must be contiguous:
+/// memref<?x?xf32, strided<[?, 1], offset: ?>>.
+mlir::MemRefType getGemmResultType(mlir::MLIRContext *context);
+
+/// The kernel `func.func private @name(%a, %b, %c, %zero_init: i1)` of `module`, created on
+/// first use: C[M, N] = (zero_init ? 0 : C) + A[M, K] B[K, N], each element summed in ascending
+/// k with fused multiply-adds. `parallel` spreads the column panels and the packing over
+/// threads with scf.parallel. The function is marked noinline.
+mlir::func::FuncOp getOrCreateGemmKernel(mlir::ModuleOp module, const GemmBlocking &blocking,
+                                         bool parallel);
+
+} // namespace nnx::codegen
