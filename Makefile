@@ -4,7 +4,7 @@
 #   make test              install what is missing, build, run every test (ctest)
 #   make build             configure (once) and build only
 #   make vscode-extension  package the VS Code extension as build/editors/nnx-<version>.vsix
-#   make bench             GEMM GFLOP/s vs OpenBLAS and XLA; train-step time vs Flax NNX and
+#   make bench             GEMM GFLOP/s vs OpenBLAS and XLA; forward latency and train-step time vs Flax NNX and
 #                          PyTorch at 1 and 2 threads; scan compile and run time vs
 #                          JAX (bench/README.md)
 #   make clean             remove the build tree
@@ -54,6 +54,7 @@ bench: deps
 	    } >/dev/null 2>&1 || \
 	    echo "bench: could not install python3-torch/libopenblas0; PyTorch may be skipped"; }
 	.venv/bin/python bench/gemm.py --nnxrun $(NNXRUN)
+	.venv/bin/python bench/forward.py --nnxrun $(NNXRUN)
 	.venv/bin/python bench/train_step.py --nnxrun $(NNXRUN) --threads 1
 	.venv/bin/python bench/train_step.py --nnxrun $(NNXRUN) --threads 2
 	.venv/bin/python bench/transforms.py --nnxrun $(NNXRUN)

@@ -10,11 +10,14 @@
 //===----------------------------------------------------------------------===//
 #include "codegen/CpuJit.h"
 #include "codegen/CompileCache.h"
+#include "codegen/KernelLibrary.h"
+#include "codegen/OrcObjects.h"
 #include "codegen/Pipeline.h"
 
 #include "ir/Types.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
 #include "mlir/IR/Diagnostics.h"
@@ -56,33 +59,6 @@ double millisSince(Clock::time_point start) {
 
 llvm::Error makeError(const llvm::Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
-}
-
-/// Initialises LLVM's host target and its assembly printer, once per process.
-void initializeNativeTarget() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    llvm::InitializeNativeTarget();
-    llvm::InitializeNativeTargetAsmPrinter();
-    // The train step of a model is one function whose entry block holds thousands of
-    // instructions (buffer allocations and memref descriptors between the kernels' loops).
-    // SelectionDAG's store merging is quadratic in such blocks: measured on the digits
-    // transformer's train step, LLVM took 22 s with it and 8.5 s without, and the kernels, whose
-    // stores the loop vectoriser already widens, ran no slower.
-    llvm::StringMap<llvm::cl::Option *> &options = llvm::cl::getRegisteredOptions();
-    if (llvm::cl::Option *merging = options.lookup("combiner-store-merging"))
-      static_cast<llvm::cl::opt<bool> *>(merging)->setValue(false);
-  });
-}
-
-/// LLVM's code generation level for an -O level.
-llvm::CodeGenOptLevel codeGenLevel(int optLevel) {
-  switch (optLevel) {
-  case 0: return llvm::CodeGenOptLevel::None;
-  case 1: return llvm::CodeGenOptLevel::Less;
-  case 2: return llvm::CodeGenOptLevel::Default;
-  default: return llvm::CodeGenOptLevel::Aggressive;
-  }
 }
 
 /// Captures the diagnostics of a context while alive, to return them in an llvm::Error.
@@ -214,24 +190,10 @@ llvm::Expected<std::unique_ptr<CpuJit>> CpuJit::compile(ModuleOp module, llvm::S
 
 llvm::Error CpuJit::loadObject(std::unique_ptr<llvm::MemoryBuffer> object,
                                llvm::StringRef name) {
-  initializeNativeTarget();
-  auto machineBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
-  if (!machineBuilder)
-    return machineBuilder.takeError();
-  auto lljit = llvm::orc::LLJITBuilder()
-                   .setJITTargetMachineBuilder(std::move(*machineBuilder))
-                   .create();
+  auto lljit = linkObject(std::move(object));
   if (!lljit)
     return lljit.takeError();
   loaded_ = std::move(*lljit);
-  // libm, libc and libomp symbols come from the process, as in mlir::ExecutionEngine.
-  auto process = llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
-      loaded_->getDataLayout().getGlobalPrefix());
-  if (!process)
-    return process.takeError();
-  loaded_->getMainJITDylib().addGenerator(std::move(*process));
-  if (llvm::Error error = loaded_->addObjectFile(std::move(object)))
-    return error;
   auto entry = loaded_->lookup(("_mlir__mlir_ciface_" + name).str());
   if (!entry)
     return entry.takeError();
@@ -239,60 +201,18 @@ llvm::Error CpuJit::loadObject(std::unique_ptr<llvm::MemoryBuffer> object,
   return llvm::Error::success();
 }
 
-/// LLVM's default module pipeline at `optLevel`, for `machine`, without loop unrolling.
-///
-/// The loops the lowering emits have small constant trip counts (an RNN step's 32 x 8 x 64
-/// matmul, a scan over 8 rows): LLVM's full and partial unrolling blows them up into large
-/// straight-line code, which then dominates instruction selection. Measured here on the digits
-/// LSTM: its train step took 7.5 s in LLVM with unrolling and 1.1 s without, and the seed's
-/// Model train step ran no slower (the inner loops are still vectorised and interleaved).
-std::function<llvm::Error(llvm::Module *)> makeTransformer(int optLevel,
-                                                           llvm::TargetMachine *machine) {
-  return [optLevel, machine](llvm::Module *module) -> llvm::Error {
-    llvm::LoopAnalysisManager lam;
-    llvm::FunctionAnalysisManager fam;
-    llvm::CGSCCAnalysisManager cgam;
-    llvm::ModuleAnalysisManager mam;
-    llvm::PipelineTuningOptions tuning;
-    tuning.LoopUnrolling = false;
-    tuning.LoopInterleaving = true;
-    tuning.LoopVectorization = true;
-    tuning.SLPVectorization = true;
-    llvm::PassBuilder builder(machine, tuning);
-    builder.registerModuleAnalyses(mam);
-    builder.registerCGSCCAnalyses(cgam);
-    builder.registerFunctionAnalyses(fam);
-    builder.registerLoopAnalyses(lam);
-    builder.crossRegisterProxies(lam, fam, cgam, mam);
-    llvm::OptimizationLevel level = optLevel <= 0   ? llvm::OptimizationLevel::O0
-                                    : optLevel == 1 ? llvm::OptimizationLevel::O1
-                                    : optLevel == 2 ? llvm::OptimizationLevel::O2
-                                                    : llvm::OptimizationLevel::O3;
-    llvm::ModulePassManager passes = builder.buildPerModuleDefaultPipeline(level);
-    passes.run(*module, mam);
-    return llvm::Error::success();
-  };
-}
-
 llvm::Error CpuJit::createEngine(ModuleOp module, llvm::StringRef name, int optLevel,
                                  std::string *object) {
-  initializeNativeTarget();
-  auto machineBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
-  if (!machineBuilder)
-    return machineBuilder.takeError();
-  machineBuilder->setCodeGenOptLevel(codeGenLevel(optLevel));
-  auto machine = machineBuilder->createTargetMachine();
-  if (!machine)
-    return machine.takeError();
-  // The optimiser needs the host machine (vector widths, features) to vectorise.
-  std::function<llvm::Error(llvm::Module *)> optimize = makeTransformer(optLevel, machine->get());
-  ExecutionEngineOptions options;
-  options.transformer = optimize;
-  options.jitCodeGenOptLevel = codeGenLevel(optLevel);
-  options.enableGDBNotificationListener = false;
-  options.enablePerfNotificationListener = false;
-  options.enableObjectDump = object != nullptr;
-  auto engine = ExecutionEngine::create(module, options, std::move(*machine));
+  // The GEMM kernels the module declares come from the kernel library.
+  llvm::StringMap<void *> kernels;
+  for (auto func : module.getOps<LLVM::LLVMFuncOp>())
+    if (func.isExternal() && isKernelName(func.getName())) {
+      auto address = getKernelAddress(func.getName());
+      if (!address)
+        return address.takeError();
+      kernels[func.getName()] = *address;
+    }
+  auto engine = createHostEngine(module, optLevel, object != nullptr, kernels);
   if (!engine)
     return engine.takeError();
   engine_ = std::move(*engine);
@@ -300,16 +220,8 @@ llvm::Error CpuJit::createEngine(ModuleOp module, llvm::StringRef name, int optL
   if (!entry)
     return entry.takeError();
   entry_ = *entry;
-  if (object) {
-    // ExecutionEngine only dumps its object to a file: through a temporary one.
-    llvm::SmallString<128> path;
-    if (!llvm::sys::fs::createTemporaryFile("nnx-object", "o", path)) {
-      engine_->dumpToObjectFile(path);
-      if (auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false))
-        *object = (*buffer)->getBuffer().str();
-      llvm::sys::fs::remove(path);
-    }
-  }
+  if (object)
+    *object = dumpObject(*engine_);
   return llvm::Error::success();
 }
 

@@ -32,6 +32,10 @@ mlir::LogicalResult lowerToLinalg(mlir::ModuleOp module);
 /// result.
 mlir::LogicalResult lowerToLLVMDialect(mlir::ModuleOp module);
 
+/// Lowers a module of GEMM kernel functions (cpu/GemmKernel.h: scf, memref, vector, arith on
+/// buffers) to the LLVM dialect, with the tail of the same pipeline: for the kernel library.
+mlir::LogicalResult lowerKernelsToLLVMDialect(mlir::ModuleOp module);
+
 /// The LLVM IR text of a module already in the LLVM dialect (`--stage llvm`); empty, with an
 /// MLIR diagnostic, when translation fails.
 std::string translateToLLVMIR(mlir::ModuleOp module);

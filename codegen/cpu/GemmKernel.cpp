@@ -264,12 +264,37 @@ MemRefType getGemmResultType(MLIRContext *context) {
                          StridedLayoutAttr::get(context, dyn, {dyn, 1}));
 }
 
+std::string getGemmKernelName(const GemmBlocking &blocking, bool parallel) {
+  return "nnx_sgemm_" + std::to_string(blocking.mr) + "x" + std::to_string(blocking.nr) + "_v" +
+         std::to_string(blocking.vectorWidth) + "_" + std::to_string(blocking.mc) + "_" +
+         std::to_string(blocking.kc) + "_" + std::to_string(blocking.nc) +
+         (parallel ? "_mt" : "");
+}
+
+std::optional<std::pair<GemmBlocking, bool>> parseGemmKernelName(llvm::StringRef name) {
+  if (!name.consume_front("nnx_sgemm_"))
+    return std::nullopt;
+  bool parallel = name.consume_back("_mt");
+  GemmBlocking b{};
+  auto number = [&](int64_t &value, llvm::StringRef separator) {
+    size_t end = separator.empty() ? name.size() : name.find(separator);
+    if (end == llvm::StringRef::npos || name.substr(0, end).getAsInteger(10, value) ||
+        value <= 0)
+      return false;
+    name = name.drop_front(std::min(name.size(), end + separator.size()));
+    return true;
+  };
+  if (!number(b.mr, "x") || !number(b.nr, "_v") || !number(b.vectorWidth, "_") ||
+      !number(b.mc, "_") || !number(b.kc, "_") || !number(b.nc, "") || !name.empty())
+    return std::nullopt;
+  if (b.nr % b.vectorWidth || b.mc % b.mr || b.nc % b.nr)
+    return std::nullopt;
+  return std::make_pair(b, parallel);
+}
+
 func::FuncOp getOrCreateGemmKernel(ModuleOp module, const GemmBlocking &blocking,
-                                   bool parallel) {
-  std::string name = "nnx_sgemm_" + std::to_string(blocking.mr) + "x" +
-                     std::to_string(blocking.nr) + "_v" + std::to_string(blocking.vectorWidth) +
-                     "_" + std::to_string(blocking.mc) + "_" + std::to_string(blocking.kc) + "_" +
-                     std::to_string(blocking.nc) + (parallel ? "_mt" : "");
+                                   bool parallel, bool declarationOnly) {
+  std::string name = getGemmKernelName(blocking, parallel);
   if (auto existing = module.lookupSymbol<func::FuncOp>(name))
     return existing;
   MLIRContext *context = module.getContext();
@@ -279,6 +304,8 @@ func::FuncOp getOrCreateGemmKernel(ModuleOp module, const GemmBlocking &blocking
       {operand, operand, getGemmResultType(context), b.getI1Type()}, {});
   auto kernel = b.create<func::FuncOp>(module.getLoc(), name, type);
   kernel.setPrivate();
+  if (declarationOnly)
+    return kernel;
   // One copy for LLVM to compile, not one per call site.
   kernel->setAttr("passthrough", b.getArrayAttr({b.getStringAttr("noinline")}));
   KernelEmitter(kernel, blocking, parallel).emit();

@@ -11,6 +11,10 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
 
+#include <optional>
+#include <string>
+#include <utility>
+
 namespace nnx::codegen {
 
 /// The register and cache blocking of the kernel (see GemmKernel.cpp for the loop nest).
@@ -31,8 +35,16 @@ mlir::MemRefType getGemmResultType(mlir::MLIRContext *context);
 /// The kernel `func.func private @name(%a, %b, %c, %zero_init: i1)` of `module`, created on
 /// first use: C[M, N] = (zero_init ? 0 : C) + A[M, K] B[K, N], each element summed in ascending
 /// k with fused multiply-adds. `parallel` spreads the column panels and the packing over
-/// threads with scf.parallel. The function is marked noinline.
+/// threads with scf.parallel. The function is marked noinline. With `declarationOnly` it has
+/// no body: the CPU JIT links the kernel library's compiled copy (KernelLibrary.h).
 mlir::func::FuncOp getOrCreateGemmKernel(mlir::ModuleOp module, const GemmBlocking &blocking,
-                                         bool parallel);
+                                         bool parallel, bool declarationOnly = false);
+
+/// The kernel's symbol name, which encodes its blocking and variant:
+/// nnx_sgemm_<mr>x<nr>_v<vectorWidth>_<mc>_<kc>_<nc>[_mt].
+std::string getGemmKernelName(const GemmBlocking &blocking, bool parallel);
+
+/// The blocking and variant a kernel name encodes; nullopt when `name` is not one.
+std::optional<std::pair<GemmBlocking, bool>> parseGemmKernelName(llvm::StringRef name);
 
 } // namespace nnx::codegen

@@ -184,7 +184,7 @@ struct GemmSchedulePass : impl::GemmSchedulePassBase<GemmSchedulePass> {
     for (Gemm &g : gemms) {
       foldZeroFill(g);
       bool parallel = threads && g.m * g.n * g.k >= kMinParallelWork && g.n > blocking.nr;
-      emitCalls(g, getOrCreateGemmKernel(getOperation(), blocking, parallel));
+      emitCalls(g, getOrCreateGemmKernel(getOperation(), blocking, parallel, externalKernels));
     }
   }
 };

@@ -103,6 +103,9 @@ def GemmSchedulePass : Pass<"nnx-gemm-schedule", "::mlir::ModuleOp"> {
     Option<"threads", "threads", "bool", /*default=*/"true",
            "run the column panels of products of at least 64^3 multiply-adds as an "
            "scf.parallel loop (to OpenMP)">,
+    Option<"externalKernels", "external-kernels", "bool", /*default=*/"false",
+           "declare the kernel functions without a body (the CPU JIT links the kernel "
+           "library's compiled copies) instead of defining them in the module">,
   ];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
@@ -120,6 +123,22 @@ def InlineAllocaScopesPass : Pass<"nnx-inline-alloca-scopes", "::mlir::ModuleOp"
     A scope without results and without a memref.alloca of its own (outside nested scopes)
     is replaced by its body. Scopes that do allocate are kept.
   }];
+}
+
+def MathApproximationPass : Pass<"nnx-math-approximation", "::mlir::ModuleOp"> {
+  let summary = "Replace f32 exp, log and tanh by polynomial approximations that vectorise";
+  let description = [{
+    Applies upstream's polynomial approximations (populateMathPolynomialApproximationPatterns)
+    to every f32 math.exp, math.log and math.tanh not marked `nnx.exact`, so that the loops
+    around them vectorise instead of calling libm per element. Runs on loops, right before
+    the math ops are lowered to LLVM. The error bound against glibc is asserted in
+    tests/unit/CodegenTest.cpp.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::vector::VectorDialect",
+  ];
 }
 
 def ContractionLoopOrderPass : Pass<"nnx-contraction-loop-order", "::mlir::ModuleOp"> {

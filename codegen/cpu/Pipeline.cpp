@@ -47,6 +47,7 @@ namespace nnx::codegen {
 #define GEN_PASS_DECL_FUSEELEMENTWISEPASS
 #define GEN_PASS_DECL_GEMMSCHEDULEPASS
 #define GEN_PASS_DECL_INLINEALLOCASCOPESPASS
+#define GEN_PASS_DECL_MATHAPPROXIMATIONPASS
 #define GEN_PASS_DECL_PREPARECPUENTRYPASS
 #define GEN_PASS_DECL_SCANTOSCFPASS
 #include "codegen/cpu/Passes.h.inc"
@@ -54,7 +55,7 @@ namespace nnx::codegen {
 namespace {
 
 /// The two halves of the pipeline.
-enum class PipelineHalf { Tensors, Buffers };
+enum class PipelineHalf { Tensors, Buffers, Kernels };
 
 /// Options of one-shot bufferization across function boundaries.
 bufferization::OneShotBufferizationOptions getBufferizationOptions() {
@@ -80,6 +81,9 @@ bufferization::OneShotBufferizationOptions getBufferizationOptions() {
 /// option syntax ("vector-width=16 mr=8 nr=32 kc=128"), overrides them: for tests and tuning.
 std::unique_ptr<Pass> createHostGemmSchedulePass() {
   GemmSchedulePassOptions options;
+  // The kernels are compiled once per process by the kernel library (and cached on disk);
+  // modules only declare them.
+  options.externalKernels = true;
   if (llvm::sys::getHostCPUFeatures().lookup("avx512f")) {
     options.vectorWidth = 16;
     options.mr = 8;
@@ -95,9 +99,46 @@ std::unique_ptr<Pass> createHostGemmSchedulePass() {
   return pass;
 }
 
+/// From scf/memref/vector/arith loops to the LLVM dialect: the tail of the CPU pipeline,
+/// and all that the kernel library's GEMM kernels need.
+void addLoopsToLLVMPasses(OpPassManager &pm) {
+  pm.addPass(createLowerAffinePass());
+  // The GEMMs' parallel panel loops become OpenMP worksharing loops (libomp's threads, as
+  // many as --threads says), before SCF is flattened into branches.
+  pm.addPass(createConvertSCFToOpenMPPass());
+  // That wraps each loop body in a memref.alloca_scope, which must hold one block: inline
+  // the scopes (the kernels' bodies allocate nothing) before SCF becomes a CFG.
+  pm.addPass(createInlineAllocaScopesPass());
+  pm.addPass(createConvertSCFToCFPass());
+  // Subviews and reshapes of memrefs become explicit offset/stride arithmetic (affine) that
+  // finalize-memref-to-llvm can lower; lower that affine arithmetic again.
+  pm.addPass(memref::createExpandStridedMetadataPass());
+  pm.addPass(createLowerAffinePass());
+  // f32 exp, log and tanh become polynomials that LLVM vectorises (libm per element would
+  // keep softmax, sigmoid and tanh loops scalar); random draws keep libm (`nnx.exact`).
+  pm.addPass(createMathApproximationPass());
+  // Math: LLVM intrinsics where LLVM 19 has one (exp, log, sin, cos, pow, sqrt, fabs),
+  // which become the same libm calls as the interpreter's; the rest (tanh) calls libm directly.
+  pm.addPass(createConvertMathToLLVMPass());
+  pm.addPass(createConvertMathToLibmPass());
+  // The GEMM micro-kernels' vector ops (loads, broadcasts, fma) to LLVM vector intrinsics.
+  pm.addPass(createConvertVectorToLLVMPass());
+  // To the LLVM dialect; func last, since it needs the converted bodies, then the casts that
+  // the partial conversions left between them cancel out.
+  pm.addPass(createArithToLLVMConversionPass());
+  pm.addPass(createConvertControlFlowToLLVMPass());
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  pm.addPass(createConvertFuncToLLVMPass());
+  // The OpenMP regions' block arguments and operands to LLVM types, after their bodies.
+  pm.addPass(createConvertOpenMPToLLVMPass());
+  pm.addPass(createReconcileUnrealizedCastsPass());
+}
+
 /// The CPU pipeline. `half` selects the passes on tensors (ending in fused linalg) or the
 /// passes from bufferization to the LLVM dialect.
 void buildCpuPipeline(OpPassManager &pm, PipelineHalf half) {
+  if (half == PipelineHalf::Kernels)
+    return addLoopsToLLVMPasses(pm);
   if (half == PipelineHalf::Tensors) {
     // Every nnx op becomes linalg/tensor/arith/math on tensors, elementwise ops as generics.
     pm.addPass(createNNXToLinalgPass());
@@ -140,35 +181,8 @@ void buildCpuPipeline(OpPassManager &pm, PipelineHalf half) {
   pm.addPass(createContractionLoopOrderPass());
   // Linalg on buffers to scf loops; LLVM's loop vectorizer works on them at -O3.
   pm.addPass(createConvertLinalgToLoopsPass());
-  pm.addPass(createLowerAffinePass());
-  // The GEMMs' parallel panel loops become OpenMP worksharing loops (libomp's threads, as
-  // many as --threads says), before SCF is flattened into branches.
-  pm.addPass(createConvertSCFToOpenMPPass());
-  // That wraps each loop body in a memref.alloca_scope, which must hold one block: inline
-  // the scopes (the kernels' bodies allocate nothing) before SCF becomes a CFG.
-  pm.addPass(createInlineAllocaScopesPass());
-  pm.addPass(createConvertSCFToCFPass());
-  // Subviews and reshapes of memrefs become explicit offset/stride arithmetic (affine) that
-  // finalize-memref-to-llvm can lower; lower that affine arithmetic again.
-  pm.addPass(memref::createExpandStridedMetadataPass());
-  pm.addPass(createLowerAffinePass());
-  // Math: LLVM intrinsics where LLVM 19 has one (exp, log, sin, cos, pow, sqrt, fabs),
-  // which become the same libm calls as the interpreter's; the rest (tanh) calls libm directly.
-  pm.addPass(createConvertMathToLLVMPass());
-  pm.addPass(createConvertMathToLibmPass());
-  // The GEMM micro-kernels' vector ops (loads, broadcasts, fma) to LLVM vector intrinsics.
-  pm.addPass(createConvertVectorToLLVMPass());
-  // To the LLVM dialect; func last, since it needs the converted bodies, then the casts that
-  // the partial conversions left between them cancel out.
-  pm.addPass(createArithToLLVMConversionPass());
-  pm.addPass(createConvertControlFlowToLLVMPass());
-  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
-  pm.addPass(createConvertFuncToLLVMPass());
-  // The OpenMP regions' block arguments and operands to LLVM types, after their bodies.
-  pm.addPass(createConvertOpenMPToLLVMPass());
-  pm.addPass(createReconcileUnrealizedCastsPass());
+  addLoopsToLLVMPasses(pm);
 }
-
 /// Runs one half of the pipeline on `module`.
 LogicalResult runPipeline(ModuleOp module, PipelineHalf half) {
   PassManager pm(module.getContext(), ModuleOp::getOperationName());
@@ -187,6 +201,10 @@ LogicalResult lowerToLinalg(ModuleOp module) {
 
 LogicalResult lowerToLLVMDialect(ModuleOp module) {
   return runPipeline(module, PipelineHalf::Buffers);
+}
+
+LogicalResult lowerKernelsToLLVMDialect(ModuleOp module) {
+  return runPipeline(module, PipelineHalf::Kernels);
 }
 
 std::string translateToLLVMIR(ModuleOp module) {

@@ -82,9 +82,12 @@ Value createBoxMuller(OpBuilder &b, Location loc, Words words) {
   Value one = createFloatConstant(b, loc, f32, 1.0);
   Value u1 = b.create<arith::SubFOp>(loc, one, createUniformFromBits(b, loc, words.w0));
   Value u2 = createUniformFromBits(b, loc, words.w1);
+  // `nnx.exact`: libm's log, not nnx-math-approximation's polynomial, so that normal draws
+  // stay bit-identical to the interpreter's.
+  auto log = b.create<math::LogOp>(loc, u1);
+  log->setAttr("nnx.exact", b.getUnitAttr());
   Value radius = b.create<math::SqrtOp>(
-      loc, b.create<arith::MulFOp>(loc, createFloatConstant(b, loc, f32, -2.0),
-                                   b.create<math::LogOp>(loc, u1)));
+      loc, b.create<arith::MulFOp>(loc, createFloatConstant(b, loc, f32, -2.0), log));
   Value angle = b.create<arith::MulFOp>(
       loc, createFloatConstant(b, loc, f32, 6.28318530717958647692), u2);
   return b.create<arith::MulFOp>(loc, radius, b.create<math::CosOp>(loc, angle));

@@ -12,7 +12,9 @@
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/CpuJit.h"
+#include "codegen/KernelLibrary.h"
 #include "codegen/Pipeline.h"
+#include "codegen/cpu/GemmKernel.h"
 #include "interp/Interpreter.h"
 #include "ir/Autodiff.h"
 #include "ir/NNXDialect.h"
@@ -596,6 +598,25 @@ TEST_CASE("codegen: the GEMM schedule at odd and prime sizes, each blocking") {
   ::unsetenv("NNX_GEMM_BLOCKING");
 }
 
+TEST_CASE("codegen: the kernel library knows its kernels by name") {
+  nnx::codegen::GemmBlocking blocking{16, 8, 32, 64, 128, 256};
+  std::string name = nnx::codegen::getGemmKernelName(blocking, true);
+  CHECK(name == "nnx_sgemm_8x32_v16_64_128_256_mt");
+  auto parsed = nnx::codegen::parseGemmKernelName(name);
+  REQUIRE(parsed);
+  CHECK(parsed->first.kc == 128);
+  CHECK(parsed->second);
+  CHECK_FALSE(nnx::codegen::parseGemmKernelName("nnx_sgemm_6x20_v8_144_256_3072"));
+  CHECK_FALSE(nnx::codegen::parseGemmKernelName("nnx_sgemm_6x16_v8_144_256"));
+  CHECK_FALSE(nnx::codegen::parseGemmKernelName("memcpy"));
+  auto missing = nnx::codegen::getKernelAddress("nnx_sgemm_bogus");
+  REQUIRE_FALSE(static_cast<bool>(missing));
+  CHECK(llvm::toString(missing.takeError()).find("not a kernel") != std::string::npos);
+  auto found = nnx::codegen::getKernelAddress("nnx_sgemm_6x16_v8_144_256_3072");
+  REQUIRE_MESSAGE(static_cast<bool>(found), llvm::toString(found.takeError()));
+  CHECK(*found != nullptr);
+}
+
 TEST_CASE("codegen: GEMM results are bit-identical for 1 and 2 threads") {
   // Threads split the column panels of C (and the packing), never a sum: the results must not
   // differ by a bit. Sizes with edges in every dimension, transposed operands, batches.
@@ -617,6 +638,72 @@ TEST_CASE("codegen: GEMM results are bit-identical for 1 and 2 threads") {
     CHECK(std::memcmp(one.data<float>(), two.data<float>(), one.numel() * sizeof(float)) == 0);
   }
   nnx::codegen::setThreadCount(before);
+}
+
+/// The distance in units in the last place between two f32 values (0 for equal values and
+/// for two NaNs; the integer distance of their bit patterns on the ordered number line).
+int64_t ulpDistance(float a, float b) {
+  if ((std::isnan(a) && std::isnan(b)) || a == b)
+    return 0;
+  if (std::isnan(a) || std::isnan(b))
+    return std::numeric_limits<int64_t>::max();
+  auto ordered = [](float f) {
+    int32_t bits;
+    std::memcpy(&bits, &f, sizeof(bits));
+    return bits < 0 ? -int64_t(bits & 0x7fffffff) : int64_t(bits);
+  };
+  return std::llabs(ordered(a) - ordered(b));
+}
+
+TEST_CASE("codegen: exp, log and tanh approximations stay within their ulp bounds") {
+  // nnx-math-approximation's polynomials against glibc (the interpreter), on 200k inputs per
+  // function spread over the whole f32 range, subnormal results and inputs included, and the
+  // specials. The bounds are the ones docs/architecture.md states.
+  Lcg lcg(2026);
+  auto sweep = [&](double lo, double hi, bool exponential) {
+    std::vector<float> x;
+    for (int i = 0; i < 200000; ++i) {
+      double u = lcg.uniform(lo, hi);
+      x.push_back(static_cast<float>(exponential ? std::exp(u) : u));
+    }
+    for (float special : {0.0f, -0.0f, std::numeric_limits<float>::infinity(),
+                          -std::numeric_limits<float>::infinity(),
+                          std::numeric_limits<float>::quiet_NaN(), 1e-45f, 1e-40f, -1.0f})
+      x.push_back(special);
+    return x;
+  };
+  struct Case {
+    std::string op;
+    std::vector<float> inputs;
+    int64_t bound;
+  };
+  std::vector<Case> cases = {{"exp", sweep(-110.0, 89.0, false), 5},
+                             {"log", sweep(-103.9, 88.7, true), 1},
+                             {"tanh", sweep(-12.0, 12.0, false), 5}};
+  for (const Case &c : cases) {
+    INFO(c.op);
+    Shape shape = {static_cast<int64_t>(c.inputs.size())};
+    std::string t = ty(DType::F32, shape);
+    auto module = parse(makeFunction({t}, "%r = nnx." + c.op + " %a : " + t, t));
+    REQUIRE(module);
+    auto func = module->lookupSymbol<mlir::func::FuncOp>("f");
+    Tensor x = values<float>(shape, c.inputs);
+    Tensor expected = interp::run(func, {x})[0];
+    auto jit = codegen::CpuJit::compile(*module, "f");
+    REQUIRE_MESSAGE(static_cast<bool>(jit), llvm::toString(jit.takeError()));
+    Tensor actual = (*jit)->run({x})[0];
+    int64_t worst = 0;
+    float at = 0;
+    for (int64_t i = 0; i < x.numel(); ++i) {
+      int64_t d = ulpDistance(actual.data<float>()[i], expected.data<float>()[i]);
+      if (d > worst) {
+        worst = d;
+        at = x.data<float>()[i];
+      }
+    }
+    INFO("worst " << worst << " ulp at x = " << at);
+    CHECK(worst <= c.bound);
+  }
 }
 
 //===----------------------------------------------------------------------===//

@@ -23,6 +23,7 @@ namespace nnx::codegen {
 #define GEN_PASS_DECL_FUSEELEMENTWISEPASS
 #define GEN_PASS_DECL_GEMMSCHEDULEPASS
 #define GEN_PASS_DECL_INLINEALLOCASCOPESPASS
+#define GEN_PASS_DECL_MATHAPPROXIMATIONPASS
 #include "codegen/cpu/Passes.h.inc"
 } // namespace nnx::codegen
 
@@ -33,6 +34,7 @@ int main(int argc, char **argv) {
   mlir::registerPass([] { return nnx::codegen::createFuseElementwisePass(); });
   mlir::registerPass([] { return nnx::codegen::createGemmSchedulePass(); });
   mlir::registerPass([] { return nnx::codegen::createInlineAllocaScopesPass(); });
+  mlir::registerPass([] { return nnx::codegen::createMathApproximationPass(); });
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
   return mlir::asMainReturnCode(

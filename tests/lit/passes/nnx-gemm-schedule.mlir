@@ -1,6 +1,7 @@
 // RUN: %nnx-opt %s --nnx-gemm-schedule -split-input-file | FileCheck %s
 // RUN: %nnx-opt %s --nnx-gemm-schedule="vector-width=16 mr=8 nr=32 mc=64 kc=128 nc=256" -split-input-file | FileCheck %s --check-prefix=WIDE
 // RUN: %nnx-opt %s --nnx-gemm-schedule="threads=false" -split-input-file | FileCheck %s --check-prefix=SERIAL
+// RUN: %nnx-opt %s --nnx-gemm-schedule="external-kernels=true" -split-input-file | FileCheck %s --check-prefix=EXTERN
 // RUN: not %nnx-opt %s --nnx-gemm-schedule="vector-width=8 mr=6 nr=20" 2>&1 | FileCheck %s --check-prefix=BAD
 
 // A zero-filled f32 matmul becomes a call of the module's kernel on strided views, the fill
@@ -34,6 +35,10 @@
 // WIDE:         call @nnx_sgemm_8x32_v16_64_128_256_mt(
 // WIDE:         memref.alloc({{.*}}) {alignment = 64 : i64} : memref<?x?x32xf32>
 // WIDE:         -> (vector<16xf32>, vector<16xf32>,
+// EXTERN-LABEL: func.func @matmul
+// EXTERN:         call @nnx_sgemm_6x16_v8_144_256_3072_mt(
+// EXTERN:       func.func private @nnx_sgemm_6x16_v8_144_256_3072_mt(memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, 1], offset: ?>>, i1){{$}}
+// EXTERN-NOT:   scf.parallel
 // BAD: nnx-gemm-schedule: inconsistent blocking
 func.func @matmul(%a: memref<100x300xf32>, %b: memref<300x50xf32>, %c: memref<100x50xf32>) {
   %z = arith.constant 0.0 : f32

@@ -1,0 +1,154 @@
+#!/usr/bin/env python3
+"""forward.py — forward latency of the seed's Model(784, 256, 10): nnx vs Flax NNX (jax.jit).
+
+One eval-mode forward call (Linear(784, 256) -> Dropout (off) -> relu -> Linear(256, 10)) at
+batch 1 and 128, warm, at 1 and 2 threads:
+
+  nnx    `nnxrun run examples/seed/basics.nnx --model 'Model(784, 256, 10)' --backend jit
+         --input x=randn(B,784) --repeat R --timings --threads T`; the `run-median` line (one
+         call of the compiled function: argument binding, result allocation and the kernels).
+  Flax   the seed's Model under `nnx.jit` (model.eval()), called on a device array,
+         `block_until_ready`; median of R calls after a warm-up.
+
+Each contender runs in its own subprocess pinned (taskset) to T CPUs, with T threads (XLA's
+Eigen pool single-threaded at T = 1); rounds interleave the contenders; the table gives the
+median over rounds and the median per-round ratio nnx / Flax (time: below 1 is nnx faster).
+
+Usage: .venv/bin/python bench/forward.py [--rounds 3] [--threads 1,2] [--nnxrun PATH]
+"""
+
+import argparse
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BATCHES = [1, 128]
+MEDIAN_RE = re.compile(r"timing: run-median\s+([\d.]+) ms")
+
+
+def env_for(threads):
+  env = dict(os.environ)
+  env.pop("OPENBLAS_CORETYPE", None)
+  n = str(threads)
+  env.update({"OMP_NUM_THREADS": n, "OPENBLAS_NUM_THREADS": n, "JAX_PLATFORMS": "cpu",
+              "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONWARNINGS": "ignore"})
+  env.pop("XLA_FLAGS", None)
+  if threads == 1:
+    env["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+  return env
+
+
+def pinned(cmd, threads):
+  if shutil.which("taskset") and (os.cpu_count() or 1) >= threads:
+    return ["taskset", "-c", ",".join(str(c) for c in range(threads))] + cmd
+  return cmd
+
+
+def worker_flax(batch, repeats):
+  """Prints the median seconds of one jitted eval forward of the seed's Model."""
+  import time
+  import numpy as np
+  import jax
+  from flax import nnx
+
+  class Block(nnx.Module):  # the seed guide's Block and Model, verbatim
+    def __init__(self, in_features: int, out_features: int, rngs: nnx.Rngs):
+      self.linear = nnx.Linear(in_features, out_features, rngs=rngs)
+      self.dropout = nnx.Dropout(0.5, rngs=rngs)
+
+    def __call__(self, x):
+      x = self.linear(x)
+      x = self.dropout(x)
+      x = jax.nn.relu(x)
+      return x
+
+  class Model(nnx.Module):
+    def __init__(self, din: int, dmid: int, dout: int, rngs: nnx.Rngs):
+      self.block = Block(din, dmid, rngs=rngs)
+      self.linear = nnx.Linear(dmid, dout, rngs=rngs)
+
+    def __call__(self, x):
+      x = self.block(x)
+      x = self.linear(x)
+      return x
+
+  model = Model(784, 256, 10, rngs=nnx.Rngs(0))
+  model.eval()
+  forward = nnx.jit(lambda m, x: m(x))
+  x = jax.numpy.asarray(np.random.default_rng(0).standard_normal((batch, 784), np.float32))
+  forward(model, x).block_until_ready()
+  times = []
+  for _ in range(repeats):
+    t = time.perf_counter()
+    forward(model, x).block_until_ready()
+    times.append(time.perf_counter() - t)
+  print(json.dumps({"s": statistics.median(times)}))
+
+
+def run_flax(batch, threads, repeats):
+  cmd = pinned([sys.executable, os.path.abspath(__file__), "--worker", "--batch", str(batch),
+                "--repeats", str(repeats)], threads)
+  p = subprocess.run(cmd, env=env_for(threads), capture_output=True, text=True)
+  if p.returncode != 0:
+    return None, (p.stderr or p.stdout).strip()[-300:]
+  return json.loads(p.stdout.strip().splitlines()[-1])["s"], None
+
+
+def run_nnx(opts, batch, threads, repeats):
+  cmd = pinned([opts.nnxrun, "run", os.path.join(REPO, "examples/seed/basics.nnx"), "--model",
+                "Model(784, 256, 10)", "--backend", "jit", "--input", f"x=randn({batch},784)",
+                "--repeat", str(repeats), "--timings", "--threads", str(threads), "--json"],
+               threads)
+  p = subprocess.run(cmd, env=env_for(threads), capture_output=True, text=True, cwd=REPO)
+  found = MEDIAN_RE.search(p.stderr)
+  if p.returncode != 0 or not found:
+    return None, (p.stderr or p.stdout).strip()[-300:]
+  return float(found.group(1)) / 1e3, None
+
+
+def main():
+  ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+  ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
+  ap.add_argument("--batch", type=int, default=1)
+  ap.add_argument("--repeats", type=int, default=200)
+  ap.add_argument("--rounds", type=int, default=3)
+  ap.add_argument("--threads", default="1,2")
+  ap.add_argument("--nnxrun", default=os.path.join(REPO, "build/bin/nnxrun"))
+  opts = ap.parse_args()
+  if opts.worker:
+    return worker_flax(opts.batch, opts.repeats)
+  for threads in [int(t) for t in opts.threads.split(",")]:
+    if threads > (os.cpu_count() or 1):
+      print(f"\n{threads} threads: skipped, this machine has {os.cpu_count()} CPUs")
+      continue
+    print(f"\nseed Model(784, 256, 10) eval forward, {threads} thread"
+          f"{'s' if threads > 1 else ''}; µs per call, median of {opts.rounds} rounds")
+    print(f"{'batch':>5} {'nnx':>9} {'Flax NNX':>9} {'nnx/Flax':>9}")
+    for batch in BATCHES:
+      secs = {"nnx": [], "flax": []}
+      ratios = []
+      for r in range(opts.rounds):
+        order = ["nnx", "flax"] if r % 2 == 0 else ["flax", "nnx"]
+        got = {}
+        for c in order:
+          s, err = (run_nnx(opts, batch, threads, opts.repeats) if c == "nnx"
+                    else run_flax(batch, threads, opts.repeats))
+          if s is None:
+            print(f"  {c} failed at batch {batch}: {err}", file=sys.stderr)
+            continue
+          got[c] = s
+          secs[c].append(s)
+        if len(got) == 2:
+          ratios.append(got["nnx"] / got["flax"])
+      med = lambda v: f"{statistics.median(v) * 1e6:.1f}" if v else "-"
+      print(f"{batch:>5} {med(secs['nnx']):>9} {med(secs['flax']):>9} "
+            f"{(f'{statistics.median(ratios):.2f}x' if ratios else '-'):>9}", flush=True)
+
+
+if __name__ == "__main__":
+  main()

@@ -1,0 +1,184 @@
+//===- OrcObjects.cpp - Host execution engines and cached objects ---------===//
+//
+// The host target, LLVM's pipeline for JIT code, object dumps and object linking, shared by
+// CpuJit and the kernel library.
+//
+//===----------------------------------------------------------------------===//
+#include "codegen/OrcObjects.h"
+#include "codegen/KernelLibrary.h"
+
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
+#include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/ExecutionEngine/Orc/LLJIT.h"
+#include "llvm/IR/Module.h"
+#include "llvm/Passes/PassBuilder.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MemoryBuffer.h"
+#include "llvm/Support/TargetSelect.h"
+#include "llvm/Target/TargetMachine.h"
+
+#include <functional>
+#include <mutex>
+
+namespace nnx::codegen {
+namespace {
+
+/// Initialises LLVM's host target and its assembly printer, once per process.
+void initializeNativeTarget() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+    // The train step of a model is one function whose entry block holds thousands of
+    // instructions (buffer allocations and memref descriptors between the kernels' loops).
+    // SelectionDAG's store merging is quadratic in such blocks: measured on the digits
+    // transformer's train step, LLVM took 22 s with it and 8.5 s without, and the kernels, whose
+    // stores the loop vectoriser already widens, ran no slower.
+    llvm::StringMap<llvm::cl::Option *> &options = llvm::cl::getRegisteredOptions();
+    if (llvm::cl::Option *merging = options.lookup("combiner-store-merging"))
+      static_cast<llvm::cl::opt<bool> *>(merging)->setValue(false);
+  });
+}
+
+/// LLVM's code generation level for an -O level.
+llvm::CodeGenOptLevel codeGenLevel(int optLevel) {
+  switch (optLevel) {
+  case 0: return llvm::CodeGenOptLevel::None;
+  case 1: return llvm::CodeGenOptLevel::Less;
+  case 2: return llvm::CodeGenOptLevel::Default;
+  default: return llvm::CodeGenOptLevel::Aggressive;
+  }
+}
+
+/// LLVM's default module pipeline at `optLevel`, for `machine`, without loop unrolling.
+///
+/// The loops the lowering emits have small constant trip counts (an RNN step's 32 x 8 x 64
+/// matmul, a scan over 8 rows): LLVM's full and partial unrolling blows them up into large
+/// straight-line code, which then dominates instruction selection. Measured here on the digits
+/// LSTM: its train step took 7.5 s in LLVM with unrolling and 1.1 s without, and the seed's
+/// Model train step ran no slower (the inner loops are still vectorised and interleaved).
+std::function<llvm::Error(llvm::Module *)> makeTransformer(int optLevel,
+                                                           llvm::TargetMachine *machine) {
+  return [optLevel, machine](llvm::Module *module) -> llvm::Error {
+    llvm::LoopAnalysisManager lam;
+    llvm::FunctionAnalysisManager fam;
+    llvm::CGSCCAnalysisManager cgam;
+    llvm::ModuleAnalysisManager mam;
+    llvm::PipelineTuningOptions tuning;
+    tuning.LoopUnrolling = false;
+    tuning.LoopInterleaving = true;
+    tuning.LoopVectorization = true;
+    tuning.SLPVectorization = true;
+    llvm::PassBuilder builder(machine, tuning);
+    builder.registerModuleAnalyses(mam);
+    builder.registerCGSCCAnalyses(cgam);
+    builder.registerFunctionAnalyses(fam);
+    builder.registerLoopAnalyses(lam);
+    builder.crossRegisterProxies(lam, fam, cgam, mam);
+    llvm::OptimizationLevel level = optLevel <= 0   ? llvm::OptimizationLevel::O0
+                                    : optLevel == 1 ? llvm::OptimizationLevel::O1
+                                    : optLevel == 2 ? llvm::OptimizationLevel::O2
+                                                    : llvm::OptimizationLevel::O3;
+    llvm::ModulePassManager passes = builder.buildPerModuleDefaultPipeline(level);
+    passes.run(*module, mam);
+    return llvm::Error::success();
+  };
+}
+
+/// Resolves the kernel library's symbols (nnx_sgemm_...) in a JITDylib on demand.
+class KernelGenerator : public llvm::orc::DefinitionGenerator {
+public:
+  llvm::Error tryToGenerate(llvm::orc::LookupState &, llvm::orc::LookupKind,
+                            llvm::orc::JITDylib &dylib, llvm::orc::JITDylibLookupFlags,
+                            const llvm::orc::SymbolLookupSet &symbols) override {
+    llvm::orc::SymbolMap found;
+    for (const auto &[name, flags] : symbols) {
+      if (!isKernelName(*name))
+        continue;
+      auto address = getKernelAddress(*name);
+      if (!address)
+        return address.takeError();
+      found[name] = {llvm::orc::ExecutorAddr::fromPtr(*address),
+                     llvm::JITSymbolFlags::Exported | llvm::JITSymbolFlags::Callable};
+    }
+    if (found.empty())
+      return llvm::Error::success();
+    return dylib.define(llvm::orc::absoluteSymbols(std::move(found)));
+  }
+};
+
+} // namespace
+
+llvm::Expected<std::unique_ptr<mlir::ExecutionEngine>>
+createHostEngine(mlir::ModuleOp module, int optLevel, bool keepObject,
+                 const llvm::StringMap<void *> &symbols) {
+  initializeNativeTarget();
+  auto machineBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!machineBuilder)
+    return machineBuilder.takeError();
+  machineBuilder->setCodeGenOptLevel(codeGenLevel(optLevel));
+  auto machine = machineBuilder->createTargetMachine();
+  if (!machine)
+    return machine.takeError();
+  // The optimiser needs the host machine (vector widths, features) to vectorise.
+  // options.transformer is a function_ref: the std::function must outlive create().
+  std::function<llvm::Error(llvm::Module *)> optimize = makeTransformer(optLevel, machine->get());
+  mlir::ExecutionEngineOptions options;
+  options.transformer = optimize;
+  options.jitCodeGenOptLevel = codeGenLevel(optLevel);
+  options.enableGDBNotificationListener = false;
+  options.enablePerfNotificationListener = false;
+  options.enableObjectDump = keepObject;
+  auto engine = mlir::ExecutionEngine::create(module, options, std::move(*machine));
+  if (!engine)
+    return engine.takeError();
+  if (!symbols.empty())
+    (*engine)->registerSymbols([&](llvm::orc::MangleAndInterner interner) {
+      llvm::orc::SymbolMap map;
+      for (const auto &entry : symbols)
+        map[interner(entry.getKey())] = {llvm::orc::ExecutorAddr::fromPtr(entry.getValue()),
+                                         llvm::JITSymbolFlags::Exported};
+      return map;
+    });
+  return std::move(*engine);
+}
+
+std::string dumpObject(mlir::ExecutionEngine &engine) {
+  // ExecutionEngine only dumps its object to a file: through a temporary one.
+  llvm::SmallString<128> path;
+  std::string object;
+  if (llvm::sys::fs::createTemporaryFile("nnx-object", "o", path))
+    return object;
+  engine.dumpToObjectFile(path);
+  if (auto buffer = llvm::MemoryBuffer::getFile(path, /*IsText=*/false))
+    object = (*buffer)->getBuffer().str();
+  llvm::sys::fs::remove(path);
+  return object;
+}
+
+llvm::Expected<std::unique_ptr<llvm::orc::LLJIT>>
+linkObject(std::unique_ptr<llvm::MemoryBuffer> object) {
+  initializeNativeTarget();
+  auto machineBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!machineBuilder)
+    return machineBuilder.takeError();
+  auto lljit =
+      llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(std::move(*machineBuilder)).create();
+  if (!lljit)
+    return lljit.takeError();
+  llvm::orc::JITDylib &dylib = (*lljit)->getMainJITDylib();
+  // libm, libc and libomp symbols come from the process, as in mlir::ExecutionEngine.
+  auto process = llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
+      (*lljit)->getDataLayout().getGlobalPrefix());
+  if (!process)
+    return process.takeError();
+  dylib.addGenerator(std::move(*process));
+  dylib.addGenerator(std::make_unique<KernelGenerator>());
+  if (llvm::Error error = (*lljit)->addObjectFile(std::move(object)))
+    return error;
+  return std::move(*lljit);
+}
+
+} // namespace nnx::codegen

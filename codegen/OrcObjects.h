@@ -1,0 +1,47 @@
+//===- OrcObjects.h - Host execution engines and cached objects -----------===//
+//
+// What CpuJit and the kernel library share about ORC: an mlir::ExecutionEngine for the host
+// CPU with nnx's LLVM pipeline (no loop unrolling), the object file it produced (for the
+// compile cache), and an LLJIT that links a cached object with the process's symbols (libm,
+// libc, libomp) and the GEMM kernels of the kernel library.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "mlir/IR/BuiltinOps.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/Support/Error.h"
+
+#include <memory>
+#include <string>
+
+namespace mlir {
+class ExecutionEngine;
+} // namespace mlir
+
+namespace llvm {
+class MemoryBuffer;
+namespace orc {
+class LLJIT;
+} // namespace orc
+} // namespace llvm
+
+namespace nnx::codegen {
+
+/// An ExecutionEngine compiling `module` (LLVM dialect) for the host CPU at `optLevel` with
+/// LLVM's default pipeline minus loop unrolling. `symbols` are defined in it first (the
+/// kernels `module` declares). With `keepObject`, its object can then be read by dumpObject.
+llvm::Expected<std::unique_ptr<mlir::ExecutionEngine>>
+createHostEngine(mlir::ModuleOp module, int optLevel, bool keepObject,
+                 const llvm::StringMap<void *> &symbols = {});
+
+/// The object file `engine` (created with keepObject, after a lookup compiled it) produced;
+/// empty when it cannot be read.
+std::string dumpObject(mlir::ExecutionEngine &engine);
+
+/// A fresh LLJIT for the host holding `object`, whose undefined symbols resolve to the
+/// process's and to the kernel library's (KernelLibrary.h).
+llvm::Expected<std::unique_ptr<llvm::orc::LLJIT>>
+linkObject(std::unique_ptr<llvm::MemoryBuffer> object);
+
+} // namespace nnx::codegen
