@@ -6,7 +6,7 @@ For each shape M x K x N (square 256..2048, and the seed MLP's 128x784x256 forwa
 standard-normal f32 inputs; the figure is GFLOP/s = 2 M N K / (median time of one call).
 
   nnx    `nnxrun run gemm.nnx --model 'Gemm()' --backend jit --input a=randn(M,K) b=randn(K,N)
-         --repeat R --timings`; the time is its `run-median` line (one warm call of the
+         --repeat R --timings --threads T`; the time is its `run-median` line (one warm call of the
          compiled function, result allocation included).
   numpy  `a @ b` with numpy's own OpenBLAS wheel (it detects the core right; OPENBLAS_CORETYPE
          is unset, DESIGN §6), OPENBLAS_NUM_THREADS = the thread count.
@@ -16,7 +16,7 @@ standard-normal f32 inputs; the figure is GFLOP/s = 2 M N K / (median time of on
 Every contender runs in its own subprocess pinned with taskset to as many CPUs as threads.
 Contenders are interleaved and the whole is repeated --rounds times; the table gives the
 median GFLOP/s over rounds and the median over rounds of nnx's per-round ratio to each peer.
-nnx has no threads yet (issue 9, item 3): its 2-thread column is a one-thread run, said so.
+nnx gets `--threads T` like the peers get theirs.
 
 Usage: .venv/bin/python bench/gemm.py [--quick] [--threads 1,2] [--rounds 3] [--nnxrun PATH]
 """
@@ -99,8 +99,8 @@ def run_nnx(opts, workdir, shape, threads, repeats):
   path = os.path.join(workdir, "gemm.nnx")
   cmd = pinned([opts.nnxrun, "run", path, "--model", "Gemm()", "--backend", "jit",
                 "--input", f"a=randn({m},{k})", f"b=randn({k},{n})",
-                "--repeat", str(repeats), "--timings", "--output", os.path.join(workdir, "c.npy")],
-               threads)
+                "--repeat", str(repeats), "--timings", "--threads", str(threads),
+                "--output", os.path.join(workdir, "c.npy")], threads)
   p = subprocess.run(cmd, env=env_for(threads), capture_output=True, text=True)
   found = MEDIAN_RE.search(p.stderr)
   if p.returncode != 0 or not found:
@@ -131,7 +131,7 @@ def main():
     if threads > (os.cpu_count() or 1):
       print(f"\n{threads} threads: skipped, this machine has {os.cpu_count()} CPUs")
       continue
-    note = " (nnx runs one thread: it has no threads yet)" if threads > 1 else ""
+    note = ""
     print(f"\nf32 GEMM, {threads} thread{'s' if threads > 1 else ''}{note}; GFLOP/s, median of "
           f"{rounds} round{'s' if rounds > 1 else ''}; ratio = nnx / peer (speed)")
     print(f"{'M x K x N':>18} {'nnx':>8} {'numpy':>8} {'jax':>8} {'nnx/numpy':>10} {'nnx/jax':>8}")

@@ -38,7 +38,7 @@ double millisSince(std::chrono::steady_clock::time_point start) {
 
 void Timings::print() const {
   for (const auto &[stage, ms] : stages)
-    std::fprintf(stderr, "timing: %-12s %9.2f ms\n", stage.c_str(), ms);
+    std::fprintf(stderr, "timing: %-13s %10.3f ms\n", stage.c_str(), ms);
 }
 
 bool Session::useColor() {
