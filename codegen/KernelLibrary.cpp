@@ -109,15 +109,18 @@ bool isKernelName(llvm::StringRef name) { return name.starts_with("nnx_sgemm_");
 
 llvm::Expected<void *> getKernelAddress(llvm::StringRef name) {
   static std::recursive_mutex mutex;
-  static std::map<std::string, Kernel, std::less<>> kernels;
+  // Never destroyed: the kernels' code must outlive every caller, including static
+  // destructors, and tearing down JITs at exit races with LLVM's own teardown (seen as a
+  // SIGSEGV after the last train step).
+  static auto *kernels = new std::map<std::string, Kernel, std::less<>>();
   std::lock_guard<std::recursive_mutex> lock(mutex);
-  if (auto it = kernels.find(name); it != kernels.end())
+  if (auto it = kernels->find(name); it != kernels->end())
     return it->second.address;
   auto kernel = buildKernel(name);
   if (!kernel)
     return kernel.takeError();
   void *address = kernel->address;
-  kernels.emplace(name.str(), std::move(*kernel));
+  kernels->emplace(name.str(), std::move(*kernel));
   return address;
 }
 
