@@ -73,7 +73,7 @@ llvm::Expected<Kernel> buildKernel(llvm::StringRef name) {
   if (cache.enabled()) {
     key = cache.key("kernel library", name, kKernelOptLevel);
     if (Kernel cached = loadCachedKernel(name, key); cached.address)
-      return std::move(cached);
+      return cached;
   }
   static mlir::DialectRegistry registry = [] {
     mlir::DialectRegistry r;
@@ -100,7 +100,7 @@ llvm::Expected<Kernel> buildKernel(llvm::StringRef name) {
     if (std::string object = dumpObject(**engine); !object.empty())
       cache.store(key, object);
   built.engine = std::move(*engine);
-  return std::move(built);
+  return built;
 }
 
 } // namespace

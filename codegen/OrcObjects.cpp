@@ -19,6 +19,7 @@
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Target/TargetMachine.h"
 
+#include <cstdlib>
 #include <functional>
 #include <mutex>
 
@@ -129,7 +130,10 @@ createHostEngine(mlir::ModuleOp module, int optLevel, bool keepObject,
   options.transformer = optimize;
   options.jitCodeGenOptLevel = codeGenLevel(optLevel);
   options.enableGDBNotificationListener = false;
-  options.enablePerfNotificationListener = false;
+  // NNX_PERF=1 registers the JIT's functions with perf (jitdump; profile with `perf record
+  // -k 1`, `perf inject --jit`, and --no-cache so that everything is compiled in-process).
+  const char *perf = std::getenv("NNX_PERF");
+  options.enablePerfNotificationListener = perf && *perf == '1';
   options.enableObjectDump = keepObject;
   auto engine = mlir::ExecutionEngine::create(module, options, std::move(*machine));
   if (!engine)

@@ -306,8 +306,15 @@ func::FuncOp getOrCreateGemmKernel(ModuleOp module, const GemmBlocking &blocking
   kernel.setPrivate();
   if (declarationOnly)
     return kernel;
-  // One copy for LLVM to compile, not one per call site.
-  kernel->setAttr("passthrough", b.getArrayAttr({b.getStringAttr("noinline")}));
+  // One copy for LLVM to compile, not one per call site. With 16-lane vectors, 512-bit
+  // types must stay legal: x86 CPUs tuned to prefer 256-bit vectors (Intel's AVX-512 cores)
+  // would otherwise split every zmm operation in two and run out of registers.
+  SmallVector<Attribute> passthrough = {b.getStringAttr("noinline")};
+  if (blocking.vectorWidth * 32 >= 512)
+    passthrough.push_back(b.getArrayAttr(
+        {b.getStringAttr("min-legal-vector-width"),
+         b.getStringAttr(std::to_string(blocking.vectorWidth * 32))}));
+  kernel->setAttr("passthrough", b.getArrayAttr(passthrough));
   KernelEmitter(kernel, blocking, parallel).emit();
   return kernel;
 }

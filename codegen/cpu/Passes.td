@@ -141,6 +141,20 @@ def MathApproximationPass : Pass<"nnx-math-approximation", "::mlir::ModuleOp"> {
   ];
 }
 
+def ParallelizeElementwisePass : Pass<"nnx-parallelize-elementwise", "::mlir::ModuleOp"> {
+  let summary = "Run large all-parallel linalg ops as scf.parallel loop nests";
+  let description = [{
+    Every linalg op on buffers with static loop ranges, only parallel loops and at least
+    32768 points becomes an scf.parallel nest (linalg's own linalgOpToParallelLoops), which
+    convert-scf-to-openmp then spreads over threads. Reductions, contractions and small ops
+    are left for convert-linalg-to-loops. Runs on buffers, after the GEMM schedule.
+  }];
+  let dependentDialects = [
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::scf::SCFDialect",
+  ];
+}
+
 def ContractionLoopOrderPass : Pass<"nnx-contraction-loop-order", "::mlir::ModuleOp"> {
   let summary = "Run matmul loops as (i, k, j) so the innermost loop vectorises";
   let description = [{

@@ -48,6 +48,7 @@ namespace nnx::codegen {
 #define GEN_PASS_DECL_GEMMSCHEDULEPASS
 #define GEN_PASS_DECL_INLINEALLOCASCOPESPASS
 #define GEN_PASS_DECL_MATHAPPROXIMATIONPASS
+#define GEN_PASS_DECL_PARALLELIZEELEMENTWISEPASS
 #define GEN_PASS_DECL_PREPARECPUENTRYPASS
 #define GEN_PASS_DECL_SCANTOSCFPASS
 #include "codegen/cpu/Passes.h.inc"
@@ -100,8 +101,10 @@ std::unique_ptr<Pass> createHostGemmSchedulePass() {
 }
 
 /// From scf/memref/vector/arith loops to the LLVM dialect: the tail of the CPU pipeline,
-/// and all that the kernel library's GEMM kernels need.
-void addLoopsToLLVMPasses(OpPassManager &pm) {
+/// and all that the kernel library's GEMM kernels need. `vectorOps`: the module holds vector
+/// dialect ops (the kernels do; models, which only declare the kernels, do not, and skip the
+/// 10 ms the vector conversion takes on a train step).
+void addLoopsToLLVMPasses(OpPassManager &pm, bool vectorOps) {
   pm.addPass(createLowerAffinePass());
   // The GEMMs' parallel panel loops become OpenMP worksharing loops (libomp's threads, as
   // many as --threads says), before SCF is flattened into branches.
@@ -122,7 +125,8 @@ void addLoopsToLLVMPasses(OpPassManager &pm) {
   pm.addPass(createConvertMathToLLVMPass());
   pm.addPass(createConvertMathToLibmPass());
   // The GEMM micro-kernels' vector ops (loads, broadcasts, fma) to LLVM vector intrinsics.
-  pm.addPass(createConvertVectorToLLVMPass());
+  if (vectorOps)
+    pm.addPass(createConvertVectorToLLVMPass());
   // To the LLVM dialect; func last, since it needs the converted bodies, then the casts that
   // the partial conversions left between them cancel out.
   pm.addPass(createArithToLLVMConversionPass());
@@ -138,7 +142,7 @@ void addLoopsToLLVMPasses(OpPassManager &pm) {
 /// passes from bufferization to the LLVM dialect.
 void buildCpuPipeline(OpPassManager &pm, PipelineHalf half) {
   if (half == PipelineHalf::Kernels)
-    return addLoopsToLLVMPasses(pm);
+    return addLoopsToLLVMPasses(pm, /*vectorOps=*/true);
   if (half == PipelineHalf::Tensors) {
     // Every nnx op becomes linalg/tensor/arith/math on tensors, elementwise ops as generics.
     pm.addPass(createNNXToLinalgPass());
@@ -179,9 +183,12 @@ void buildCpuPipeline(OpPassManager &pm, PipelineHalf half) {
   pm.addPass(createHostGemmSchedulePass());
   // The remaining matmuls loop (i, k, j): same sums, but the innermost loop vectorises.
   pm.addPass(createContractionLoopOrderPass());
+  // Large elementwise ops (dropout's RNG, bias and activation, optimizer updates) become
+  // parallel loops, spread over the threads like the GEMMs.
+  pm.addPass(createParallelizeElementwisePass());
   // Linalg on buffers to scf loops; LLVM's loop vectorizer works on them at -O3.
   pm.addPass(createConvertLinalgToLoopsPass());
-  addLoopsToLLVMPasses(pm);
+  addLoopsToLLVMPasses(pm, /*vectorOps=*/false);
 }
 /// Runs one half of the pipeline on `module`.
 LogicalResult runPipeline(ModuleOp module, PipelineHalf half) {

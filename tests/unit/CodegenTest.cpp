@@ -623,6 +623,25 @@ TEST_CASE("codegen: GEMM results are bit-identical for 1 and 2 threads") {
   const std::vector<std::tuple<Shape, Shape, Shape>> cases = {
       {{257, 301}, {301, 190}, {257, 190}}, {{2, 97, 130}, {2, 130, 75}, {2, 97, 75}}};
   int before = nnx::codegen::threadCount();
+  {
+    // Large elementwise work (nnx-parallelize-elementwise) is split over threads too: an
+    // exp over 300 x 200 points, then its product, must not change either.
+    std::string t = ty(DType::F32, {300, 200}), k = ty(DType::F32, {200, 90}),
+                r = ty(DType::F32, {300, 90});
+    auto module = parse(makeFunction(
+        {t, k}, "%e = nnx.exp %a : " + t + "\n  %r = nnx.matmul %e, %b : " + t + ", " + k +
+                    " -> " + r, r));
+    REQUIRE(module);
+    auto jit = nnx::codegen::CpuJit::compile(*module, "f");
+    REQUIRE_MESSAGE(static_cast<bool>(jit), llvm::toString(jit.takeError()));
+    std::vector<Tensor> args = {sample(DType::F32, {300, 200}, 43),
+                                sample(DType::F32, {200, 90}, 44)};
+    nnx::codegen::setThreadCount(1);
+    Tensor one = (*jit)->run(args)[0];
+    nnx::codegen::setThreadCount(2);
+    Tensor two = (*jit)->run(args)[0];
+    CHECK(std::memcmp(one.data<float>(), two.data<float>(), one.numel() * sizeof(float)) == 0);
+  }
   for (const auto &[lhs, rhs, out] : cases) {
     std::string a = ty(DType::F32, lhs), b = ty(DType::F32, rhs), r = ty(DType::F32, out);
     auto module = parse(makeFunction({a, b}, "%r = nnx.matmul %a, %b : " + a + ", " + b +

@@ -24,6 +24,7 @@ namespace nnx::codegen {
 #define GEN_PASS_DECL_GEMMSCHEDULEPASS
 #define GEN_PASS_DECL_INLINEALLOCASCOPESPASS
 #define GEN_PASS_DECL_MATHAPPROXIMATIONPASS
+#define GEN_PASS_DECL_PARALLELIZEELEMENTWISEPASS
 #include "codegen/cpu/Passes.h.inc"
 } // namespace nnx::codegen
 
@@ -35,6 +36,7 @@ int main(int argc, char **argv) {
   mlir::registerPass([] { return nnx::codegen::createGemmSchedulePass(); });
   mlir::registerPass([] { return nnx::codegen::createInlineAllocaScopesPass(); });
   mlir::registerPass([] { return nnx::codegen::createMathApproximationPass(); });
+  mlir::registerPass([] { return nnx::codegen::createParallelizeElementwisePass(); });
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
   return mlir::asMainReturnCode(

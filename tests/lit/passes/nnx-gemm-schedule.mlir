@@ -33,6 +33,7 @@
 // SERIAL-NOT:   scf.parallel
 // WIDE-LABEL: func.func @matmul
 // WIDE:         call @nnx_sgemm_8x32_v16_64_128_256_mt(
+// WIDE:       func.func private @nnx_sgemm_8x32_v16_64_128_256_mt({{.*}}) attributes {passthrough = ["noinline", ["min-legal-vector-width", "512"]]}
 // WIDE:         memref.alloc({{.*}}) {alignment = 64 : i64} : memref<?x?x32xf32>
 // WIDE:         -> (vector<16xf32>, vector<16xf32>,
 // EXTERN-LABEL: func.func @matmul
