@@ -145,7 +145,7 @@ def ParallelizeElementwisePass : Pass<"nnx-parallelize-elementwise", "::mlir::Mo
   let summary = "Run large all-parallel linalg ops as scf.parallel loop nests";
   let description = [{
     Every linalg op on buffers with static loop ranges, only parallel loops and at least
-    32768 points becomes an scf.parallel nest (linalg's own linalgOpToParallelLoops), which
+    2^18 points becomes an scf.parallel nest (linalg's own linalgOpToParallelLoops), which
     convert-scf-to-openmp then spreads over threads. Reductions, contractions and small ops
     are left for convert-linalg-to-loops. Runs on buffers, after the GEMM schedule.
   }];

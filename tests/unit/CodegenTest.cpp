@@ -625,17 +625,17 @@ TEST_CASE("codegen: GEMM results are bit-identical for 1 and 2 threads") {
   int before = nnx::codegen::threadCount();
   {
     // Large elementwise work (nnx-parallelize-elementwise) is split over threads too: an
-    // exp over 300 x 200 points, then its product, must not change either.
-    std::string t = ty(DType::F32, {300, 200}), k = ty(DType::F32, {200, 90}),
-                r = ty(DType::F32, {300, 90});
+    // exp over 600 x 500 points, then its product, must not change either.
+    std::string t = ty(DType::F32, {600, 500}), k = ty(DType::F32, {500, 90}),
+                r = ty(DType::F32, {600, 90});
     auto module = parse(makeFunction(
         {t, k}, "%e = nnx.exp %a : " + t + "\n  %r = nnx.matmul %e, %b : " + t + ", " + k +
                     " -> " + r, r));
     REQUIRE(module);
     auto jit = nnx::codegen::CpuJit::compile(*module, "f");
     REQUIRE_MESSAGE(static_cast<bool>(jit), llvm::toString(jit.takeError()));
-    std::vector<Tensor> args = {sample(DType::F32, {300, 200}, 43),
-                                sample(DType::F32, {200, 90}, 44)};
+    std::vector<Tensor> args = {sample(DType::F32, {600, 500}, 43),
+                                sample(DType::F32, {500, 90}, 44)};
     nnx::codegen::setThreadCount(1);
     Tensor one = (*jit)->run(args)[0];
     nnx::codegen::setThreadCount(2);
