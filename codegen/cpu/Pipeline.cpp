@@ -194,6 +194,10 @@ void buildCpuPipeline(OpPassManager &pm, PipelineHalf half) {
 LogicalResult runPipeline(ModuleOp module, PipelineHalf half) {
   PassManager pm(module.getContext(), ModuleOp::getOperationName());
   buildCpuPipeline(pm, half);
+  // Verifying the IR after every pass is half of the lowering time (45 of 90 ms on the seed's
+  // train step): on wherever NNX_VERIFY_PASSES is set (every test sets it), off for users,
+  // whose runs take the passes the tests have verified.
+  pm.enableVerifier(std::getenv("NNX_VERIFY_PASSES") != nullptr);
   // NNX_PASS_TIMING=1 prints MLIR's per-pass timing report to stderr (for tuning).
   if (const char *timing = std::getenv("NNX_PASS_TIMING"); timing && *timing == '1')
     pm.enableTiming();

@@ -33,6 +33,8 @@ config.substitutions.append(("%exitcode", "sh " + os.path.join(config.test_sourc
 config.substitutions.append(("%inputs", os.path.join(config.test_source_root, "Inputs")))
 config.environment["PATH"] = os.pathsep.join([llvm_bin, config.environment.get("PATH", "")])
 config.environment["NO_COLOR"] = "1"
+# The CPU pipeline verifies the IR after every pass under test (codegen/cpu/Pipeline.cpp).
+config.environment["NNX_VERIFY_PASSES"] = "1"
 # The JIT's compile cache stays in the build tree, not in the user's ~/.cache/nnx.
 config.environment["XDG_CACHE_HOME"] = os.path.join(
     lit_config.params.get("exec_root") or config.test_exec_root or "/tmp", "cache")
