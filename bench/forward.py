@@ -24,32 +24,15 @@ import argparse
 import json
 import os
 import re
-import shutil
 import statistics
 import subprocess
 import sys
 
+from common import env_for, pinned, seed_flax_model
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BATCHES = [1, 128]
 MEDIAN_RE = re.compile(r"timing: run-median\s+([\d.]+) ms")
-
-
-def env_for(threads):
-  env = dict(os.environ)
-  env.pop("OPENBLAS_CORETYPE", None)
-  n = str(threads)
-  env.update({"OMP_NUM_THREADS": n, "OPENBLAS_NUM_THREADS": n, "JAX_PLATFORMS": "cpu",
-              "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONWARNINGS": "ignore"})
-  env.pop("XLA_FLAGS", None)
-  if threads == 1:
-    env["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
-  return env
-
-
-def pinned(cmd, threads):
-  if shutil.which("taskset") and (os.cpu_count() or 1) >= threads:
-    return ["taskset", "-c", ",".join(str(c) for c in range(threads))] + cmd
-  return cmd
 
 
 def worker_flax(batch, repeats):
@@ -59,28 +42,7 @@ def worker_flax(batch, repeats):
   import jax
   from flax import nnx
 
-  class Block(nnx.Module):  # the seed guide's Block and Model, verbatim
-    def __init__(self, in_features: int, out_features: int, rngs: nnx.Rngs):
-      self.linear = nnx.Linear(in_features, out_features, rngs=rngs)
-      self.dropout = nnx.Dropout(0.5, rngs=rngs)
-
-    def __call__(self, x):
-      x = self.linear(x)
-      x = self.dropout(x)
-      x = jax.nn.relu(x)
-      return x
-
-  class Model(nnx.Module):
-    def __init__(self, din: int, dmid: int, dout: int, rngs: nnx.Rngs):
-      self.block = Block(din, dmid, rngs=rngs)
-      self.linear = nnx.Linear(dmid, dout, rngs=rngs)
-
-    def __call__(self, x):
-      x = self.block(x)
-      x = self.linear(x)
-      return x
-
-  model = Model(784, 256, 10, rngs=nnx.Rngs(0))
+  model = seed_flax_model(784, 256, 10)
   model.eval()
   x = jax.numpy.asarray(np.random.default_rng(0).standard_normal((batch, 784), np.float32))
   graphdef, state = nnx.split(model)

@@ -31,28 +31,13 @@ import subprocess
 import sys
 import tempfile
 
+from common import env_for, pinned
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHAPES = [(256, 256, 256), (512, 512, 512), (1024, 1024, 1024), (2048, 2048, 2048),
           (128, 784, 256), (784, 128, 256)]
 GEMM_NNX = "module Gemm() {\n  fn __call__(a, b) = a @ b\n}\n"
 MEDIAN_RE = re.compile(r"timing: run-median\s+([\d.]+) ms")
-
-
-def env_for(threads):
-  env = dict(os.environ)
-  env.pop("OPENBLAS_CORETYPE", None)
-  n = str(threads)
-  env.update({"OMP_NUM_THREADS": n, "MKL_NUM_THREADS": n, "OPENBLAS_NUM_THREADS": n,
-              "JAX_PLATFORMS": "cpu", "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONWARNINGS": "ignore"})
-  if threads == 1:
-    env["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
-  return env
-
-
-def pinned(cmd, threads):
-  if shutil.which("taskset") and (os.cpu_count() or 1) >= threads:
-    return ["taskset", "-c", ",".join(str(c) for c in range(threads))] + cmd
-  return cmd
 
 
 def repeats_for(m, k, n):

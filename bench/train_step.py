@@ -52,6 +52,8 @@ import sys
 import tempfile
 import time
 
+from common import env_for, pinned as pin_cpus
+
 DIN, DMID, DOUT = 784, 256, 10
 LR = 0.1
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -133,29 +135,10 @@ def worker_flax(args):
   import flax
   from flax import nnx
 
-  # --- The seed guide's code, verbatim ("Basic Module definition", "Training step"). ---
-  class Block(nnx.Module):
-    def __init__(self, in_features: int , out_features: int, rngs: nnx.Rngs):
-      self.linear = nnx.Linear(in_features, out_features, rngs=rngs)
-      self.dropout = nnx.Dropout(0.5, rngs=rngs)
-
-    def __call__(self, x):
-      x = self.linear(x)
-      x = self.dropout(x)
-      x = jax.nn.relu(x)
-      return x
-
-  class Model(nnx.Module):
-    def __init__(self, din: int, dmid: int, dout: int, rngs: nnx.Rngs):
-      self.block = Block(din, dmid, rngs=rngs)
-      self.linear = nnx.Linear(dmid, dout, rngs=rngs)
-
-    def __call__(self, x):
-      x = self.block(x)
-      x = self.linear(x)
-      return x
-
-  model = Model(784, 256, 10, rngs=nnx.Rngs(0))
+  # --- The seed guide's code, verbatim ("Basic Module definition": common.py; "Training
+  # step" below). ---
+  from common import seed_flax_model
+  model = seed_flax_model(784, 256, 10)
 
   model.train() # Sets ``deterministic=False` under the hood for nnx.Dropout
 
@@ -265,23 +248,13 @@ THREADS = 1
 
 def bench_env():
   """The environment every contender runs in: THREADS threads, OPENBLAS_CORETYPE unset."""
-  env = dict(os.environ)
-  env.pop("OPENBLAS_CORETYPE", None)
-  n = str(THREADS)
-  env.update({"OMP_NUM_THREADS": n, "MKL_NUM_THREADS": n, "OPENBLAS_NUM_THREADS": n,
-              "JAX_PLATFORMS": "cpu", "TF_CPP_MIN_LOG_LEVEL": "2", "PYTHONWARNINGS": "ignore",
-              "NNX_BENCH_THREADS": n})
-  env.pop("XLA_FLAGS", None)
-  if THREADS == 1:
-    env["XLA_FLAGS"] = "--xla_cpu_multi_thread_eigen=false intra_op_parallelism_threads=1"
+  env = env_for(THREADS)
+  env["NNX_BENCH_THREADS"] = str(THREADS)  # the workers' --threads default
   return env
 
 
 def pinned(cmd, cpu):
-  if cpu >= 0 and shutil.which("taskset"):
-    cpus = ",".join(str(cpu + i) for i in range(THREADS))
-    return ["taskset", "-c", cpus] + cmd
-  return cmd
+  return pin_cpus(cmd, THREADS, cpu)
 
 
 def write_data(directory, rows, seed):
