@@ -31,18 +31,6 @@ namespace nnx::lang {
 
 using namespace builtins;
 
-namespace {
-
-/// The axes of a rank-`rank` tensor but `axis`.
-std::vector<int64_t> allAxes(int64_t rank) {
-  std::vector<int64_t> out;
-  for (int64_t d = 0; d < rank; ++d)
-    out.push_back(d);
-  return out;
-}
-
-} // namespace
-
 Value Evaluator::flatten(const Value &x, Span span) {
   return reshape(x, {typeOf(x).getNumElements()}, span);
 }
@@ -501,24 +489,7 @@ Value Evaluator::builtinPad(std::vector<Value> &args,
         .withLabel("the tensor has rank " + std::to_string(type.getRank()));
     return Value::error();
   }
-  SmallVector<int64_t> shape;
-  for (int64_t d = 0; d < type.getRank(); ++d)
-    shape.push_back(low[d] + type.getDimSize(d) + high[d]);
-  auto padType = RankedTensorType::get(shape, type.getElementType());
-  Value padded = Value::tensorOf(
-      builder_.create<ir::PadOp>(loc(span), padType, x.tensor, low, high, interior),
-      Origin{span, "", nullptr});
-  if (!value || value->number() == 0.0)
-    return padded;
-  Value inside = splat(1.0, ir::tensorType(context(), rt::DType::Bool,
-                                           rt::Shape(type.getShape().begin(),
-                                                     type.getShape().end())),
-                       span);
-  Value mask = Value::tensorOf(
-      builder_.create<ir::PadOp>(loc(span), ir::getI1SameShape(padType).cast<RankedTensorType>(),
-                                 inside.tensor, low, high, interior),
-      Origin{span, "", nullptr});
-  return select(mask, padded, splat(value->number(), padType, span), span);
+  return padWith(x, low, high, interior, value ? value->number() : 0.0, span);
 }
 
 } // namespace nnx::lang
