@@ -116,8 +116,10 @@ primary
   | (TRUE | FALSE)                                          # boolLit
   | ELLIPSIS                                                # ellipsisLit
   | IDENT                                                   # nameRef
-  | LPAREN expr RPAREN                                      # parenExpr
-  | LPAREN (expr COMMA (expr (COMMA expr)* COMMA?)?)? RPAREN # tupleExpr
+  // `(x)` groups and `(x,)`, `(a, b)`, `()` are tuples: one alternative, told apart by the
+  // commas in AstBuilder, so that prediction never scans ahead to the closing parenthesis
+  // (two alternatives made nested parentheses parse in quadratic time).
+  | LPAREN (expr (COMMA expr)* trailing=COMMA?)? RPAREN    # parenExpr
   | LBRACK elem=expr FOR targets=loopTargets IN iter=expr (IF cond=expr)? RBRACK # listCompExpr
   | LBRACK (expr (COMMA expr)* COMMA?)? RBRACK              # listExpr
   // `vmap(f, in_axes=...)(xs)` is the transform applied by a call; `vmap(5) Block(64, 64)`

@@ -80,8 +80,11 @@ private:
     using llvm::cast;
     switch (e.kind) {
     case Expr::Kind::Number: {
+      const auto &n = cast<NumberExpr>(e);
+      if (n.isInt)
+        return std::to_string(n.intValue);
       std::ostringstream ss;
-      ss << cast<NumberExpr>(e).value;
+      ss << n.value;
       return ss.str();
     }
     case Expr::Kind::String: return "\"" + cast<StringExpr>(e).value + "\"";

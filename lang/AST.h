@@ -37,9 +37,13 @@ using ExprPtr = std::unique_ptr<Expr>;
 
 /// `1`, `0.5`, `1e-3`. `isInt` when written without '.' or exponent.
 struct NumberExpr : Expr {
-  NumberExpr(Span s, double value, bool isInt) : Expr(Kind::Number, s), value(value), isInt(isInt) {}
+  NumberExpr(Span s, double value, bool isInt, int64_t intValue = 0)
+      : Expr(Kind::Number, s), value(value), isInt(isInt), intValue(intValue) {}
+  /// The value as a double (rounded for integers beyond 2^53).
   double value;
   bool isInt;
+  /// The exact value of an integer literal (the parser refuses those outside i64, E0105).
+  int64_t intValue;
   static bool classof(const Expr *e) { return e->kind == Kind::Number; }
 };
 

@@ -56,6 +56,35 @@ void DiagnosticEngine::clear() {
   errors_ = 0;
 }
 
+/// Source lines are shown whole up to this many bytes; longer ones (generated code, one-line
+/// files) as a window around the caret with `...` where text was left out.
+static constexpr size_t kMaxSnippetWidth = 120;
+
+/// Cuts `line` to a window of at most kMaxSnippetWidth bytes (plus the `...` markers) that
+/// starts 40 bytes before the caret column `first`, on UTF-8 character boundaries, and shifts
+/// `first` and clips `width` to match.
+static void clipToWindow(std::string &line, size_t &first, size_t &width) {
+  if (line.size() <= kMaxSnippetWidth)
+    return;
+  auto isContinuation = [&](size_t i) {
+    return i < line.size() && (static_cast<unsigned char>(line[i]) & 0xC0) == 0x80;
+  };
+  size_t begin = first > 40 ? first - 40 : 0;
+  while (begin > 0 && isContinuation(begin))
+    --begin;
+  size_t end = std::min(line.size(), begin + kMaxSnippetWidth);
+  while (end < line.size() && isContinuation(end))
+    --end;
+  std::string window = (begin > 0 ? "..." : "") + line.substr(begin, end - begin) +
+                       (end < line.size() ? "..." : "");
+  size_t shift = begin > 0 ? 3 : 0;
+  first = first - begin + shift;
+  width = std::max<size_t>(1, std::min(width, end > first - shift + begin
+                                                  ? end - (first - shift + begin)
+                                                  : 1));
+  line = std::move(window);
+}
+
 void DiagnosticEngine::renderSnippet(std::ostream &os, Span span, const std::string &label,
                                      bool color) const {
   LineCol start = sources_.lineCol(span.file, span.begin);
@@ -69,6 +98,7 @@ void DiagnosticEngine::renderSnippet(std::ostream &os, Span span, const std::str
   if (first > line.size())
     first = line.size();
   width = std::max<size_t>(1, std::min(width, line.size() > first ? line.size() - first : 1));
+  clipToWindow(line, first, width);
   os << paint(color, kBlue) << pad << " |" << paint(color, kReset) << "\n";
   os << paint(color, kBlue) << lineNo << " |" << paint(color, kReset) << " " << line << "\n";
   os << paint(color, kBlue) << pad << " |" << paint(color, kReset) << " "

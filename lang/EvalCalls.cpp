@@ -29,10 +29,16 @@ namespace nnx::lang {
 static constexpr size_t kMaxCallDepth = 64;
 
 Value Evaluator::eval(const Expr &expr) {
+  // Where a tensor created below is reported when it is too large (SizeGuard).
+  struct SpanScope {
+    Span &current, saved;
+    SpanScope(Span &current, Span span) : current(current), saved(current) { current = span; }
+    ~SpanScope() { current = saved; }
+  } scope(currentSpan_, expr.span);
   switch (expr.kind) {
   case Expr::Kind::Number: {
     const auto &n = cast<NumberExpr>(expr);
-    return n.isInt ? Value::integer(static_cast<int64_t>(n.value)) : Value::real(n.value);
+    return n.isInt ? Value::integer(n.intValue) : Value::real(n.value);
   }
   case Expr::Kind::String: return Value::string(cast<StringExpr>(expr).value);
   case Expr::Kind::Bool: return Value::boolean(cast<BoolExpr>(expr).value);

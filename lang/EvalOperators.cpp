@@ -14,6 +14,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
+#include <optional>
 
 using llvm::cast;
 using llvm::SmallVector;
@@ -35,8 +37,24 @@ BinOp binOpOf(const std::string &op) {
   return BinOp::Add;
 }
 
+/// The spelling of a static integer operator, for messages.
+const char *binOpSpelling(BinOp op) {
+  switch (op) {
+  case BinOp::Add: return "+";
+  case BinOp::Sub: return "-";
+  case BinOp::Mul: return "*";
+  case BinOp::FloorDiv: return "//";
+  case BinOp::Mod: return "%";
+  case BinOp::Pow: return "**";
+  default: return "?";
+  }
+}
+
 /// Static equality (numbers by value, strings, sequences elementwise).
 bool staticEqual(const Value &a, const Value &b) {
+  auto isInt = [](const Value &v) { return v.kind == Value::Kind::Int; };
+  if (isInt(a) && isInt(b)) // exactly, also beyond 2^53
+    return a.i == b.i;
   if (a.isStaticScalar() && b.isStaticScalar())
     return a.number() == b.number();
   if (a.kind == Value::Kind::Str && b.kind == Value::Kind::Str)
@@ -66,6 +84,11 @@ Value Evaluator::evalUnary(const UnaryExpr &expr) {
     return unary(UnOp::Not, x, expr.span);
   }
   if (x.kind == Value::Kind::Int) {
+    if (x.i == std::numeric_limits<int64_t>::min()) {
+      error("E0235", expr.span, "integer overflow")
+          .withLabel("-(" + std::to_string(x.i) + ") does not fit in i64");
+      return Value::error();
+    }
     Value r = Value::integer(-x.i);
     r.dtype = x.dtype;
     return r;
@@ -101,6 +124,74 @@ Value Evaluator::evalBinary(const BinaryExpr &expr) {
   return binary(op, a, b, expr.opSpan, expr.span); // folds static operands itself
 }
 
+/// The i64 value of a static int or bool.
+static int64_t intOf(const Value &v) { return v.kind == Value::Kind::Bool ? int64_t(v.b) : v.i; }
+
+/// `base ** exponent` by squaring; nullopt when it overflows i64.
+static std::optional<int64_t> checkedPow(int64_t base, int64_t exponent) {
+  int64_t result = 1;
+  while (exponent > 0) {
+    if ((exponent & 1) && __builtin_mul_overflow(result, base, &result))
+      return std::nullopt;
+    exponent >>= 1;
+    if (exponent > 0 && __builtin_mul_overflow(base, base, &base))
+      return std::nullopt;
+  }
+  return result;
+}
+
+Value Evaluator::staticIntBinary(BinOp op, const Value &a, const Value &b, Span span) {
+  int64_t x = intOf(a), y = intOf(b), r = 0;
+  bool overflow = false;
+  switch (op) {
+  case BinOp::Lt: return Value::boolean(x < y);
+  case BinOp::Le: return Value::boolean(x <= y);
+  case BinOp::Gt: return Value::boolean(x > y);
+  case BinOp::Ge: return Value::boolean(x >= y);
+  case BinOp::Add: overflow = __builtin_add_overflow(x, y, &r); break;
+  case BinOp::Sub: overflow = __builtin_sub_overflow(x, y, &r); break;
+  case BinOp::Mul: overflow = __builtin_mul_overflow(x, y, &r); break;
+  case BinOp::Max: r = std::max(x, y); break;
+  case BinOp::Min: r = std::min(x, y); break;
+  case BinOp::FloorDiv:
+  case BinOp::Mod:
+    if (y == 0) {
+      error("E0230", span, "division by zero").withLabel("the divisor is 0");
+      return Value::error();
+    }
+    if (y == -1) { // INT64_MIN / -1 traps in C++; Python's results are -x and 0
+      overflow = op == BinOp::FloorDiv && __builtin_sub_overflow(int64_t(0), x, &r);
+      break;
+    }
+    r = op == BinOp::FloorDiv ? x / y - ((x % y != 0) && ((x < 0) != (y < 0)))
+                              : (x % y != 0 && ((x % y < 0) != (y < 0)) ? x % y + y : x % y);
+    break;
+  case BinOp::Pow: {
+    if (y < 0) // Python: an int to a negative power is a float
+      return Value::real(std::pow(double(x), double(y)));
+    std::optional<int64_t> p = checkedPow(x, y);
+    overflow = !p;
+    r = p.value_or(0);
+    break;
+  }
+  default:
+    error("E0220", span, "unsupported operand types")
+        .withLabel(describeValue(a) + " and " + describeValue(b));
+    return Value::error();
+  }
+  if (overflow) {
+    error("E0235", span, "integer overflow")
+        .withLabel("the result of " + std::to_string(x) + " " + binOpSpelling(op) + " " +
+                   std::to_string(y) + " does not fit in i64")
+        .help("compile-time integers are i64 (up to 9223372036854775807); use a float for "
+              "larger numbers");
+    return Value::error();
+  }
+  Value v = Value::integer(r);
+  v.dtype = a.dtype ? a.dtype : b.dtype;
+  return v;
+}
+
 Value Evaluator::staticBinary(BinOp op, const Value &a, const Value &b, Span span) {
   if (op == BinOp::Eq || op == BinOp::Ne) {
     bool eq = staticEqual(a, b);
@@ -118,6 +209,8 @@ Value Evaluator::staticBinary(BinOp op, const Value &a, const Value &b, Span spa
       return Value::boolean(op == BinOp::And ? a.b && b.b : a.b || b.b);
   } else if (a.isStaticScalar() && b.isStaticScalar()) {
     bool ints = a.kind != Value::Kind::Float && b.kind != Value::Kind::Float;
+    if (ints && op != BinOp::Div)
+      return staticIntBinary(op, a, b, span);
     double x = a.number(), y = b.number();
     auto typed = [&](Value v) {
       v.dtype = a.dtype ? a.dtype : b.dtype;
@@ -128,11 +221,11 @@ Value Evaluator::staticBinary(BinOp op, const Value &a, const Value &b, Span spa
     case BinOp::Le: return Value::boolean(x <= y);
     case BinOp::Gt: return Value::boolean(x > y);
     case BinOp::Ge: return Value::boolean(x >= y);
-    case BinOp::Add: return typed(ints ? Value::integer(a.i + b.i) : Value::real(x + y));
-    case BinOp::Sub: return typed(ints ? Value::integer(int64_t(x) - int64_t(y)) : Value::real(x - y));
-    case BinOp::Mul: return typed(ints ? Value::integer(int64_t(x) * int64_t(y)) : Value::real(x * y));
-    case BinOp::Max: return typed(ints ? Value::integer(int64_t(std::max(x, y))) : Value::real(std::max(x, y)));
-    case BinOp::Min: return typed(ints ? Value::integer(int64_t(std::min(x, y))) : Value::real(std::min(x, y)));
+    case BinOp::Add: return typed(Value::real(x + y));
+    case BinOp::Sub: return typed(Value::real(x - y));
+    case BinOp::Mul: return typed(Value::real(x * y));
+    case BinOp::Max: return typed(Value::real(std::max(x, y)));
+    case BinOp::Min: return typed(Value::real(std::min(x, y)));
     case BinOp::Div:
     case BinOp::FloorDiv:
     case BinOp::Mod:
@@ -142,20 +235,10 @@ Value Evaluator::staticBinary(BinOp op, const Value &a, const Value &b, Span spa
       }
       if (op == BinOp::Div)
         return typed(Value::real(x / y));
-      if (op == BinOp::FloorDiv) {
-        if (!ints)
-          return typed(Value::real(std::floor(x / y)));
-        int64_t q = a.i / b.i;
-        return typed(Value::integer((a.i % b.i != 0 && ((a.i < 0) != (b.i < 0))) ? q - 1 : q));
-      }
-      if (ints) {
-        int64_t r = int64_t(x) % int64_t(y);
-        return typed(Value::integer(r != 0 && ((r < 0) != (y < 0)) ? r + int64_t(y) : r));
-      }
+      if (op == BinOp::FloorDiv)
+        return typed(Value::real(std::floor(x / y)));
       return typed(Value::real(x - std::floor(x / y) * y));
     case BinOp::Pow:
-      if (ints && y >= 0)
-        return typed(Value::integer(int64_t(std::llround(std::pow(x, y)))));
       return typed(Value::real(std::pow(x, y)));
     default: break;
     }

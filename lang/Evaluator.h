@@ -350,6 +350,10 @@ private:
   Value evalUnary(const UnaryExpr &expr);
   Value evalBinary(const BinaryExpr &expr);
   Value staticBinary(BinOp op, const Value &a, const Value &b, Span span);
+  /// Python's int operators on static i64 values (and bools), exact: comparisons, `+ - *`,
+  /// floored `//` and `%`, `**` by squaring. Overflow is E0235 with both operands, division
+  /// by zero E0230.
+  Value staticIntBinary(BinOp op, const Value &a, const Value &b, Span span);
   Value evalIndex(const IndexExpr &expr);
   Value indexTensor(const Value &tensor, const IndexExpr &expr);
 
@@ -484,6 +488,11 @@ private:
   /// range, enumerate, zip (EvalLoops.cpp).
   Value builtinSequence(BuiltinId id, std::vector<Value> &args,
                         std::vector<std::pair<std::string, Value>> &kwargs, Span span);
+  /// A shape given by the user (`zeros(shape)`, `normal(shape, rngs)`): a static list of
+  /// ints, each extent >= 0 (E0227), the element count within i64 and the bytes of a `dtype`
+  /// tensor within the memory budget (E0236, rt::memoryBudget). nullopt after reporting.
+  std::optional<std::vector<int64_t>> staticShape(const Value &v, const std::string &what,
+                                                  Span span, rt::DType dtype);
   std::optional<std::vector<int64_t>> staticInts(const Value &v, const std::string &what,
                                                  Span span);
   std::optional<int64_t> staticInt(const Value &v, const std::string &what, Span span);
@@ -502,6 +511,17 @@ private:
   mlir::ModuleOp module_;
   StateSpace &space_;
   TraceOptions options_;
+  /// Checks every tensor type the trace creates against the memory budget (and for negative
+  /// extents no formation site caught): one E0236/E0227 per trace, at `currentSpan_`.
+  struct SizeGuard : mlir::OpBuilder::Listener {
+    explicit SizeGuard(Evaluator &evaluator) : evaluator(evaluator) {}
+    void notifyOperationInserted(mlir::Operation *op, mlir::OpBuilder::InsertPoint) override;
+    Evaluator &evaluator;
+    bool reported = false;
+  };
+  SizeGuard sizeGuard_{*this};
+  /// The innermost expression being evaluated (where a too-large tensor is reported).
+  Span currentSpan_;
   mlir::OpBuilder builder_;
 
   /// The function being traced (null while instantiating a model outside a trace).

@@ -6,6 +6,8 @@
 //===----------------------------------------------------------------------===//
 #include "lang/syntax/AstBuilder.h"
 
+#include <charconv>
+
 #include <cstdlib>
 
 namespace nnx::lang {
@@ -251,7 +253,10 @@ ExprPtr AstBuilder::buildPrimary(P::PrimaryContext *ctx) {
   if (auto *num = dynamic_cast<P::NumberLitContext *>(ctx)) {
     std::string text = num->NUMBER()->getText();
     bool isInt = text.find_first_of(".eE") == std::string::npos;
-    return std::make_unique<NumberExpr>(s, std::strtod(text.c_str(), nullptr), isInt);
+    int64_t exact = 0;
+    if (isInt) // in range: checkTokenLimits refused the others
+      std::from_chars(text.data(), text.data() + text.size(), exact);
+    return std::make_unique<NumberExpr>(s, std::strtod(text.c_str(), nullptr), isInt, exact);
   }
   if (auto *str = dynamic_cast<P::StringLitContext *>(ctx))
     return std::make_unique<StringExpr>(s, unescape(str->STRING()->getText()));
@@ -261,11 +266,11 @@ ExprPtr AstBuilder::buildPrimary(P::PrimaryContext *ctx) {
     return std::make_unique<NameExpr>(s, "...");
   if (auto *name = dynamic_cast<P::NameRefContext *>(ctx))
     return std::make_unique<NameExpr>(s, name->IDENT()->getText());
-  if (auto *paren = dynamic_cast<P::ParenExprContext *>(ctx))
-    return buildExpr(paren->expr());
-  if (auto *tuple = dynamic_cast<P::TupleExprContext *>(ctx)) {
+  if (auto *paren = dynamic_cast<P::ParenExprContext *>(ctx)) {
+    if (paren->expr().size() == 1 && !paren->trailing) // `(x)` groups
+      return buildExpr(paren->expr(0));
     auto expr = std::make_unique<SequenceExpr>(Expr::Kind::Tuple, s);
-    for (P::ExprContext *e : tuple->expr())
+    for (P::ExprContext *e : paren->expr())
       expr->elements.push_back(buildExpr(e));
     return expr;
   }

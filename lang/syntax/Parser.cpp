@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #include "lang/syntax/Parser.h"
 #include "lang/syntax/AstBuilder.h"
+#include "lang/syntax/InputLimits.h"
 
 #include "NNXLexer.h"
 #include "NNXParser.h"
@@ -209,9 +210,20 @@ uint32_t OffsetMap::byteOffset(size_t codePoint) const {
   return codePoint < starts_.size() ? starts_[codePoint] : starts_.back();
 }
 
+/// Whether the text of `fileId` may be handed to ANTLR: UTF-8, nesting within the limits and
+/// integer literals within i64 (InputLimits.h); reported otherwise.
+static bool withinLimits(uint32_t fileId, DiagnosticEngine &diags, ParseSession &session) {
+  session.tokens.fill();
+  return checkTokenLimits(session.tokens, fileId, session.offsets, diags);
+}
+
 std::unique_ptr<FileAST> parseFile(uint32_t fileId, const SourceManager &sources,
                                    DiagnosticEngine &diags) {
+  if (!checkUtf8(sources.file(fileId).text, fileId, diags))
+    return nullptr;
   ParseSession session(fileId, sources, diags);
+  if (!withinLimits(fileId, diags, session))
+    return nullptr;
   auto *tree = session.parser.file();
   if (session.listener.count > 0)
     return nullptr;
@@ -220,7 +232,11 @@ std::unique_ptr<FileAST> parseFile(uint32_t fileId, const SourceManager &sources
 }
 
 ExprPtr parseExpression(uint32_t fileId, const SourceManager &sources, DiagnosticEngine &diags) {
+  if (!checkUtf8(sources.file(fileId).text, fileId, diags))
+    return nullptr;
   ParseSession session(fileId, sources, diags);
+  if (!withinLimits(fileId, diags, session))
+    return nullptr;
   auto *tree = session.parser.singleExpr();
   if (session.listener.count > 0)
     return nullptr;
