@@ -113,8 +113,10 @@ Value Evaluator::builtinReshape(std::vector<Value> &args,
       error("E0232", span, "cannot reshape " + ir::formatType(type) + " to " + asked)
           .withLabel("extent " + std::to_string(d) + " is negative (only one -1 is allowed)");
       return Value::error();
-    } else {
-      known *= d;
+    } else if (__builtin_mul_overflow(known, d, &known)) {
+      error("E0232", span, "cannot reshape " + ir::formatType(type) + " to " + asked)
+          .withLabel("the extents' product overflows 64-bit arithmetic");
+      return Value::error();
     }
   }
   if (minusOnes > 1) {

@@ -12,6 +12,7 @@
 #include "ir/NNXDialect.h"
 #include "ir/Signature.h"
 #include "ir/Types.h"
+#include "runtime/MemoryBudget.h"
 
 #include "llvm/Support/Casting.h"
 
@@ -26,7 +27,43 @@ namespace nnx::lang {
 
 Evaluator::Evaluator(Program &program, ModuleOp module, StateSpace &space, TraceOptions options)
     : program_(program), module_(module), space_(space), options_(options),
-      builder_(module.getContext()) {}
+      builder_(module.getContext(), &sizeGuard_) {}
+
+void Evaluator::SizeGuard::notifyOperationInserted(mlir::Operation *op,
+                                                   mlir::OpBuilder::InsertPoint) {
+  if (reported)
+    return;
+  for (mlir::Type type : op->getResultTypes()) {
+    auto tensor = llvm::dyn_cast<RankedTensorType>(type);
+    if (!tensor)
+      continue;
+    std::vector<int64_t> shape(tensor.getShape().begin(), tensor.getShape().end());
+    Type elem = tensor.getElementType();
+    int64_t elemBytes = elem.isIntOrFloat() ? (elem.getIntOrFloatBitWidth() + 7) / 8 : 8;
+    std::optional<int64_t> count = rt::checkedNumElements(shape);
+    int64_t bytes = 0;
+    bool negative = llvm::any_of(shape, [](int64_t d) { return d < 0; });
+    if (count && !__builtin_mul_overflow(*count, elemBytes, &bytes) &&
+        bytes <= rt::memoryBudget())
+      continue;
+    reported = true;
+    Span span = evaluator.currentSpan_;
+    if (negative) {
+      evaluator.error("E0227", span, "negative dimension in the shape " + ir::formatShape(shape))
+          .withLabel("this makes a tensor of type " + ir::formatType(tensor));
+    } else if (!count || bytes == 0) {
+      evaluator.error("E0236", span, "tensor too large: " + ir::formatType(tensor))
+          .withLabel("its size overflows 64-bit arithmetic");
+    } else {
+      evaluator.error("E0236", span, "tensor too large: " + ir::formatType(tensor))
+          .withLabel("it needs " + rt::formatBytes(double(bytes)) +
+                     ", more than the memory budget of " +
+                     rt::formatBytes(double(rt::memoryBudget())))
+          .help("the budget is --max-memory, by default the machine's physical memory");
+    }
+    return;
+  }
+}
 
 //===----------------------------------------------------------------------===//
 // Diagnostics

@@ -12,6 +12,7 @@
 #include "lang/Evaluator.h"
 
 #include "ir/Types.h"
+#include "runtime/MemoryBudget.h"
 
 #include "llvm/Support/Casting.h"
 
@@ -232,6 +233,19 @@ void Evaluator::declareVariable(const VarDeclStmt &decl, ModuleInstance *inst) {
       return;
     }
     shape.push_back(*extent);
+  }
+  rt::Shape full = stacked(shape);
+  std::optional<int64_t> bytes = rt::checkedByteSize(full, *dtype);
+  if (!bytes || *bytes > rt::memoryBudget()) {
+    Diagnostic &d = error("E0236", decl.type.span, "variable `" + decl.name + "` is too large");
+    if (!bytes)
+      d.withLabel(rt::formatShape(full) + ": its size overflows 64-bit arithmetic");
+    else
+      d.withLabel(rt::formatShape(full) + " needs " + rt::formatBytes(double(*bytes)) +
+                  ", more than the memory budget of " +
+                  rt::formatBytes(double(rt::memoryBudget())))
+          .help("the budget is --max-memory, by default the machine's physical memory");
+    return;
   }
   rt::InitSpec init;
   if (decl.init) {

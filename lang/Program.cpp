@@ -8,9 +8,11 @@
 #include "lang/syntax/Parser.h"
 #include "stdlib/Stdlib.h"
 
+#include "runtime/Error.h"
+#include "runtime/FileIO.h"
+
+#include <algorithm>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
 namespace nnx::lang {
 
@@ -48,27 +50,46 @@ bool Program::loadFile(const std::string &path, Span importedFrom) {
   std::error_code ec;
   fs::path canonical = fs::weakly_canonical(fs::path(path), ec);
   std::string key = ec ? path : canonical.string();
+  auto onStack = std::find(loading_.begin(), loading_.end(), key);
+  if (onStack != loading_.end()) {
+    std::string cycle;
+    for (auto it = onStack; it != loading_.end(); ++it)
+      cycle += fs::path(*it).filename().string() + " -> ";
+    diags_.error("E0500", importedFrom, "import cycle: `" + path + "` is being imported already")
+        .withLabel(cycle + fs::path(key).filename().string())
+        .help("move what both files need into a third file that both import");
+    return false;
+  }
   if (loadedPaths_.count(key))
     return true;
   loadedPaths_.insert(key);
-
-  std::ifstream in(path, std::ios::binary);
-  if (!in || fs::is_directory(path, ec)) {
-    Diagnostic &d = diags_.error("E0500", importedFrom, "cannot read `" + path + "`");
-    d.withLabel(fs::exists(path, ec) ? "it is not a readable file" : "no such file");
+  if (importedFrom.valid() && fs::path(path).extension() != ".nnx") {
+    diags_.error("E0500", importedFrom, "cannot import `" + path + "`: not a .nnx file")
+        .withLabel("imports name .nnx source files")
+        .help("checkpoints and data are given on the command line (--load, --data, --input)");
     return false;
   }
-  std::stringstream text;
-  text << in.rdbuf();
-  uint32_t id = sources_.addFile(path, text.str());
+  std::string text;
+  try {
+    text = rt::readFileBytes(path, kMaxSourceBytes);
+  } catch (const rt::Error &e) {
+    std::string message = e.what();
+    bool missing = message.find("no such file") != std::string::npos;
+    diags_.error("E0500", importedFrom, "cannot read `" + path + "`")
+        .withLabel(missing ? "no such file" : message.substr(message.find(": ") + 2));
+    return false;
+  }
+  uint32_t id = sources_.addFile(path, std::move(text));
   if (!parseAndRegister(id, /*stdlib=*/false))
     return false;
 
   const FileAST *file = asts_.back().get();
   bool ok = true;
   fs::path dir = fs::path(path).parent_path();
+  loading_.push_back(key);
   for (const ImportDecl &imp : file->imports)
     ok &= loadFile((dir / imp.path).string(), imp.span);
+  loading_.pop_back();
   userFiles_.push_back(file);
   return ok;
 }

@@ -74,6 +74,10 @@ private:
   std::map<std::string, GlobalDecl> globals_;
   std::set<uint32_t> stdlibFiles_;
   std::set<std::string> loadedPaths_;
+  /// The files whose imports are being loaded, outermost first (an import of one is a cycle).
+  std::vector<std::string> loading_;
+  /// Source files larger than this are refused (E0500) before being read.
+  static constexpr int64_t kMaxSourceBytes = int64_t(64) << 20;
   bool stdlibLoaded_ = false;
 };
 

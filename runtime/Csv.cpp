@@ -8,6 +8,7 @@
 #include "runtime/Csv.h"
 
 #include "runtime/Error.h"
+#include "runtime/MemoryBudget.h"
 #include "runtime/FileIO.h"
 
 #include <charconv>
@@ -17,20 +18,40 @@ namespace nnx::rt {
 namespace {
 
 /// The decompressed content of a gzip file.
-std::string readGzip(const std::string &path) {
-  gzFile file = gzopen(path.c_str(), "rb");
-  if (!file)
-    throw Error("E0500", "cannot open `" + path + "`");
+/// The decompressed content of gzip data `bytes` (read from `path`; several members are
+/// concatenated, as gzip does), at most `maxBytes`: a small file that inflates beyond it (a
+/// "zip bomb") is E0500 before it can exhaust memory.
+std::string inflateGzip(const std::string &bytes, const std::string &path, int64_t maxBytes) {
+  z_stream zs{};
+  if (inflateInit2(&zs, 15 + 32) != Z_OK) // 15 + 32: a gzip or zlib header, detected
+    throw Error("E0500", "cannot decompress `" + path + "`: zlib failed to start");
+  zs.next_in = reinterpret_cast<Bytef *>(const_cast<char *>(bytes.data()));
+  zs.avail_in = static_cast<uInt>(bytes.size());
   std::string text;
   char buffer[1 << 16];
-  int got;
-  while ((got = gzread(file, buffer, sizeof buffer)) > 0)
-    text.append(buffer, static_cast<size_t>(got));
-  // A truncated stream ends reads with Z_BUF_ERROR rather than a negative count.
   int code = Z_OK;
-  std::string reason = gzerror(file, &code);
-  gzclose(file);
-  if (got < 0 || code != Z_OK)
+  for (;;) {
+    zs.next_out = reinterpret_cast<Bytef *>(buffer);
+    zs.avail_out = sizeof buffer;
+    code = inflate(&zs, Z_NO_FLUSH);
+    if (code != Z_OK && code != Z_STREAM_END)
+      break;
+    text.append(buffer, sizeof buffer - zs.avail_out);
+    if (static_cast<int64_t>(text.size()) > maxBytes) {
+      inflateEnd(&zs);
+      throw Error("E0500", "cannot decompress `" + path + "`: it inflates beyond " +
+                               formatBytes(double(maxBytes)),
+                  {"the limit is the memory budget (--max-memory)"});
+    }
+    if (code == Z_STREAM_END) {
+      if (zs.avail_in == 0)
+        break;
+      inflateReset(&zs); // the next gzip member
+    }
+  }
+  std::string reason = zs.msg ? zs.msg : code == Z_BUF_ERROR ? "unexpected end of file" : "";
+  inflateEnd(&zs);
+  if (code != Z_STREAM_END)
     throw Error("E0500", "cannot decompress `" + path + "`: " + reason + " after " +
                              std::to_string(text.size()) + " bytes");
   return text;
@@ -120,7 +141,7 @@ CsvTable readCsv(const std::string &path) {
   std::string bytes = readFileBytes(path);
   if (bytes.size() >= 2 && static_cast<uint8_t>(bytes[0]) == 0x1f &&
       static_cast<uint8_t>(bytes[1]) == 0x8b)
-    bytes = readGzip(path);
+    bytes = inflateGzip(bytes, path, memoryBudget() / 2);
   return parseCsv(bytes, path);
 }
 

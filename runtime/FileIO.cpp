@@ -7,6 +7,7 @@
 #include "runtime/FileIO.h"
 
 #include "runtime/Error.h"
+#include "runtime/MemoryBudget.h"
 
 #include <cctype>
 #include <cerrno>
@@ -50,12 +51,16 @@ std::string parentDirectory(const std::string &path) {
   return slash == 0 ? "/" : path.substr(0, slash);
 }
 
-/// Writes the chunks to `tmp`; on failure returns the errno (0 on success).
-int writeTemporary(const std::string &tmp, const std::vector<ByteChunk> &chunks) {
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+/// Writes the chunks to `tmp`, created with `mode` (exactly that mode when `exactMode`, for a
+/// file that replaces one; else less the umask); on failure returns the errno (0 on success).
+int writeTemporary(const std::string &tmp, const std::vector<ByteChunk> &chunks, mode_t mode,
+                   bool exactMode) {
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
   if (fd < 0)
     return errno;
   FdCloser closer{fd};
+  if (exactMode && ::fchmod(fd, mode) != 0)
+    return errno;
   for (const ByteChunk &chunk : chunks)
     if (!writeAll(fd, static_cast<const char *>(chunk.data), chunk.size))
       return errno;
@@ -76,17 +81,39 @@ std::string errnoMessage(int error) {
   return text;
 }
 
-std::string readFileBytes(const std::string &path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+std::string fileTypeName(unsigned mode) {
+  if (S_ISDIR(mode))
+    return "a directory";
+  if (S_ISFIFO(mode))
+    return "a FIFO (named pipe)";
+  if (S_ISCHR(mode) || S_ISBLK(mode))
+    return "a device";
+  if (S_ISSOCK(mode))
+    return "a socket";
+  return "not a regular file";
+}
+
+std::string readFileBytes(const std::string &path, int64_t maxBytes) {
+  if (maxBytes < 0)
+    maxBytes = memoryBudget();
+  // O_NONBLOCK: opening a FIFO must not wait for a writer before we can refuse it.
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0)
     throw Error("E0500", "cannot open `" + path + "`: " + errnoMessage(errno));
   FdCloser closer{fd};
   struct stat info;
   if (::fstat(fd, &info) != 0)
     throw Error("E0500", "cannot read `" + path + "`: " + errnoMessage(errno));
-  if (S_ISDIR(info.st_mode))
-    throw Error("E0500", "cannot read `" + path + "`: it is a directory");
+  if (!S_ISREG(info.st_mode))
+    throw Error("E0500", "cannot read `" + path + "`: it is " + fileTypeName(info.st_mode),
+                {"nnxrun reads sources, checkpoints and data from regular files only"});
+  if (info.st_size > maxBytes)
+    throw Error("E0500",
+                "cannot read `" + path + "`: it has " + formatBytes(double(info.st_size)) +
+                    ", more than the limit of " + formatBytes(double(maxBytes)),
+                {"the limit is the memory budget (--max-memory)"});
   std::string bytes;
+  bytes.reserve(static_cast<size_t>(info.st_size));
   char buffer[1 << 16];
   for (;;) {
     ssize_t got = ::read(fd, buffer, sizeof buffer);
@@ -97,24 +124,51 @@ std::string readFileBytes(const std::string &path) {
     }
     if (got == 0)
       break;
+    if (static_cast<int64_t>(bytes.size()) + got > maxBytes) // grew while being read
+      throw Error("E0500", "cannot read `" + path + "`: it grew beyond " +
+                               formatBytes(double(maxBytes)) + " while being read");
     bytes.append(buffer, static_cast<size_t>(got));
   }
   return bytes;
 }
 
-void writeFileAtomically(const std::string &path, const std::vector<ByteChunk> &chunks) {
+void writeFileAtomically(const std::string &requested, const std::vector<ByteChunk> &chunks) {
+  // Through a symlink to its target, so the link stays a link; a target that does not exist
+  // yet is created (a dangling link's target too).
+  std::string path = requested;
+  struct stat info;
+  for (int hops = 0; ::lstat(path.c_str(), &info) == 0 && S_ISLNK(info.st_mode); ++hops) {
+    char target[4096];
+    ssize_t n = ::readlink(path.c_str(), target, sizeof target - 1);
+    if (n < 0 || hops == 40)
+      throw Error("E0500", "cannot write `" + requested + "`: " +
+                               (n < 0 ? errnoMessage(errno) : "too many levels of symbolic links"));
+    target[n] = '\0';
+    std::string next(target);
+    path = next.front() == '/' ? next : parentDirectory(path) + "/" + next;
+  }
+  bool exists = ::stat(path.c_str(), &info) == 0;
+  if (exists && !S_ISREG(info.st_mode))
+    throw Error("E0500", "cannot write `" + requested + "`: it is " + fileTypeName(info.st_mode),
+                {"nnxrun writes outputs and checkpoints to regular files only; choose a file "
+                 "name"});
   std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  if (int error = writeTemporary(tmp, chunks)) {
-    struct stat info;
-    if (::lstat(tmp.c_str(), &info) == 0 && S_ISREG(info.st_mode))
+  // A file written over keeps its permissions; a new one gets 0666 less the umask.
+  mode_t mode = exists ? (info.st_mode & 07777) : 0666;
+  struct stat stale; // left by a killed run with the same pid
+  if (::lstat(tmp.c_str(), &stale) == 0 && S_ISREG(stale.st_mode))
+    ::unlink(tmp.c_str());
+  if (int error = writeTemporary(tmp, chunks, mode, exists)) {
+    struct stat tmpInfo;
+    if (::lstat(tmp.c_str(), &tmpInfo) == 0 && S_ISREG(tmpInfo.st_mode))
       ::unlink(tmp.c_str());
-    throw Error("E0500", "cannot write `" + path + "`: " + errnoMessage(error),
+    throw Error("E0500", "cannot write `" + requested + "`: " + errnoMessage(error),
                 {"the temporary file was `" + tmp + "`; `" + path + "` was left unchanged"});
   }
   if (::rename(tmp.c_str(), path.c_str()) != 0) {
     int error = errno;
     ::unlink(tmp.c_str());
-    throw Error("E0500", "cannot write `" + path + "`: " + errnoMessage(error),
+    throw Error("E0500", "cannot write `" + requested + "`: " + errnoMessage(error),
                 {"renaming `" + tmp + "` over it failed; `" + path + "` was left unchanged"});
   }
   // Make the rename itself durable; a failure here leaves a complete file, so it is ignored.

@@ -9,15 +9,22 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace nnx::rt {
 
-/// The whole content of the regular file at `path`; throws rt::Error E0500 when it is missing,
-/// a directory, or unreadable.
-std::string readFileBytes(const std::string &path);
+/// The whole content of the regular file at `path`, at most `maxBytes` long (default, -1: the
+/// memory budget, rt::memoryBudget). Throws rt::Error E0500 when it is missing, unreadable,
+/// larger, or not a regular file (a directory, FIFO, device or socket: `/dev/zero` would never
+/// end, and opening a FIFO is not even left waiting for a writer).
+std::string readFileBytes(const std::string &path, int64_t maxBytes = -1);
+
+/// "a directory", "a FIFO (named pipe)", "a device", "a socket": what a `stat` mode is, for
+/// messages that refuse anything but regular files.
+std::string fileTypeName(unsigned mode);
 
 /// One piece of a file being written.
 struct ByteChunk {
@@ -28,8 +35,10 @@ struct ByteChunk {
 };
 
 /// Writes the concatenated `chunks` to `path` atomically: to `path.tmp.<pid>`, fsync, rename
-/// over `path`. On failure the temporary file is removed, `path` is untouched, and rt::Error
-/// E0500 is thrown.
+/// over `path`. A symlink is followed and its target written (the link stays); a file written
+/// over keeps its permission bits; anything but a regular file or a new name (a directory,
+/// device such as /dev/null, FIFO or socket) is refused before writing. On failure the
+/// temporary file is removed, `path` is untouched, and rt::Error E0500 is thrown.
 void writeFileAtomically(const std::string &path, const std::vector<ByteChunk> &chunks);
 
 /// The errno value `error` as a lowercase phrase ("no such file or directory").

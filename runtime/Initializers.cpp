@@ -336,8 +336,59 @@ float erfInv(float x) {
   return p * x;
 }
 
-Tensor initialize(const InitSpec &spec, DType dtype, const Shape &shape, Key key) {
+void checkInitializer(const InitSpec &spec, DType dtype, const Shape &shape) {
   checkArguments(spec);
+  if (!spec.drawShape.empty()) {
+    if (numElements(spec.drawShape) != numElements(shape))
+      throw Error("E0405", "initializer `" + spec.name + "` drawn for shape " +
+                               formatShape(spec.drawShape) + " cannot fill a variable of shape " +
+                               formatShape(shape));
+    InitSpec plain = spec;
+    plain.drawShape.clear();
+    return checkInitializer(plain, dtype, spec.drawShape);
+  }
+  if (spec.name == "zeros" || spec.name == "ones" || spec.name == "constant")
+    return;
+  if (spec.name == "literal") {
+    if (!spec.literal)
+      throw Error("E0405", "initializer `literal` has no value");
+    if (spec.literal->rank() != 0 && spec.literal->shape() != shape)
+      throw Error("E0405", "literal of shape " + formatShape(spec.literal->shape()) +
+                               " cannot initialize a variable of shape " + formatShape(shape));
+    return;
+  }
+  if (spec.name == "rng_key") {
+    if (dtype != DType::I32 || shape != Shape{2})
+      throw Error("E0405", "initializer `rng_key` makes an i32[2] key, but the variable is " +
+                               std::string(dtypeName(dtype)) + formatShape(shape));
+    return;
+  }
+  if (!isFloat(dtype))
+    throw Error("E0405", "initializer `" + spec.name + "` draws floats, but the variable is " +
+                             std::string(dtypeName(dtype)) + formatShape(shape));
+  if (spec.name == "orthogonal") {
+    int64_t rank = static_cast<int64_t>(shape.size());
+    if (rank < 2)
+      throw Error("E0405", "initializer `orthogonal` needs a shape of rank 2 or more, got " +
+                               formatShape(shape));
+    double axisArg = argOr(spec, "column_axis", -1.0);
+    int64_t axis = static_cast<int64_t>(axisArg) < 0 ? static_cast<int64_t>(axisArg) + rank
+                                                     : static_cast<int64_t>(axisArg);
+    if (axis < 0 || axis >= rank || double(static_cast<int64_t>(axisArg)) != axisArg)
+      throw Error("E0405", "initializer `orthogonal`: column_axis " + formatNumber(axisArg) +
+                               " is out of range for rank " + std::to_string(rank));
+  }
+  if (spec.name == "truncated_normal") {
+    float lower = static_cast<float>(argOr(spec, "lower", -2.0));
+    float upper = static_cast<float>(argOr(spec, "upper", 2.0));
+    if (!(lower < upper))
+      throw Error("E0405", "truncated_normal needs lower < upper, but lower is " +
+                               formatNumber(lower) + " and upper is " + formatNumber(upper));
+  }
+}
+
+Tensor initialize(const InitSpec &spec, DType dtype, const Shape &shape, Key key) {
+  checkInitializer(spec, dtype, shape);
   if (!spec.drawShape.empty()) {
     if (numElements(spec.drawShape) != numElements(shape))
       throw Error("E0405", "initializer `" + spec.name + "` drawn for shape " +

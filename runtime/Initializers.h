@@ -20,6 +20,10 @@ namespace nnx::rt {
 /// integer dtype, a literal of another shape, a bad argument).
 Tensor initialize(const InitSpec &spec, DType dtype, const Shape &shape, Key key);
 
+/// Throws what initialize() would (E0404, E0405) without drawing or allocating anything:
+/// `nnxrun params` checks a model's initializers this way before printing its state tree.
+void checkInitializer(const InitSpec &spec, DType dtype, const Shape &shape);
+
 /// True for the initializers that draw random numbers (and so consume a "params" counter).
 bool isRandomInitializer(const std::string &name);
 

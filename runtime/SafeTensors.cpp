@@ -292,22 +292,40 @@ Error fitError(const FitProblems &problems, const std::string &fileName) {
 SafeTensorsFile parseSafeTensors(std::string_view bytes, const std::string &name) {
   auto [headerText, data] = splitFile(bytes, name);
   Json header;
+  // Headers nest two levels (name -> entry -> shape); anything far deeper is not a
+  // safetensors header, and refusing it bounds every recursive walk over it (dump() of 200 KB
+  // of nested arrays overflowed the stack while the error was being reported).
+  constexpr int kMaxDepth = 16;
+  auto depthLimit = [&](int depth, Json::parse_event_t event, Json &) {
+    if ((event == Json::parse_event_t::object_start ||
+         event == Json::parse_event_t::array_start) && depth >= kMaxDepth)
+      corrupt(name, "the header nests JSON deeper than " + std::to_string(kMaxDepth) +
+                        " levels");
+    return true;
+  };
   try {
-    header = Json::parse(headerText.begin(), headerText.end());
+    header = Json::parse(headerText.begin(), headerText.end(), depthLimit);
   } catch (const Json::parse_error &error) {
     corrupt(name, "the " + std::to_string(headerText.size()) +
                       "-byte header is not valid JSON (error at byte " +
                       std::to_string(error.byte) + ")");
+  } catch (const Json::exception &error) { // a number out of range (1E400), ...
+    corrupt(name, "the " + std::to_string(headerText.size()) + "-byte header has a bad value (" +
+                      error.what() + ")");
   }
   if (!header.is_object())
     corrupt(name, "the header is a JSON " + std::string(header.type_name()) + ", not an object");
   SafeTensorsFile file;
   std::vector<Entry> entries;
-  for (auto it = header.begin(); it != header.end(); ++it) {
-    if (it.key() == "__metadata__")
-      file.metadata = parseMetadata(it.value(), name);
-    else
-      entries.push_back(parseEntry(it.key(), it.value(), data.size(), name));
+  try {
+    for (auto it = header.begin(); it != header.end(); ++it) {
+      if (it.key() == "__metadata__")
+        file.metadata = parseMetadata(it.value(), name);
+      else
+        entries.push_back(parseEntry(it.key(), it.value(), data.size(), name));
+    }
+  } catch (const Json::exception &error) { // a value of an unexpected JSON type
+    corrupt(name, std::string("a value of the wrong type (") + error.what() + ")");
   }
   checkOverlaps(entries, name);
   for (const Entry &entry : entries)

@@ -57,6 +57,21 @@ Tensor initializeStacked(const VarSpec &spec, Key key) {
 
 } // namespace
 
+void checkInitializers(const std::vector<VarSpec> &specs) {
+  for (const VarSpec &spec : specs) {
+    try {
+      Shape slice(spec.shape.begin() + static_cast<std::ptrdiff_t>(spec.stack.size()),
+                  spec.shape.end());
+      checkInitializer(spec.init, spec.dtype, slice);
+    } catch (const Error &error) {
+      std::vector<std::string> notes = error.notes();
+      notes.push_back("while initializing `" + spec.path + "` (" + spec.kind + ", " +
+                      std::string(dtypeName(spec.dtype)) + formatShape(spec.shape) + ")");
+      throw Error(error.code(), error.what(), notes);
+    }
+  }
+}
+
 State initializeState(const std::vector<VarSpec> &specs, uint64_t seed) {
   State state;
   const Key params = streamKey(seed, "params");

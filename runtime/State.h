@@ -83,4 +83,8 @@ private:
 /// draws its own numbers.
 State initializeState(const std::vector<VarSpec> &specs, uint64_t seed);
 
+/// Throws the error initializeState() would for an initializer that cannot produce its
+/// variable, with the same "while initializing" note, without drawing anything.
+void checkInitializers(const std::vector<VarSpec> &specs);
+
 } // namespace nnx::rt

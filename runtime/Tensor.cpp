@@ -8,6 +8,8 @@
 //===----------------------------------------------------------------------===//
 #include "runtime/Tensor.h"
 
+#include "runtime/MemoryBudget.h"
+
 #include <algorithm>
 #include <cassert>
 #include <cmath>
@@ -93,6 +95,7 @@ std::vector<int64_t> rowMajorStrides(const Shape &shape) {
 Tensor::Tensor() : Tensor(DType::F32, Shape{0}) {}
 
 Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape)) {
+  requireAllocatable(shape_, dtype_, "a tensor");
   data_ = allocateStorage(static_cast<size_t>(numElements(shape_)) * dtypeSize(dtype_));
 }
 

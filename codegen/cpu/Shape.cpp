@@ -77,6 +77,16 @@ struct TransposeLowering : OpConversionPattern<TransposeOp> {
     RankedTensorType resultType = getStaticTensorType(op.getType());
     if (!resultType || !getStaticTensorType(adaptor.getInput().getType()))
       return rewriter.notifyMatchFailure(op, "needs static shapes");
+    // An identity permutation (every transpose of a 0-d or 1-d tensor) moves nothing; an
+    // empty linalg.transpose is not even valid IR.
+    ArrayRef<int64_t> perm = op.getPerm();
+    bool identity = true;
+    for (size_t i = 0; i < perm.size(); ++i)
+      identity &= perm[i] == static_cast<int64_t>(i);
+    if (identity) {
+      rewriter.replaceOp(op, adaptor.getInput());
+      return success();
+    }
     Value init = createEmptyTensor(rewriter, op.getLoc(), resultType);
     // linalg.transpose has nnx's convention: result dim i is operand dim perm[i].
     auto transpose = rewriter.create<linalg::TransposeOp>(op.getLoc(), adaptor.getInput(),

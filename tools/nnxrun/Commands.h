@@ -33,6 +33,8 @@ struct ModelOptions {
   std::string captureSave;
   /// run --repeat: timed warm calls before the kept one (their min and median in --timings).
   int repeat = 1;
+  /// --max-memory: the memory budget as given ("8G"); empty: the physical memory.
+  std::string maxMemory;
   /// --threads: the JIT's thread count (0: libomp's default).
   int threads = 0;
   /// --no-cache: bypass the compile cache.

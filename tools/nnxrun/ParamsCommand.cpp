@@ -8,6 +8,7 @@
 #include "tools/nnxrun/Commands.h"
 #include "tools/nnxrun/Session.h"
 
+#include "runtime/MemoryBudget.h"
 #include "runtime/SafeTensors.h"
 
 #include <nlohmann/json.hpp>
@@ -30,18 +31,6 @@ static std::string withThousands(int64_t n) {
 }
 
 /// "814.1 KB".
-static std::string humanBytes(double bytes) {
-  const char *units[] = {"B", "KB", "MB", "GB"};
-  int u = 0;
-  while (bytes >= 1000 && u < 3) {
-    bytes /= 1000;
-    ++u;
-  }
-  char buf[32];
-  std::snprintf(buf, sizeof buf, u == 0 ? "%.0f %s" : "%.1f %s", bytes, units[u]);
-  return buf;
-}
-
 int runParams(const ModelOptions &o) {
   Session s;
   if (!s.loadFiles(o.files))
@@ -49,43 +38,53 @@ int runParams(const ModelOptions &o) {
   lang::ModuleInstance *root = s.instantiate(o.model, {});
   if (!root || !s.checkKinds(o.filter, "--filter"))
     return s.fail();
-  rt::State state = s.makeState(o.seed, o.load);
-  auto keep = [&](const rt::StateVar &v) {
+  // Printing needs only the specs: the state is drawn (and its size checked against the
+  // memory budget) only to validate --load or to write --save.
+  std::optional<rt::State> state;
+  if (!o.load.empty() || !o.save.empty())
+    state = s.makeState(o.seed, o.load);
+  else {
+    requireStateFits(s.space().specs());
+    rt::checkInitializers(s.space().specs());
+  }
+  auto keep = [&](const rt::VarSpec &v) {
     return o.filter.empty() || std::find(o.filter.begin(), o.filter.end(), v.kind) != o.filter.end();
   };
+  const std::vector<rt::VarSpec> &specs = s.space().specs();
   if (o.json) {
     nlohmann::ordered_json out = nlohmann::ordered_json::object();
-    for (const rt::StateVar &v : state.vars())
+    for (const rt::VarSpec &v : specs)
       if (keep(v))
         out[v.path] = {{"kind", v.kind},
-                       {"dtype", std::string(rt::dtypeName(v.value.dtype()))},
-                       {"shape", v.value.shape()}};
+                       {"dtype", std::string(rt::dtypeName(v.dtype))},
+                       {"shape", v.shape}};
     std::cout << out.dump(2) << "\n";
   } else {
     size_t pathWidth = 4, kindWidth = 4;
     int64_t params = 0, bytes = 0, shown = 0;
-    for (const rt::StateVar &v : state.vars()) {
+    for (const rt::VarSpec &v : specs) {
       if (!keep(v))
         continue;
       pathWidth = std::max(pathWidth, v.path.size());
       kindWidth = std::max(kindWidth, v.kind.size());
-      params += v.kind == "Param" ? v.value.numel() : 0;
-      bytes += static_cast<int64_t>(v.value.nbytes());
+      // requireStateFits checked every size and their sum
+      params += v.kind == "Param" ? rt::numElements(v.shape) : 0;
+      bytes += *rt::checkedByteSize(v.shape, v.dtype);
       ++shown;
     }
     std::cout << root->describe() << ": " << withThousands(params) << " parameters, "
-              << shown << " variables, " << humanBytes(double(bytes)) << "\n";
-    for (const rt::StateVar &v : state.vars()) {
+              << shown << " variables, " << rt::formatBytes(double(bytes)) << "\n";
+    for (const rt::VarSpec &v : specs) {
       if (!keep(v))
         continue;
       std::printf("  %-*s  %-*s  %s%s\n", int(pathWidth), v.path.c_str(), int(kindWidth),
-                  v.kind.c_str(), std::string(rt::dtypeName(v.value.dtype())).c_str(),
-                  rt::formatShape(v.value.shape()).c_str());
+                  v.kind.c_str(), std::string(rt::dtypeName(v.dtype)).c_str(),
+                  rt::formatShape(v.shape).c_str());
     }
     std::fflush(stdout);
   }
   if (!o.save.empty())
-    rt::saveState(state, o.save);
+    rt::saveState(*state, o.save);
   return 0;
 }
 

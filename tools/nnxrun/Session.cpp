@@ -6,6 +6,8 @@
 //
 //===----------------------------------------------------------------------===//
 #include "tools/nnxrun/Session.h"
+
+#include "runtime/MemoryBudget.h"
 #include "tools/nnxrun/Runner.h"
 
 #include "codegen/CpuJit.h"
@@ -183,8 +185,35 @@ func::FuncOp Session::traceFunction(const std::string &fnName,
   return func;
 }
 
+void requireStateFits(const std::vector<rt::VarSpec> &specs) {
+  int64_t total = 0;
+  const rt::VarSpec *largest = nullptr;
+  int64_t largestBytes = -1;
+  for (const rt::VarSpec &spec : specs) {
+    int64_t bytes = rt::checkedByteSize(spec.shape, spec.dtype).value_or(INT64_MAX);
+    if (bytes > largestBytes) {
+      largest = &spec;
+      largestBytes = bytes;
+    }
+    if (__builtin_add_overflow(total, bytes, &total))
+      total = INT64_MAX;
+  }
+  if (total <= rt::memoryBudget())
+    return;
+  throw rt::Error("E0236",
+                  "the model's state needs " + rt::formatBytes(double(total)) +
+                      ", more than the memory budget of " +
+                      rt::formatBytes(double(rt::memoryBudget())),
+                  {"its largest variable is `" + largest->path + "` (" + largest->kind + ", " +
+                       std::string(rt::dtypeName(largest->dtype)) +
+                       rt::formatShape(largest->shape) + ", " +
+                       rt::formatBytes(double(largestBytes)) + ")",
+                   "the budget is --max-memory, by default the machine's physical memory"});
+}
+
 rt::State Session::makeState(uint64_t seed, const std::string &loadPath) {
   auto start = std::chrono::steady_clock::now();
+  requireStateFits(space_.specs());
   rt::State state = rt::initializeState(space_.specs(), seed);
   if (!loadPath.empty()) // optimizer state may be on either side only
     rt::loadState(state, rt::readSafeTensors(loadPath), loadPath, {"OptState"});

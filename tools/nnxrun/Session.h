@@ -41,6 +41,10 @@ struct Timings {
 double millisSince(std::chrono::steady_clock::time_point start);
 
 /// The state of one nnxrun invocation.
+/// Throws rt::Error E0236, with the total and the largest variable, when the state of
+/// `specs` does not fit in the memory budget (checked before anything is allocated).
+void requireStateFits(const std::vector<rt::VarSpec> &specs);
+
 class Session {
 public:
   Session();

@@ -12,6 +12,7 @@
 #include "tools/nnxrun/Session.h"
 
 #include "runtime/Error.h"
+#include "runtime/MemoryBudget.h"
 
 #include <CLI/CLI.hpp>
 
@@ -42,6 +43,13 @@ void addModelOptions(CLI::App *cmd, ModelOptions &o, bool requireModel) {
   cmd->add_option("--load", o.load, "initial state from a safetensors checkpoint");
 }
 
+/// Adds --max-memory: the most one tensor or a model's state may take (runtime/MemoryBudget.h).
+void addMemoryOption(CLI::App *cmd, ModelOptions &o) {
+  cmd->add_option("--max-memory", o.maxMemory,
+                  "most memory one tensor or the model's state may take, e.g. 8G "
+                  "(default: the machine's physical memory)");
+}
+
 /// Adds the JIT's options: --threads, its thread count, and --no-cache.
 void addThreadsOption(CLI::App *cmd, ModelOptions &o) {
   cmd->add_option("--threads", o.threads,
@@ -61,6 +69,7 @@ void addRunOptions(CLI::App *cmd, ModelOptions &o) {
   cmd->add_option("--backend", o.backend, "interp or jit")->check(CLI::IsMember({"interp", "jit", "gpu"}));
   cmd->add_flag("--timings", o.timings, "print how long each stage took");
   addThreadsOption(cmd, o);
+  addMemoryOption(cmd, o);
 }
 
 } // namespace
@@ -81,6 +90,7 @@ int main(int argc, char **argv) {
       ->check(CLI::IsMember({"eval", "train"}));
   check->add_flag("--verify-diagnostics", o.verify,
                   "compare diagnostics with `# expected-error {{...}}` comments");
+  addMemoryOption(check, o);
 
   CLI::App *params = app.add_subcommand("params", "print the model's state tree");
   addModelOptions(params, o, true);
@@ -88,6 +98,7 @@ int main(int argc, char **argv) {
       ->delimiter(',');
   params->add_flag("--json", o.json, "print JSON");
   params->add_option("--save", o.save, "also write the initial state to a safetensors file");
+  addMemoryOption(params, o);
 
   CLI::App *run = app.add_subcommand("run", "run a method of the model");
   addModelOptions(run, o, true);
@@ -129,12 +140,14 @@ int main(int argc, char **argv) {
   train->add_option("--save", o.save, "write all state after training");
   train->add_flag("--timings", o.timings, "print how long each stage took");
   addThreadsOption(train, o);
+  addMemoryOption(train, o);
 
   CLI::App *test = app.add_subcommand("test", "run the `test` blocks of files");
   test->add_option("FILE", o.files, "the .nnx files")->required();
   test->add_option("--backend", o.backend, "interp or jit")->check(CLI::IsMember({"interp", "jit"}));
   test->add_option("--seed", o.seed, "seed for models created in tests");
   addThreadsOption(test, o);
+  addMemoryOption(test, o);
 
   CLI::App *emit = app.add_subcommand("emit", "print an intermediate stage");
   addModelOptions(emit, o, false);
@@ -150,6 +163,16 @@ int main(int argc, char **argv) {
     return code == 0 ? 0 : 2;
   }
 
+  if (!o.maxMemory.empty()) {
+    std::optional<int64_t> bytes = nnx::rt::parseByteSize(o.maxMemory);
+    if (!bytes) {
+      std::cerr << "--max-memory: `" << o.maxMemory
+                << "` is not a size (bytes, or a number with K, M, G or T, e.g. 8G)\n"
+                << "Run with --help for more information.\n";
+      return 2;
+    }
+    nnx::rt::setMemoryBudget(*bytes);
+  }
   if (o.threads > 0)
     nnx::codegen::setThreadCount(o.threads);
   if (o.noCache)
