@@ -2,8 +2,9 @@
 # install-deps.sh — bring a fresh Debian 12 machine to the point where nnx builds and tests.
 #
 # Installs the Debian packages of DESIGN §7 that are missing (LLVM/MLIR 19, ANTLR4, CLI11,
-# doctest, nlohmann-json, zlib, ccache, vim for the editor tests) and makes the project-local
-# Python virtualenv `.venv` with the oracle/peer packages (jax, flax, optax, numpy, lit, ptxas).
+# doctest, nlohmann-json, zlib, ccache, vim for the editor tests, npm when node has none,
+# clang-19 with its sanitizer runtimes and libFuzzer for `make test-sanitize` / `make fuzz`)
+# and makes the project-local Python virtualenv `.venv` with the oracle/peer packages (jax, flax, optax, numpy, lit, ptxas).
 # Idempotent: a second run checks and does nothing. Quiet on success; on failure it prints the
 # log of the step that failed and exits non-zero.
 set -euo pipefail
@@ -15,6 +16,7 @@ fail() { echo "install-deps: $1 failed; its output:" >&2; cat "$log" >&2; exit 1
 
 debs=(build-essential cmake ninja-build ccache pkg-config zlib1g-dev libzstd-dev
       llvm-19-dev libmlir-19-dev mlir-19-tools llvm-19-tools libomp-19-dev
+      clang-19 libclang-rt-19-dev libfuzzer-19-dev
       antlr4 libantlr4-runtime-dev libcli11-dev doctest-dev nlohmann-json3-dev
       default-jre-headless vim-nox nodejs python3)
 missing=()
@@ -24,6 +26,10 @@ done
 # nodejs may come from another source (nodesource); accept any working node >= 18.
 if printf '%s\n' "${missing[@]}" | grep -qx nodejs && command -v node >/dev/null; then
   missing=("${missing[@]/nodejs}")
+fi
+# Debian's nodejs has no npm inside (nodesource's has); the editor tests need it.
+if ! command -v npm >/dev/null; then
+  missing+=(npm)
 fi
 missing=($(printf '%s\n' "${missing[@]}" | grep -v '^$' || true))
 if [ ${#missing[@]} -gt 0 ]; then
