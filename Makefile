@@ -52,7 +52,7 @@ test: deps
 # The sanitizer tree: clang-19, ASan + UBSan, libFuzzer instrumentation (CMakeLists.txt).
 SANITIZE_BUILD ?= build-sanitize
 FUZZ_SECONDS   ?= 300
-FUZZ_TARGETS   := frontend safetensors npy csv
+FUZZ_TARGETS   := frontend safetensors npy csv jit
 
 $(SANITIZE_BUILD)/build.ninja:
 	cmake -G Ninja -S . -B $(SANITIZE_BUILD) -DCMAKE_BUILD_TYPE=Release \

@@ -115,6 +115,19 @@ def GemmSchedulePass : Pass<"nnx-gemm-schedule", "::mlir::ModuleOp"> {
   ];
 }
 
+def SplitEmptyTensorsPass : Pass<"nnx-split-empty-tensors", "::mlir::ModuleOp"> {
+  let summary = "Give every use of a tensor.empty its own tensor.empty";
+  let description = [{
+    Runs right before bufferization. CSE merges all tensor.empty ops of one type into one, so
+    a chain of n fused elementwise loops all name the same destination, and one-shot
+    bufferization then checks each write against the reads of all n aliases: quadratic
+    (8,000 chained statements spent 2.3 s there). A tensor.empty with several uses is cloned
+    before each user but the first; the values are undefined either way, so nothing changes
+    but the analysis, which becomes local.
+  }];
+  let dependentDialects = ["::mlir::tensor::TensorDialect"];
+}
+
 def InlineAllocaScopesPass : Pass<"nnx-inline-alloca-scopes", "::mlir::ModuleOp"> {
   let summary = "Inline memref.alloca_scope ops that allocate nothing on the stack";
   let description = [{

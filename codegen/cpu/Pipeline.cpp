@@ -51,6 +51,7 @@ namespace nnx::codegen {
 #define GEN_PASS_DECL_PARALLELIZEELEMENTWISEPASS
 #define GEN_PASS_DECL_PREPARECPUENTRYPASS
 #define GEN_PASS_DECL_SCANTOSCFPASS
+#define GEN_PASS_DECL_SPLITEMPTYTENSORSPASS
 #include "codegen/cpu/Passes.h.inc"
 
 namespace {
@@ -164,6 +165,9 @@ void buildCpuPipeline(OpPassManager &pm, PipelineHalf half) {
   // Read-only arguments and a C interface on the entry points; must precede bufferization,
   // which reads `bufferization.writable`.
   pm.addPass(createPrepareCpuEntryPass());
+  // CSE left one tensor.empty per type for every destination; split again, so that the
+  // bufferization analysis below stays linear in the program's length.
+  pm.addPass(createSplitEmptyTensorsPass());
   // A tensor.empty whose value ends up in an insert_slice (concat) is replaced by that slice
   // of the destination where the destination dominates it, so the producer writes straight
   // into the concatenation instead of a temporary that is then copied.

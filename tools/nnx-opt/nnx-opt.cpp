@@ -22,6 +22,7 @@
 namespace nnx::codegen {
 #define GEN_PASS_DECL_FUSEELEMENTWISEPASS
 #define GEN_PASS_DECL_GEMMSCHEDULEPASS
+#define GEN_PASS_DECL_SPLITEMPTYTENSORSPASS
 #define GEN_PASS_DECL_INLINEALLOCASCOPESPASS
 #define GEN_PASS_DECL_MATHAPPROXIMATIONPASS
 #define GEN_PASS_DECL_PARALLELIZEELEMENTWISEPASS
@@ -35,6 +36,7 @@ int main(int argc, char **argv) {
   mlir::registerPass([] { return nnx::codegen::createFuseElementwisePass(); });
   mlir::registerPass([] { return nnx::codegen::createGemmSchedulePass(); });
   mlir::registerPass([] { return nnx::codegen::createInlineAllocaScopesPass(); });
+  mlir::registerPass([] { return nnx::codegen::createSplitEmptyTensorsPass(); });
   mlir::registerPass([] { return nnx::codegen::createMathApproximationPass(); });
   mlir::registerPass([] { return nnx::codegen::createParallelizeElementwisePass(); });
   mlir::registerCanonicalizerPass();
