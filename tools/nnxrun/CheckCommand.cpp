@@ -12,11 +12,52 @@
 #include "lang/Resolve.h"
 #include "lang/Verify.h"
 
+#include "llvm/Support/Casting.h"
+
+#include <algorithm>
 #include <iostream>
+#include <optional>
 
 namespace nnx::tool {
 
 /// Loads, resolves and traces one file; diagnostics stay in the session.
+/// The `--input` spec standing for parameter `p` when its type is a tensor type with every
+/// extent a literal (`x: f32[3, 4]` gives "x=zeros(3,4,dtype=f32)"); nullopt otherwise (no
+/// type, any shape, or a symbolic extent like `B`).
+static std::optional<std::string> concreteInput(const lang::Param &p) {
+  static const char *kDtypes[] = {"f32", "f64", "i32", "i64", "bool"};
+  if (!p.type || !p.type->hasDims || p.variadic ||
+      std::find(std::begin(kDtypes), std::end(kDtypes), p.type->name) == std::end(kDtypes))
+    return std::nullopt;
+  std::string spec = p.name + "=zeros(";
+  for (const lang::TypeDim &dim : p.type->dims) {
+    auto *n = llvm::dyn_cast_or_null<lang::NumberExpr>(dim.expr.get());
+    if (!n || !n->isInt)
+      return std::nullopt;
+    spec += std::to_string(n->intValue) + ",";
+  }
+  return spec + "dtype=" + p.type->name + ")";
+}
+
+/// Traces every top-level function of `ast` whose parameters all have concrete tensor types,
+/// so that `check` finds shape faults in it without a test or a --model (a function is
+/// traced as `nnxrun run` would trace it; one returning no tensor is left alone).
+static void traceTypedFunctions(Session &s, const lang::FileAST &ast,
+                                const lang::TraceOptions &options) {
+  for (const auto &fn : ast.functions) {
+    std::vector<std::string> specs;
+    bool concrete = !fn->params.empty();
+    for (const lang::Param &p : fn->params) {
+      std::optional<std::string> spec = concreteInput(p);
+      concrete &= spec.has_value();
+      if (spec)
+        specs.push_back(*spec);
+    }
+    if (concrete)
+      s.traceFunction(fn->name, {}, s.parseInputs(specs, 0), options);
+  }
+}
+
 static void checkFile(Session &s, const std::string &file, const ModelOptions &o) {
   if (!s.loadFiles({file}))
     return;
@@ -33,6 +74,7 @@ static void checkFile(Session &s, const std::string &file, const ModelOptions &o
       lang::Evaluator evaluator(s.program(), s.module(), s.space(), eval);
       evaluator.traceTest(*test, "test_" + std::to_string(n++));
     }
+    traceTypedFunctions(s, *ast, eval);
   }
   if (o.model.empty())
     return;
