@@ -6,7 +6,7 @@
 #   make vscode-extension  package the VS Code extension as build/editors/nnx-<version>.vsix
 #   make bench             GEMM GFLOP/s vs OpenBLAS and XLA; forward latency and train-step time vs Flax NNX and
 #                          PyTorch at 1 and 2 threads; scan compile and run time vs
-#                          JAX (bench/README.md)
+#                          JAX; parse and lowering time against program size (bench/README.md)
 #   make test-sanitize     build with clang-19, ASan + UBSan and libFuzzer instrumentation in
 #                          build-sanitize/, run the unit, lit, e2e, oracle and fuzz-replay suites
 #   make fuzz              run each fuzz target for FUZZ_SECONDS (default 300) from
@@ -96,6 +96,7 @@ bench: deps
 	.venv/bin/python bench/train_step.py --nnxrun $(NNXRUN) --threads 1
 	.venv/bin/python bench/train_step.py --nnxrun $(NNXRUN) --threads 2
 	.venv/bin/python bench/transforms.py --nnxrun $(NNXRUN)
+	.venv/bin/python bench/compile_scaling.py --nnxrun $(NNXRUN)
 
 vscode-extension: deps
 	sh editors/vscode/package.sh
