@@ -10,8 +10,9 @@ prints the curves, so that a quadratic stage shows as a per-unit time that grows
   1. a method of N statements `y = y * 1.0001 + 0.5` (2N elementwise ops), N = 500 .. 8000:
      parse, trace, jit-lower and jit-llvm (nnxrun run --backend jit --no-cache --timings), and
      each stage's time per statement;
-  2. an expression nested D parentheses deep, D = 32 .. 256 (the nesting limit), and a file of
-     N one-line functions: parse time per level / per function (nnxrun check, wall time).
+  2. a file of 200 expressions nested D parentheses deep, D = 32 .. 256 (the nesting limit),
+     and a file of N one-line functions: parse time per unit (one level of one expression, one
+     function) above the smallest size (nnxrun check, wall time).
 
 Each figure is the median of --reps runs, one thread, pinned to CPU 0 when taskset exists.
 Read the per-unit columns: flat is linear.
@@ -80,8 +81,9 @@ def main():
   print("\nParsing (nnxrun check, wall ms incl. start-up; per unit in us above a 32-unit base)")
   print(f"{'what':>28} {'ms':>9} {'per unit':>9}")
   for kind, sizes, make in [
-      ("nested parentheses, depth", [32, 64, 128, 256],
-       lambda d: "fn f(x) = " + "(" * d + "x" + ")" * d + "\n"),
+      ("200 x nested parens, depth", [32, 64, 128, 256],
+       lambda d: "".join(f"fn f{i}(x) = " + "(" * d + "x" + ")" * d + "\n"
+                         for i in range(200))),
       ("one-line functions, count", [32, 1000, 4000, 16000],
        lambda n: "".join(f"fn f{i}(x) = x * {i} + 1\n" for i in range(n)))]:
     base = None
@@ -91,7 +93,8 @@ def main():
         f.write(make(size))
       ms = wall([args.nnxrun, "check", path], args.reps)
       base = base if base is not None else ms
-      per = "" if size == sizes[0] else f"{1e3 * (ms - base) / (size - sizes[0]):9.1f}"
+      units = (size - sizes[0]) * (200 if "parens" in kind else 1)
+      per = "" if size == sizes[0] else f"{1e3 * (ms - base) / units:9.1f}"
       print(f"{kind + ' ' + str(size):>28} {ms:>9.1f} {per:>9}")
 
 
