@@ -13,7 +13,6 @@
 #include <set>
 
 #include "ir/Types.h"
-#include "runtime/MemoryBudget.h"
 
 #include <algorithm>
 #include <cmath>
@@ -48,8 +47,7 @@ std::optional<double> Evaluator::staticNumber(const Value &v, const std::string 
 }
 
 std::optional<std::vector<int64_t>> Evaluator::staticShape(const Value &v,
-                                                          const std::string &what, Span span,
-                                                          rt::DType dtype) {
+                                                          const std::string &what, Span span) {
   std::optional<std::vector<int64_t>> shape = staticInts(v, what, span);
   if (!shape)
     return std::nullopt;
@@ -60,21 +58,6 @@ std::optional<std::vector<int64_t>> Evaluator::staticShape(const Value &v,
           .withLabel("dimensions must be >= 0");
       return std::nullopt;
     }
-  std::optional<int64_t> bytes = rt::checkedByteSize(*shape, dtype);
-  if (!bytes) {
-    error("E0236", span, "tensor too large: " + ir::formatShape(*shape))
-        .withLabel("its size overflows 64-bit arithmetic");
-    return std::nullopt;
-  }
-  if (*bytes > rt::memoryBudget()) {
-    error("E0236", span,
-          "tensor too large: " + ir::formatType(ir::tensorType(context(), dtype, *shape)))
-        .withLabel("it needs " + rt::formatBytes(double(*bytes)) +
-                   ", more than the memory budget of " +
-                   rt::formatBytes(double(rt::memoryBudget())))
-        .help("the budget is --max-memory, by default the machine's physical memory");
-    return std::nullopt;
-  }
   return shape;
 }
 
@@ -204,8 +187,7 @@ Value Evaluator::callBuiltin(BuiltinId id, std::vector<Value> &args,
   }
   case BuiltinId::init_for: {
     std::optional<std::vector<int64_t>> shape =
-        args.size() == 2 ? staticShape(args[1], "the shape to draw for", span, rt::DType::F32)
-                         : std::nullopt;
+        args.size() == 2 ? staticShape(args[1], "the shape to draw for", span) : std::nullopt;
     if (args.size() != 2 || args[0].kind != Value::Kind::Initializer || !shape) {
       if (args.size() != 2 || args[0].kind != Value::Kind::Initializer)
         error("E0231", span, "`init_for` takes an initializer and a shape")
@@ -453,12 +435,10 @@ Value Evaluator::builtinCreation(BuiltinId id, std::vector<Value> &args,
     error("E0202", span, "missing the shape argument").withLabel("e.g. zeros([2, 3])");
     return Value::error();
   }
-  rt::DType dtype = dtypeArg ? *dtypeArg->dtype
-                  : id == BuiltinId::iota ? rt::DType::I32
-                                          : rt::DType::F32;
-  std::optional<std::vector<int64_t>> shape = staticShape(*shapeArg, "the shape", span, dtype);
+  std::optional<std::vector<int64_t>> shape = staticShape(*shapeArg, "the shape", span);
   if (!shape)
     return Value::error();
+  rt::DType dtype = dtypeArg ? *dtypeArg->dtype : rt::DType::F32;
   if (id == BuiltinId::iota) {
     std::optional<Value> dimArg = argOr(args, kwargs, 1, "dim");
     std::optional<int64_t> dim = dimArg ? staticInt(*dimArg, "`dim`", span)
@@ -551,8 +531,7 @@ Value Evaluator::builtinRandom(BuiltinId id, std::vector<Value> &args,
         .help("declare the stream in the module: `rngs = Rngs(\"dropout\")`");
     return Value::error();
   }
-  std::optional<std::vector<int64_t>> shape =
-      staticShape(*shapeArg, "the shape", span, rt::DType::F32);
+  std::optional<std::vector<int64_t>> shape = staticShape(*shapeArg, "the shape", span);
   if (!shape || !requireTracing(span, "a random draw"))
     return Value::error();
   Value draw = randomDraw(*rngs, id == BuiltinId::normal, *shape, span);

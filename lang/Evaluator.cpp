@@ -56,10 +56,8 @@ void Evaluator::SizeGuard::notifyOperationInserted(mlir::Operation *op,
           .withLabel("its size overflows 64-bit arithmetic");
     } else {
       evaluator.error("E0236", span, "tensor too large: " + ir::formatType(tensor))
-          .withLabel("it needs " + rt::formatBytes(double(bytes)) +
-                     ", more than the memory budget of " +
-                     rt::formatBytes(double(rt::memoryBudget())))
-          .help("the budget is --max-memory, by default the machine's physical memory");
+          .withLabel("it " + rt::overBudget(bytes))
+          .help(rt::kBudgetNote);
     }
     return;
   }

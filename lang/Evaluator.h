@@ -489,10 +489,10 @@ private:
   Value builtinSequence(BuiltinId id, std::vector<Value> &args,
                         std::vector<std::pair<std::string, Value>> &kwargs, Span span);
   /// A shape given by the user (`zeros(shape)`, `normal(shape, rngs)`): a static list of
-  /// ints, each extent >= 0 (E0227), the element count within i64 and the bytes of a `dtype`
-  /// tensor within the memory budget (E0236, rt::memoryBudget). nullopt after reporting.
+  /// ints, each extent >= 0 (E0227). nullopt after reporting. Sizes (overflow, the memory
+  /// budget) are SizeGuard's, on the tensor type the op then creates.
   std::optional<std::vector<int64_t>> staticShape(const Value &v, const std::string &what,
-                                                  Span span, rt::DType dtype);
+                                                  Span span);
   std::optional<std::vector<int64_t>> staticInts(const Value &v, const std::string &what,
                                                  Span span);
   std::optional<int64_t> staticInt(const Value &v, const std::string &what, Span span);

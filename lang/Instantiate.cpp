@@ -241,10 +241,7 @@ void Evaluator::declareVariable(const VarDeclStmt &decl, ModuleInstance *inst) {
     if (!bytes)
       d.withLabel(rt::formatShape(full) + ": its size overflows 64-bit arithmetic");
     else
-      d.withLabel(rt::formatShape(full) + " needs " + rt::formatBytes(double(*bytes)) +
-                  ", more than the memory budget of " +
-                  rt::formatBytes(double(rt::memoryBudget())))
-          .help("the budget is --max-memory, by default the machine's physical memory");
+      d.withLabel(rt::formatShape(full) + " " + rt::overBudget(*bytes)).help(rt::kBudgetNote);
     return;
   }
   rt::InitSpec init;
@@ -264,7 +261,8 @@ void Evaluator::declareVariable(const VarDeclStmt &decl, ModuleInstance *inst) {
       return;
     }
   }
-  if (!init.drawShape.empty() && rt::numElements(init.drawShape) != rt::numElements(shape)) {
+  if (!init.drawShape.empty() &&
+      rt::checkedNumElements(init.drawShape) != rt::checkedNumElements(shape)) {
     error("E0228", decl.init->span, "the initializer is drawn for a shape of another size")
         .withLabel("drawn for " + rt::formatShape(init.drawShape) + " (" +
                    std::to_string(rt::numElements(init.drawShape)) + " elements), the variable is " +

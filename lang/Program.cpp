@@ -72,11 +72,10 @@ bool Program::loadFile(const std::string &path, Span importedFrom) {
   std::string text;
   try {
     text = rt::readFileBytes(path, kMaxSourceBytes);
-  } catch (const rt::Error &e) {
-    std::string message = e.what();
-    bool missing = message.find("no such file") != std::string::npos;
-    diags_.error("E0500", importedFrom, "cannot read `" + path + "`")
-        .withLabel(missing ? "no such file" : message.substr(message.find(": ") + 2));
+  } catch (const rt::Error &e) { // "cannot read `path`: <why>", with notes
+    Diagnostic &d = diags_.error(e.code(), importedFrom, e.what());
+    for (const std::string &note : e.notes())
+      d.note(note);
     return false;
   }
   uint32_t id = sources_.addFile(path, std::move(text));

@@ -99,7 +99,7 @@ std::string readFileBytes(const std::string &path, int64_t maxBytes) {
   // O_NONBLOCK: opening a FIFO must not wait for a writer before we can refuse it.
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0)
-    throw Error("E0500", "cannot open `" + path + "`: " + errnoMessage(errno));
+    throw Error("E0500", "cannot read `" + path + "`: " + errnoMessage(errno));
   FdCloser closer{fd};
   struct stat info;
   if (::fstat(fd, &info) != 0)

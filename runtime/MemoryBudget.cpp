@@ -94,16 +94,19 @@ std::string formatBytes(double bytes) {
   return buf;
 }
 
+std::string overBudget(int64_t bytes) {
+  return "needs " + formatBytes(double(bytes)) + ", more than the memory budget of " +
+         formatBytes(double(memoryBudget()));
+}
+
 void requireAllocatable(const std::vector<int64_t> &shape, DType dtype, const std::string &what) {
   std::optional<int64_t> bytes = checkedByteSize(shape, dtype);
   if (!bytes)
     throw Error("E0236", what + " of shape " + formatShape(shape) + " is too large: its size " +
                              "overflows 64-bit arithmetic");
   if (*bytes > memoryBudget())
-    throw Error("E0236", what + " of shape " + formatShape(shape) + " needs " +
-                             formatBytes(double(*bytes)) + ", more than the memory budget of " +
-                             formatBytes(double(memoryBudget())),
-                {"the budget is --max-memory, by default the machine's physical memory"});
+    throw Error("E0236", what + " of shape " + formatShape(shape) + " " + overBudget(*bytes),
+                {kBudgetNote});
 }
 
 } // namespace nnx::rt

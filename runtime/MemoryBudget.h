@@ -41,6 +41,14 @@ std::optional<int64_t> parseByteSize(const std::string &text);
 /// `bytes` for people: "581.9 MB", "52.0 GB" (powers of 1000, as `params` prints sizes).
 std::string formatBytes(double bytes);
 
+/// "needs 40.0 GB, more than the memory budget of 25.3 GB": the words of every E0236 for a
+/// size within i64 but beyond the budget.
+std::string overBudget(int64_t bytes);
+
+/// The note every E0236 for the budget carries: where the budget comes from.
+inline constexpr const char *kBudgetNote =
+    "the budget is --max-memory, by default the machine's physical memory";
+
 /// Throws rt::Error E0236 when a `dtype` tensor of `shape` overflows or exceeds the budget;
 /// `what` names it ("a tensor", "variable `w`").
 void requireAllocatable(const std::vector<int64_t> &shape, DType dtype, const std::string &what);

@@ -200,15 +200,12 @@ void requireStateFits(const std::vector<rt::VarSpec> &specs) {
   }
   if (total <= rt::memoryBudget())
     return;
-  throw rt::Error("E0236",
-                  "the model's state needs " + rt::formatBytes(double(total)) +
-                      ", more than the memory budget of " +
-                      rt::formatBytes(double(rt::memoryBudget())),
+  throw rt::Error("E0236", "the model's state " + rt::overBudget(total),
                   {"its largest variable is `" + largest->path + "` (" + largest->kind + ", " +
                        std::string(rt::dtypeName(largest->dtype)) +
                        rt::formatShape(largest->shape) + ", " +
                        rt::formatBytes(double(largestBytes)) + ")",
-                   "the budget is --max-memory, by default the machine's physical memory"});
+                   rt::kBudgetNote});
 }
 
 rt::State Session::makeState(uint64_t seed, const std::string &loadPath) {
