@@ -10,8 +10,12 @@
 #include "runtime/Error.h"
 #include "runtime/MemoryBudget.h"
 #include "runtime/FileIO.h"
+#include "runtime/Tensor.h"
+
+#include <cstdio>
 
 #include <charconv>
+#include <optional>
 #include <zlib.h>
 
 namespace nnx::rt {
@@ -81,7 +85,7 @@ double parseField(std::string_view raw, size_t lineNo, size_t column, size_t fie
                              std::to_string(column) + " (field " + std::to_string(fieldNo) +
                              "): " + (field.empty() ? std::string("the field is empty")
                                                     : "`" + shown + "` is not a number"),
-                {"csv data must be comma-separated numbers without a header line"});
+                {"csv data must be comma-separated numbers (a first line of names is a header)"});
   }
   return value;
 }
@@ -104,6 +108,28 @@ int64_t parseLine(std::string_view line, size_t lineNo, const std::string &name,
   }
 }
 
+/// The fields of a header line when none of them is a number, else nullopt.
+std::optional<std::vector<std::string>> headerFields(std::string_view line) {
+  std::vector<std::string> names;
+  size_t start = 0;
+  while (true) {
+    size_t comma = line.find(',', start);
+    std::string_view field = trim(line.substr(
+        start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
+    double value = 0;
+    const char *begin = field.data(), *end = field.data() + field.size();
+    if (!field.empty() && (*begin == '+' || *begin == '-'))
+      ++begin;
+    auto [stop, error] = std::from_chars(begin, end, value);
+    if (field.empty() || (error == std::errc() && stop == end))
+      return std::nullopt;
+    names.emplace_back(field);
+    if (comma == std::string_view::npos)
+      return names;
+    start = comma + 1;
+  }
+}
+
 } // namespace
 
 CsvTable parseCsv(std::string_view text, const std::string &name) {
@@ -120,17 +146,36 @@ CsvTable parseCsv(std::string_view text, const std::string &name) {
       line.remove_suffix(1);
     if (trim(line).empty())
       continue;
+    if (table.rows == 0 && table.header.empty()) {
+      if (std::optional<std::vector<std::string>> names = headerFields(line)) {
+        table.header = std::move(*names);
+        firstLine = lineNo;
+        continue;
+      }
+    }
     int64_t fields = parseLine(line, lineNo, name, table.values);
-    if (table.rows == 0) {
+    if (table.rows == 0 && table.header.empty()) {
       table.cols = fields;
       firstLine = lineNo;
+    } else if (table.rows == 0 && fields != int64_t(table.header.size())) {
+      throw Error("E0504", "`" + name + "` line " + std::to_string(lineNo) + " has " +
+                               std::to_string(fields) + " fields but the header (line " +
+                               std::to_string(firstLine) + ") names " +
+                               std::to_string(table.header.size()) + " columns");
+    } else if (table.rows == 0) {
+      table.cols = fields;
     } else if (fields != table.cols) {
       throw Error("E0504", "`" + name + "` line " + std::to_string(lineNo) + " has " +
                                std::to_string(fields) + " fields but line " +
                                std::to_string(firstLine) + " has " + std::to_string(table.cols));
     }
     ++table.rows;
+    table.lines.push_back(int64_t(lineNo));
   }
+  if (table.rows == 0 && !table.header.empty())
+    throw Error("E0504", "`" + name + "` has a header line (" +
+                             std::to_string(table.header.size()) +
+                             " column names) but no rows of numbers");
   if (table.rows == 0)
     throw Error("E0504", "`" + name + "` is empty: it has no rows of numbers (" +
                              std::to_string(text.size()) + " bytes)");
@@ -143,6 +188,26 @@ CsvTable readCsv(const std::string &path) {
       static_cast<uint8_t>(bytes[1]) == 0x8b)
     bytes = inflateGzip(bytes, path, memoryBudget() / 2);
   return parseCsv(bytes, path);
+}
+
+void writeCsv(const std::string &path, const Tensor &t) {
+  int64_t rows = t.rank() == 0 ? 1 : t.shape()[0];
+  int64_t cols = rows ? t.numel() / rows : 0;
+  std::string text;
+  char buf[40];
+  for (int64_t r = 0; r < rows; ++r) {
+    for (int64_t c = 0; c < cols; ++c) {
+      double v = t.at(r * cols + c);
+      if (isFloat(t.dtype()))
+        std::snprintf(buf, sizeof buf, "%.9g", v);
+      else
+        std::snprintf(buf, sizeof buf, "%lld", static_cast<long long>(v));
+      text += (c ? "," : "");
+      text += buf;
+    }
+    text += "\n";
+  }
+  writeFileAtomically(path, {{text.data(), text.size()}});
 }
 
 } // namespace nnx::rt

@@ -1,12 +1,11 @@
 //===- Dataset.h - Training data for nnxrun train -------------------------===//
 //
-// `nnxrun train --data SPEC` learns from examples with integer class labels. SPEC is either a
-// pair of .npy files "X.npy,Y.npy" or one CSV file (plain or gzip) whose last column is the
-// label. This file loads such data into a Dataset, checks its labels against the model's class
-// count, splits off a seeded holdout set, orders the training examples of each epoch and
-// gathers the rows of a minibatch. Every random choice is drawn from the counter-based RNG
-// (Rng.h), so a run and a resumed run see the same split and the same epoch orders. Bad data
-// is rt::Error E0505 (E0500/E0501/E0504 come from the file readers).
+// A data set is a list of arrays with one row per example, each bound to a parameter of the
+// loss (`fn loss_fn(model, x, y)`); DataSpec.h reads them from files. This file checks class
+// labels against the model's class count, splits off a seeded holdout set, orders the training
+// examples of each epoch and gathers the rows of a minibatch. Every random choice is drawn from
+// the counter-based RNG (Rng.h), so a run and a resumed run see the same split and the same
+// epoch orders. Bad data is rt::Error E0505.
 //
 //===----------------------------------------------------------------------===//
 #pragma once
@@ -20,34 +19,30 @@
 
 namespace nnx::rt {
 
-/// Examples and integer labels.
-struct Dataset {
-  /// The examples: f32 [N, ...features].
-  Tensor x;
-  /// The labels: i32 [N], each >= 0.
-  Tensor y;
-  /// The file the labels were read from (the CSV file, or Y.npy of a pair), as given; error
-  /// messages name it.
+/// One array of a data set: N rows, one per example, bound to a parameter of the loss.
+struct DataColumn {
+  /// The loss parameter it binds to ("x", "y", "mask").
   std::string name;
-
-  /// N, the number of examples.
-  int64_t size() const;
+  /// [N, ...] of any dtype.
+  Tensor values;
+  /// Where it came from, as messages name it: "`y.npy`", "`d.csv` column 64".
+  std::string source;
 };
 
-/// Loads `spec`: either "X.npy,Y.npy" (x any float/int dtype (bool too) -> converted to f32;
-/// y integer or bool -> i32; a float y whose values are all integers is accepted) or a CSV /
-/// CSV.gz file whose LAST column is the label (integer-valued, else E0504 with line number and
-/// the value) and the other columns the features (x [N, columns - 1]).
-/// Errors (rt::Error): unreadable files E0500 (malformed .npy E0501, malformed CSV E0504);
-/// x and y row counts differ -> E0505 "`x.npy` has 100 rows but `y.npy` has 99"; y not rank 1
-/// -> E0505; x rank 0 -> E0505; an empty dataset -> E0505; a CSV without feature columns ->
-/// E0505; a spec with more than one comma -> E0505; a non-integer .npy label, a negative label
-/// or one beyond i32 -> E0505 naming the row (rows count from 0, CSV lines from 1).
-Dataset loadDataset(const std::string &spec);
+/// Arrays with one row per example, all with the same N.
+struct Dataset {
+  std::vector<DataColumn> columns;
 
-/// Checks every label is in [0, numClasses); else E0505 "label 12 in row 37 of
-/// `digits.csv.gz` is out of range: the model has 10 classes" (rows count from 0).
-void checkLabels(const Dataset &data, int64_t numClasses);
+  /// N, the number of examples (0 without columns).
+  int64_t size() const;
+  /// The column bound to `name`, or null.
+  const DataColumn *find(const std::string &name) const;
+};
+
+/// Checks every value of `labels` (integer, any shape) is in [0, numClasses); else E0505
+/// "label 12 in row 37 of `digits.csv.gz` is out of range: the model has 10 classes" (rows
+/// count from 0; `source` as DataColumn::source).
+void checkLabels(const Tensor &labels, const std::string &source, int64_t numClasses);
 
 /// The training and holdout example indices of a split.
 struct Split {

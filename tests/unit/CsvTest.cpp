@@ -81,9 +81,13 @@ TEST_CASE("plain csv with spaces, CRLF, blank lines and signs") {
 }
 
 TEST_CASE("csv errors locate the problem") {
-  Error header = csvError("a,b,c\n1,2,3\n");
-  CHECK(header.code() == "E0504");
-  CHECK(std::string(header.what()) == "`d.csv` line 1, column 1 (field 1): `a` is not a number");
+  Error mixed = csvError("a,2,c\n1,2,3\n"); // a header names every column
+  CHECK(mixed.code() == "E0504");
+  CHECK(std::string(mixed.what()) == "`d.csv` line 1, column 1 (field 1): `a` is not a number");
+  CHECK(std::string(csvError("a,b\n1,2,3\n").what()) ==
+        "`d.csv` line 2 has 3 fields but the header (line 1) names 2 columns");
+  CHECK(std::string(csvError("\n a , b \n").what()) ==
+        "`d.csv` has a header line (2 column names) but no rows of numbers");
   Error inner = csvError("1,2,3\n4,5x,6\n");
   CHECK(std::string(inner.what()) == "`d.csv` line 2, column 3 (field 2): `5x` is not a number");
   CHECK(std::string(csvError("1,,3\n").what()).find("field 2): the field is empty") !=
@@ -96,6 +100,16 @@ TEST_CASE("csv errors locate the problem") {
   CHECK(std::string(csvError("").what()).find("`d.csv` is empty") != std::string::npos);
   CHECK(csvError("\n \n").code() == "E0504");
   CHECK(std::string(csvError("+-3\n").what()).find("`+-3` is not a number") != std::string::npos);
+}
+
+TEST_CASE("a first line of names is a header") {
+  CsvTable t = parseCsv("\nx0, x1 ,label\n1,2,0\n\n3,4,1\n", "d.csv");
+  CHECK(t.header == std::vector<std::string>{"x0", "x1", "label"});
+  CHECK(t.rows == 2);
+  CHECK(t.cols == 3);
+  CHECK(t.lines == std::vector<int64_t>{3, 5});
+  CHECK(parseCsv("1,2\n", "d.csv").header.empty());
+  CHECK(parseCsv("-1,+2\n", "d.csv").rows == 1); // signed numbers are not names
 }
 
 TEST_CASE("csv files: gzip detection, corrupt gzip, missing file") {

@@ -1,11 +1,14 @@
-//===- DatasetTest.cpp - Training data for nnxrun train -------------------===//
+//===- DatasetTest.cpp - Training data for nnxrun train/eval/predict ------===//
 //
-// Loading CSV (plain, gzip, the shipped digits set) and .npy pairs with their dtype
-// conversions; every E0505 error and the CSV label errors with their exact locations; the
-// seeded holdout split and epoch orders (permutations, determinism, uniformity, pinned values
-// that fix the documented draw rule); and gathering minibatch rows of every rank and dtype.
+// Binding `--data` to a loss's parameters (runtime/DataSpec.h): CSV (plain, gzip, with a
+// header, label columns by index or name), .npy files in order and by name, the dtype rules
+// (annotations, f64 -> f32, i64 -> i32, CSV labels), every E0505 error with the numbers; class
+// label checks; the seeded holdout split and epoch orders (permutations, determinism,
+// uniformity, pinned values that fix the documented draw rule); and gathering minibatch rows of
+// every rank and dtype.
 //
 //===----------------------------------------------------------------------===//
+#include "runtime/DataSpec.h"
 #include "runtime/Dataset.h"
 #include "runtime/Error.h"
 #include "runtime/Npy.h"
@@ -30,14 +33,33 @@ using nnx::test::TempDir;
 
 namespace {
 
-/// The rt::Error thrown by loadDataset(spec), or a failed check when none is thrown.
-Error loadError(const std::string &spec) {
+/// Loads `specs` for parameters `params` (dtypes from `dtypes`, default none).
+Dataset load(const std::vector<std::string> &specs,
+             const std::vector<std::string> &params = {"x", "y"},
+             const std::string &labelCols = "",
+             std::vector<std::optional<DType>> dtypes = {},
+             std::vector<std::string> *notes = nullptr) {
+  DataRequest request;
+  request.specs = specs;
+  request.params = params;
+  dtypes.resize(params.size());
+  request.dtypes = dtypes;
+  request.labelCols = labelCols;
+  std::vector<std::string> ignored;
+  return loadDataset(request, notes ? *notes : ignored);
+}
+
+/// The rt::Error thrown by load(...), or a failed check when none is thrown.
+Error loadError(const std::vector<std::string> &specs,
+                const std::vector<std::string> &params = {"x", "y"},
+                const std::string &labelCols = "",
+                std::vector<std::optional<DType>> dtypes = {}) {
   try {
-    loadDataset(spec);
+    load(specs, params, labelCols, dtypes);
   } catch (const Error &e) {
     return e;
   }
-  FAIL("no error for " << spec);
+  FAIL("no error");
   return Error("", "");
 }
 
@@ -93,185 +115,178 @@ std::vector<int64_t> sorted(std::vector<int64_t> v) {
 
 } // namespace
 
-TEST_CASE("csv data sets: the last column is the label") {
+TEST_CASE("csv data: features, then the label column") {
   TempDir dir;
   std::string path = csvFile(dir, "d.csv", "1,2.5,0\n3,4,1\n\n-5, 6 ,2.0\n");
-  Dataset data = loadDataset(path);
+  Dataset data = load({path});
+  REQUIRE(data.columns.size() == 2);
   CHECK(data.size() == 3);
-  CHECK(data.name == path);
-  CHECK(data.x.dtype() == DType::F32);
-  CHECK(data.x.shape() == Shape{3, 2});
-  CHECK(data.x.toVector<float>() == std::vector<float>{1, 2.5f, 3, 4, -5, 6});
-  CHECK(data.y.dtype() == DType::I32);
-  CHECK(data.y.shape() == Shape{3});
-  CHECK(data.y.toVector<int32_t>() == std::vector<int32_t>{0, 1, 2});
+  const Tensor &x = data.columns[0].values, &y = data.columns[1].values;
+  CHECK(data.columns[0].name == "x");
+  CHECK(data.columns[1].name == "y");
+  CHECK(x.dtype() == DType::F32);
+  CHECK(x.shape() == Shape{3, 2});
+  CHECK(x.toVector<float>() == std::vector<float>{1, 2.5f, 3, 4, -5, 6});
+  CHECK(y.dtype() == DType::I32); // whole numbers: class labels
+  CHECK(y.toVector<int32_t>() == std::vector<int32_t>{0, 1, 2});
+  CHECK(data.columns[1].source == "`" + path + "` column 2 (labels)");
 
   writeGzip(dir.file("d.csv.gz"), "7,8,9,3\n");
-  Dataset gz = loadDataset(dir.file("d.csv.gz"));
-  CHECK(gz.x.shape() == Shape{1, 3});
-  CHECK(gz.y.toVector<int32_t>() == std::vector<int32_t>{3});
+  Dataset gz = load({dir.file("d.csv.gz")});
+  CHECK(gz.columns[0].values.shape() == Shape{1, 3});
+  CHECK(gz.columns[1].values.toVector<int32_t>() == std::vector<int32_t>{3});
+}
+
+TEST_CASE("csv data: float targets, a header, label columns by index and name") {
+  TempDir dir;
+  std::string path = csvFile(dir, "h.csv", "a,b,price,rooms\n1,2,0.5,3\n4,5,-1.25,2\n");
+  Dataset data = load({path}, {"x", "y"}, "price");
+  CHECK(data.columns[0].values.shape() == Shape{2, 3});
+  CHECK(data.columns[0].values.toVector<float>() == std::vector<float>{1, 2, 3, 4, 5, 2});
+  CHECK(data.columns[1].values.dtype() == DType::F32); // not whole numbers: regression targets
+  CHECK(data.columns[1].values.toVector<float>() == std::vector<float>{0.5f, -1.25f});
+  Dataset two = load({path}, {"x", "y"}, "-1,2");
+  CHECK(two.columns[1].values.shape() == Shape{2, 2});
+  CHECK(two.columns[1].values.toVector<float>() == std::vector<float>{0.5f, 3, -1.25f, 2});
+  // An annotation `y: f32[B]` makes whole-number targets floats.
+  Dataset typed = load({path}, {"x", "y"}, "rooms", {std::nullopt, DType::F32});
+  CHECK(typed.columns[1].values.dtype() == DType::F32);
+  Dataset features = load({path}, {"x"}, "none");
+  CHECK(features.columns.size() == 1);
+  CHECK(features.columns[0].values.shape() == Shape{2, 4});
+
+  Error name = loadError({path}, {"x", "y"}, "prize");
+  CHECK(name.code() == "E0505");
+  CHECK(says(name, "no column named `prize` in the header"));
+  CHECK(name.notes() == std::vector<std::string>{"the header names: a, b, price, rooms"});
+  CHECK(says(loadError({path}, {"x", "y"}, "4"), "column 4 is out of range: `" + path +
+                                                     "` has 4 columns"));
+  CHECK(says(loadError({path}, {"x", "y"}, "0,1,2,3"), "all are labels"));
+  std::string plain = csvFile(dir, "p.csv", "1,2\n");
+  CHECK(says(loadError({plain}, {"x", "y"}, "label"), "has no header line"));
 }
 
 TEST_CASE("the digits data set loads as x [1797, 64] and labels 0..9") {
-  Dataset data = loadDataset(NNX_SOURCE_DIR "/examples/data/digits.csv.gz");
+  Dataset data = load({NNX_SOURCE_DIR "/examples/data/digits.csv.gz"});
   CHECK(data.size() == 1797);
-  CHECK(data.x.shape() == Shape{1797, 64});
-  CHECK(data.y.shape() == Shape{1797});
-  std::vector<float> x = data.x.toVector<float>();
-  CHECK(*std::min_element(x.begin(), x.end()) == 0);
-  CHECK(*std::max_element(x.begin(), x.end()) == 16);
-  std::vector<int32_t> y = data.y.toVector<int32_t>();
-  CHECK(std::set<int32_t>(y.begin(), y.end()) == std::set<int32_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9});
-  CHECK(std::vector<float>(x.begin(), x.begin() + 8) ==
+  const Tensor &x = data.columns[0].values, &y = data.columns[1].values;
+  CHECK(x.shape() == Shape{1797, 64});
+  CHECK(y.shape() == Shape{1797});
+  std::vector<float> xs = x.toVector<float>();
+  CHECK(*std::min_element(xs.begin(), xs.end()) == 0);
+  CHECK(*std::max_element(xs.begin(), xs.end()) == 16);
+  std::vector<int32_t> ys = y.toVector<int32_t>();
+  CHECK(std::set<int32_t>(ys.begin(), ys.end()) == std::set<int32_t>{0, 1, 2, 3, 4, 5, 6, 7, 8, 9});
+  CHECK(std::vector<float>(xs.begin(), xs.begin() + 8) ==
         std::vector<float>{0, 0, 5, 13, 9, 1, 0, 0});
-  CHECK_NOTHROW(checkLabels(data, 10));
-  Error e = errorOf([&] { checkLabels(data, 9); });
+  CHECK_NOTHROW(checkLabels(y, data.columns[1].source, 10));
+  Error e = errorOf([&] { checkLabels(y, data.columns[1].source, 9); });
   CHECK(e.code() == "E0505");
   CHECK(says(e, "label 9 in row "));
   CHECK(says(e, "is out of range: the model has 9 classes"));
 }
 
-TEST_CASE("npy pairs: x becomes f32, y becomes i32") {
+TEST_CASE("npy arrays: bound in order or by name, f64 -> f32 and i64 -> i32 with a note") {
   TempDir dir;
-  SUBCASE("f64 x of rank 3, i64 y") {
-    Tensor x = Tensor::fromVector<double>({2, 2, 2}, {1, 2, 3, 4, 5, 6, 7, 8.5});
-    Dataset data = loadDataset(npyPair(dir, x, Tensor::fromVector<int64_t>({2}, {4, 0})));
-    CHECK(data.x.dtype() == DType::F32);
-    CHECK(data.x.shape() == Shape{2, 2, 2});
-    CHECK(data.x.toVector<float>() == std::vector<float>{1, 2, 3, 4, 5, 6, 7, 8.5f});
-    CHECK(data.y.dtype() == DType::I32);
-    CHECK(data.y.toVector<int32_t>() == std::vector<int32_t>{4, 0});
-    CHECK(data.name == dir.file("y.npy"));
-  }
-  SUBCASE("i32 x of rank 1, bool y") {
-    Tensor x = Tensor::fromVector<int32_t>({3}, {-1, 0, 7});
-    Dataset data = loadDataset(npyPair(dir, x, Tensor::fromVector<bool>({3}, {true, false, true})));
-    CHECK(data.x.shape() == Shape{3});
-    CHECK(data.x.toVector<float>() == std::vector<float>{-1, 0, 7});
-    CHECK(data.y.toVector<int32_t>() == std::vector<int32_t>{1, 0, 1});
-  }
-  SUBCASE("f32 x, integer-valued f32 y, i32 y") {
-    Tensor x = Tensor::fromVector<float>({2, 1}, {0.5f, 1.5f});
-    Dataset data = loadDataset(npyPair(dir, x, Tensor::fromVector<float>({2}, {2, 0})));
-    CHECK(data.y.toVector<int32_t>() == std::vector<int32_t>{2, 0});
-    Dataset ints = loadDataset(npyPair(dir, x, Tensor::fromVector<int32_t>({2}, {1, 1})));
-    CHECK(ints.y.toVector<int32_t>() == std::vector<int32_t>{1, 1});
-  }
-  SUBCASE("bool and i64 x") {
-    Tensor y = Tensor::fromVector<int32_t>({2}, {0, 1});
-    Dataset flags = loadDataset(npyPair(dir, Tensor::fromVector<bool>({2, 2}, {1, 0, 0, 1}), y));
-    CHECK(flags.x.toVector<float>() == std::vector<float>{1, 0, 0, 1});
-    Dataset wide = loadDataset(npyPair(dir, Tensor::fromVector<int64_t>({2, 1}, {-3, 1000}), y));
-    CHECK(wide.x.toVector<float>() == std::vector<float>{-3, 1000});
-  }
+  Tensor x = Tensor::fromVector<double>({2, 2, 2}, {1, 2, 3, 4, 5, 6, 7, 8.5});
+  std::vector<std::string> notes;
+  Dataset data = load({npyPair(dir, x, Tensor::fromVector<int64_t>({2}, {4, 0}))}, {"x", "y"}, "",
+                      {}, &notes);
+  CHECK(data.columns[0].values.dtype() == DType::F32);
+  CHECK(data.columns[0].values.toVector<float>() == std::vector<float>{1, 2, 3, 4, 5, 6, 7, 8.5f});
+  CHECK(data.columns[1].values.dtype() == DType::I32);
+  CHECK(data.columns[1].values.toVector<int32_t>() == std::vector<int32_t>{4, 0});
+  CHECK(notes == std::vector<std::string>{
+                     "`" + dir.file("x.npy") + "` holds f64: converted to f32 for `x`",
+                     "`" + dir.file("y.npy") + "` holds i64: converted to i32 for `y`"});
+
+  // Integer and bool arrays keep their dtype (token ids, masks); sequence labels [N, T].
+  writeNpy(dir.file("ids.npy"), Tensor::fromVector<int32_t>({2, 3}, {1, 2, 3, 4, 5, 6}));
+  writeNpy(dir.file("mask.npy"), Tensor::fromVector<bool>({2, 3}, {1, 1, 0, 1, 0, 0}));
+  writeNpy(dir.file("t.npy"), Tensor::fromVector<int32_t>({2, 3}, {0, 1, 2, 2, 1, 0}));
+  Dataset seq = load({"mask=" + dir.file("mask.npy"), dir.file("ids.npy") + "," + dir.file("t.npy")},
+                     {"x", "y", "mask"});
+  CHECK(seq.columns[0].values.dtype() == DType::I32);
+  CHECK(seq.columns[1].values.shape() == Shape{2, 3});
+  CHECK(seq.columns[2].name == "mask");
+  CHECK(seq.columns[2].values.dtype() == DType::Bool);
+  // An annotation converts: `x: f32[B, T]`.
+  Dataset typed = load({dir.file("ids.npy"), dir.file("t.npy")}, {"x", "y"}, "", {DType::F32});
+  CHECK(typed.columns[0].values.toVector<float>() == std::vector<float>{1, 2, 3, 4, 5, 6});
 }
 
-TEST_CASE("npy pair errors: shapes, sizes and labels") {
+TEST_CASE("data errors name the files and the numbers") {
   TempDir dir;
   Tensor x100 = Tensor::zeros(DType::F32, {100, 3});
   writeNpy(dir.file("x.npy"), x100);
   writeNpy(dir.file("y.npy"), Tensor::zeros(DType::I32, {99}));
-  Error rows = loadError(dir.file("x.npy") + "," + dir.file("y.npy"));
+  Error rows = loadError({dir.file("x.npy") + "," + dir.file("y.npy")});
   CHECK(rows.code() == "E0505");
   CHECK(std::string(rows.what()) ==
         "`" + dir.file("x.npy") + "` has 100 rows but `" + dir.file("y.npy") + "` has 99");
 
-  Error matrix = loadError(npyPair(dir, x100, Tensor::zeros(DType::I32, {100, 1})));
-  CHECK(matrix.code() == "E0505");
-  CHECK(says(matrix, "has shape [100, 1] but the labels must be a vector [N]"));
-  CHECK(matrix.notes() == std::vector<std::string>{"flatten it, e.g. with y.reshape(-1)"});
-  CHECK(says(loadError(npyPair(dir, x100, Tensor::scalar(DType::I32, 1))), "has shape []"));
-
   Error scalar =
-      loadError(npyPair(dir, Tensor::scalar(DType::F32, 1), Tensor::zeros(DType::I32, {1})));
-  CHECK(scalar.code() == "E0505");
+      loadError({npyPair(dir, Tensor::scalar(DType::F32, 1), Tensor::zeros(DType::I32, {1}))});
   CHECK(says(scalar, "x.npy` holds a scalar (shape [])"));
-
   Error empty =
-      loadError(npyPair(dir, Tensor::zeros(DType::F32, {0, 4}), Tensor::zeros(DType::I32, {0})));
-  CHECK(empty.code() == "E0505");
-  CHECK(says(empty, "hold no examples: both have 0 rows"));
+      loadError({npyPair(dir, Tensor::zeros(DType::F32, {0, 4}), Tensor::zeros(DType::I32, {0}))});
+  CHECK(says(empty, "holds no examples: it has 0 rows"));
 
   Tensor x3 = Tensor::zeros(DType::F32, {3, 2});
-  Error negative = loadError(npyPair(dir, x3, Tensor::fromVector<int64_t>({3}, {0, 2, -1})));
-  CHECK(negative.code() == "E0505");
-  CHECK(std::string(negative.what()) ==
-        "label -1 in row 2 of `" + dir.file("y.npy") + "` is negative");
-  Error fraction = loadError(npyPair(dir, x3, Tensor::fromVector<double>({3}, {0, 2.5, 1})));
-  CHECK(fraction.code() == "E0505");
-  CHECK(std::string(fraction.what()) ==
-        "label 2.5 in row 1 of `" + dir.file("y.npy") + "` is not an integer");
-  CHECK(says(loadError(npyPair(dir, x3, Tensor::fromVector<float>({3}, {0, NAN, 1}))),
-             "label nan in row 1"));
-  Error large = loadError(npyPair(dir, x3, Tensor::fromVector<int64_t>({3}, {0, 1, 3000000000})));
-  CHECK(large.code() == "E0505");
-  CHECK(says(large, "label 3000000000 in row 2 of"));
-  CHECK(says(large, "too large: labels must fit in i32 (at most 2147483647)"));
+  Error large = loadError({npyPair(dir, x3, Tensor::fromVector<int64_t>({3}, {0, 1, 3000000000}))});
+  CHECK(says(large, "value 3000000000 on row 2 of"));
+  CHECK(says(large, "does not fit in i32"));
+  Error fraction = loadError({npyPair(dir, x3, Tensor::fromVector<double>({3}, {0, 2.5, 1}))},
+                             {"x", "y"}, "", {std::nullopt, DType::I32});
+  CHECK(says(fraction, "value 2.5 on row 1"));
+
+  Error count = loadError({dir.file("x.npy")}, {"x", "y"});
+  CHECK(count.code() == "E0505");
+  CHECK(std::string(count.what()) == "`--data` gives 1 array in order (of `" + dir.file("x.npy") +
+                                         "`) for 2 parameters (x, y)");
+  CHECK(says(loadError({"z=" + dir.file("x.npy")}, {"x"}), "`z` is not a parameter"));
+  CHECK(says(loadError({"x=" + dir.file("x.npy"), "x=" + dir.file("x.npy")}, {"x"}),
+             "`x` is given twice"));
+  std::string csv = csvFile(dir, "d.csv", "1,2\n");
+  CHECK(load({"x=" + csv}, {"x"}).columns[0].values.shape() == Shape{1, 2}); // named: features
+  CHECK(says(loadError({dir.file("absent.npy"), dir.file("y.npy")}), "absent.npy"));
+  CHECK(loadError({dir.file("absent.csv")}).code() == "E0500");
+  nnx::test::writeBytes(dir.file("bad.npy"), "not npy");
+  CHECK(loadError({dir.file("bad.npy") + "," + dir.file("y.npy")}).code() == "E0501");
 }
 
-TEST_CASE("data spec and file errors") {
+TEST_CASE("csv errors: header only, text in the data") {
   TempDir dir;
-  Error missing = loadError(dir.file("absent.npy") + "," + dir.file("y.npy"));
-  CHECK(missing.code() == "E0500");
-  CHECK(loadError(dir.file("absent.csv")).code() == "E0500");
-  nnx::test::writeBytes(dir.file("bad.npy"), "not an npy file");
-  writeNpy(dir.file("y.npy"), Tensor::zeros(DType::I32, {1}));
-  CHECK(loadError(dir.file("bad.npy") + "," + dir.file("y.npy")).code() == "E0501");
-
-  Error three = loadError("a.npy,b.npy,c.npy");
-  CHECK(three.code() == "E0505");
-  CHECK(std::string(three.what()) ==
-        "data spec `a.npy,b.npy,c.npy` names 3 files: expected `X.npy,Y.npy` or one csv file");
-  CHECK(says(loadError("x.npy,"), "names 2 files"));
-  Error single = loadError("x.npy");
-  CHECK(single.code() == "E0505");
-  CHECK(says(single, "`x.npy` is a single .npy file"));
+  Error header = loadError({csvFile(dir, "h.csv", "a,b,label\n")});
+  CHECK(header.code() == "E0504");
+  CHECK(says(header, "has a header line (3 column names) but no rows of numbers"));
+  Error text = loadError({csvFile(dir, "t.csv", "1,2,0\n1,x3,1\n")});
+  CHECK(says(text, "line 2, column 3 (field 2): `x3` is not a number"));
+  Error column = loadError({csvFile(dir, "one.csv", "1\n2\n")});
+  CHECK(says(column, "has 1 column and all are labels"));
+  // An integer annotation on a column of fractions names the line of the file.
+  Error fraction = loadError({csvFile(dir, "f.csv", "1,0\n\n2,0.5\n")}, {"x", "y"}, "",
+                             {std::nullopt, DType::I32});
+  CHECK(says(fraction, "value 0.5 on line 3 of"));
 }
 
-TEST_CASE("csv label errors name the line and the value") {
-  TempDir dir;
-  // Blank lines do not count as rows but do count as lines.
-  std::string text = "1,2,0\n\n3,4,1\n5,6,2.5\n";
-  Error fraction = loadError(csvFile(dir, "d.csv", text));
-  CHECK(fraction.code() == "E0504");
-  CHECK(std::string(fraction.what()) ==
-        "`" + dir.file("d.csv") + "` line 4, field 3 (the label): `2.5` is not an integer");
-  writeGzip(dir.file("d.csv.gz"), text);
-  CHECK(says(loadError(dir.file("d.csv.gz")), "d.csv.gz` line 4, field 3 (the label): `2.5`"));
-  CHECK(says(loadError(csvFile(dir, "n.csv", "1,nan\n")), "line 1, field 2 (the label): `nan`"));
-
-  Error negative = loadError(csvFile(dir, "neg.csv", "1,0\r\n  \r\n2,-3\r\n"));
-  CHECK(negative.code() == "E0505");
-  CHECK(std::string(negative.what()) ==
-        "label -3 on line 3 of `" + dir.file("neg.csv") + "` is negative");
-  Error large = loadError(csvFile(dir, "big.csv", "1,5e9\n"));
-  CHECK(large.code() == "E0505");
-  CHECK(says(large, "label 5000000000 on line 1 of"));
-
-  Error column = loadError(csvFile(dir, "one.csv", "1\n2\n"));
-  CHECK(column.code() == "E0505");
-  CHECK(says(column, "one.csv` has 1 column"));
-  CHECK(loadError(csvFile(dir, "text.csv", "a,b\n")).code() == "E0504");
-}
-
-TEST_CASE("checkLabels: every label in [0, numClasses)") {
-  Dataset data;
-  data.name = "digits.csv.gz";
+TEST_CASE("checkLabels: every label in [0, numClasses), any shape") {
   std::vector<int32_t> labels(40, 3);
   labels[37] = 12;
-  data.x = Tensor::zeros(DType::F32, {40, 2});
-  data.y = Tensor::fromVector<int32_t>({40}, labels);
-  Error e = errorOf([&] { checkLabels(data, 10); });
+  Tensor y = Tensor::fromVector<int32_t>({40}, labels);
+  Error e = errorOf([&] { checkLabels(y, "`digits.csv.gz`", 10); });
   CHECK(e.code() == "E0505");
   CHECK(std::string(e.what()) ==
         "label 12 in row 37 of `digits.csv.gz` is out of range: the model has 10 classes");
   CHECK(e.notes() ==
         std::vector<std::string>{"labels must be in [0, 10); rows are counted from 0"});
-  CHECK_NOTHROW(checkLabels(data, 13));
-  CHECK(std::string(errorOf([&] { checkLabels(data, 1); }).what()) ==
+  CHECK_NOTHROW(checkLabels(y, "`d`", 13));
+  CHECK(std::string(errorOf([&] { checkLabels(y, "`digits.csv.gz`", 1); }).what()) ==
         "label 3 in row 0 of `digits.csv.gz` is out of range: the model has 1 class");
-  data.y.set(5, -2);
-  CHECK(says(errorOf([&] { checkLabels(data, 13); }), "label -2 in row 5"));
+  y.set(5, -2);
+  CHECK(says(errorOf([&] { checkLabels(y, "`d`", 13); }), "label -2 in row 5"));
+  Tensor seq = Tensor::fromVector<int32_t>({2, 3}, {0, 1, 2, 2, 7, 0});
+  CHECK(says(errorOf([&] { checkLabels(seq, "`t.npy`", 3); }), "label 7 in row 1 of `t.npy`"));
 }
 
 TEST_CASE("splitHoldout: a seeded partition") {
