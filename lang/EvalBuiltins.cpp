@@ -168,6 +168,20 @@ Value Evaluator::callBuiltin(BuiltinId id, std::vector<Value> &args,
     }
     result = args[0].isSequence() ? Value::list(args[0].elems) : Value::list({args[0]});
     break;
+  case BuiltinId::callable:
+    if (args.size() != 1 || !kwargs.empty()) {
+      error("E0202", span, "`callable` takes one argument")
+          .withLabel(std::to_string(args.size() + kwargs.size()) + " given");
+      return Value::error();
+    }
+    result = Value::boolean(args[0].kind == Value::Kind::Function ||
+                            args[0].kind == Value::Kind::Method ||
+                            args[0].kind == Value::Kind::Builtin ||
+                            args[0].kind == Value::Kind::Transform ||
+                            args[0].kind == Value::Kind::ModuleType ||
+                            args[0].kind == Value::Kind::Module);
+    break;
+  case BuiltinId::global_norm: result = builtinGlobalNorm(args, kwargs, span); break;
   case BuiltinId::keys: {
     if (args.size() != 1 || !args[0].isTree()) {
       error("E0231", span, "`keys` takes a state tree")
@@ -339,6 +353,8 @@ Value Evaluator::builtinMath(BuiltinId id, std::vector<Value> &args,
     std::optional<Value> rtol = takeKwarg(kwargs, "rtol"), atol = takeKwarg(kwargs, "atol");
     double rt = rtol ? rtol->number() : 1e-5, at = atol ? atol->number() : 1e-8;
     const Value &a = args[0], &b = args[1];
+    if (a.isNumber() && b.isNumber()) // two static numbers: numpy's rule, folded
+      return Value::boolean(std::fabs(a.number() - b.number()) <= at + rt * std::fabs(b.number()));
     Value diff = unary(UnOp::Abs, binary(BinOp::Sub, a, b, span, span), span);
     Value tol = b.isTensor() ? binary(BinOp::Add, binary(BinOp::Mul, unary(UnOp::Abs, b, span),
                                                          Value::real(rt), span, span),

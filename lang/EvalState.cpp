@@ -344,4 +344,32 @@ Value Evaluator::builtinSow(std::vector<Value> &args, Span span) {
   return Value::boolean(true);
 }
 
+Value Evaluator::builtinGlobalNorm(std::vector<Value> &args,
+                                   std::vector<std::pair<std::string, Value>> &kwargs,
+                                   Span span) {
+  if (args.size() != 1 || !kwargs.empty() || !(args[0].isTree() || args[0].isTensor())) {
+    error("E0231", span, "`global_norm` takes a state tree or a tensor")
+        .withLabel(args.size() == 1 && kwargs.empty()
+                       ? "this is " + describeValue(args[0])
+                       : std::to_string(args.size() + kwargs.size()) + " arguments given")
+        .help("e.g. global_norm(grads), as optax.global_norm");
+    return Value::error();
+  }
+  Value tree = materialize(args[0], span);
+  if (tree.isError())
+    return tree;
+  std::vector<Value> leaves = tree.isTree() ? tree.elems : std::vector<Value>{tree};
+  Value total = Value::real(0.0);
+  for (const Value &leaf : leaves) {
+    Value squares = binary(BinOp::Mul, leaf, leaf, span, span);
+    if (squares.isError())
+      return squares;
+    total = binary(BinOp::Add, total, reduce(RedOp::Sum, squares, std::nullopt, false, span),
+                   span, span);
+    if (total.isError())
+      return total;
+  }
+  return unary(UnOp::Sqrt, total, span);
+}
+
 } // namespace nnx::lang

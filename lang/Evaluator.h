@@ -545,6 +545,10 @@ private:
   std::vector<std::pair<std::string, Value>> captured_;
   /// `sow(Kind, "name", value)` (Module.sow): records value at `<module path>.name.<i>`.
   Value builtinSow(std::vector<Value> &args, Span span);
+  /// global_norm(tree or tensor): sqrt(sum over leaves of sum(leaf ** 2)), an f32 scalar, like
+  /// optax.global_norm. E0231 for anything but a tree or a float tensor.
+  Value builtinGlobalNorm(std::vector<Value> &args,
+                          std::vector<std::pair<std::string, Value>> &kwargs, Span span);
   /// Modules created in a test without a name (`LayerNorm(4)(x)`): paths `_LayerNorm0`, ...
   int temporaryModules_ = 0;
   /// Open scan/vmap bodies, innermost last.
