@@ -43,7 +43,14 @@ run: deps
 	@echo "== Training a digit classifier on the shipped UCI digits (20% held out)"
 	$(NNXRUN) train examples/digits.nnx --model 'Classifier(64)' --loss loss_fn \
 	    --data examples/data/digits.csv.gz --optimizer adam --lr 0.01 --epochs 20 \
-	    --batch 32 --holdout 0.2 --seed 0
+	    --batch 32 --holdout 0.2 --seed 0 --log $(BUILD)/digits.jsonl --save $(BUILD)/digits.st
+	@echo
+	@echo "== Evaluating it, predicting classes, drawing its curves"
+	$(NNXRUN) eval examples/digits.nnx --model 'Classifier(64)' --loss loss_fn \
+	    --data examples/data/digits.csv.gz --load $(BUILD)/digits.st
+	$(NNXRUN) predict examples/digits.nnx --model 'Classifier(64)' --load $(BUILD)/digits.st \
+	    --data examples/data/digits.csv.gz --label-cols -1 --argmax --output $(BUILD)/classes.csv
+	$(NNXRUN) plot $(BUILD)/digits.jsonl -o $(BUILD)/digits.png
 
 test: deps
 	@$(MAKE) --no-print-directory build

@@ -7,7 +7,11 @@
 //===----------------------------------------------------------------------===//
 #include "lang/Diagnostics.h"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
+#include <cctype>
+#include <set>
 #include <ostream>
 
 namespace nnx::lang {
@@ -145,9 +149,51 @@ void DiagnosticEngine::render(std::ostream &os, const Diagnostic &d, bool color)
   os << "\n";
 }
 
+namespace {
+DiagnosticFormat currentFormat = DiagnosticFormat::Text;
+} // namespace
+
+void setDiagnosticFormat(DiagnosticFormat format) { currentFormat = format; }
+DiagnosticFormat diagnosticFormat() { return currentFormat; }
+
 void DiagnosticEngine::flush(std::ostream &os, bool color) {
-  for (; rendered_ < diags_.size(); ++rendered_)
-    render(os, diags_[rendered_], color);
+  for (; rendered_ < diags_.size(); ++rendered_) {
+    if (currentFormat == DiagnosticFormat::Json)
+      os << toJson(diags_[rendered_]) << "\n";
+    else
+      render(os, diags_[rendered_], color);
+  }
+}
+
+std::string DiagnosticEngine::toJson(const Diagnostic &d) const {
+  nlohmann::ordered_json j;
+  j["code"] = d.code;
+  j["severity"] = d.severity == Severity::Error ? "error" : "warning";
+  j["message"] = d.message;
+  j["label"] = d.label;
+  auto position = [&](uint32_t file, uint32_t offset) {
+    LineCol lc = sources_.lineCol(file, offset);
+    return nlohmann::ordered_json{{"line", lc.line}, {"column", lc.col}, {"offset", offset}};
+  };
+  if (d.span.valid()) {
+    j["file"] = sources_.file(d.span.file).name;
+    j["range"] = {{"start", position(d.span.file, d.span.begin)},
+                  {"end", position(d.span.file, d.span.end)}};
+  }
+  nlohmann::ordered_json notes = nlohmann::ordered_json::array();
+  for (const DiagNote &n : d.notes) {
+    nlohmann::ordered_json note{{"kind", n.help ? "help" : "note"}, {"message", n.message}};
+    if (n.span.valid()) {
+      LineCol lc = sources_.lineCol(n.span.file, n.span.begin);
+      note["file"] = sources_.file(n.span.file).name;
+      note["line"] = lc.line;
+      note["column"] = lc.col;
+    }
+    notes.push_back(note);
+  }
+  j["notes"] = notes;
+  // Invalid UTF-8 in a message (a quoted source byte) is replaced, never an exception.
+  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 size_t editDistance(const std::string &a, const std::string &b) {
@@ -168,19 +214,57 @@ size_t editDistance(const std::string &a, const std::string &b) {
   return d[a.size()][b.size()];
 }
 
-std::string closestName(const std::string &name, const std::vector<std::string> &candidates) {
-  std::string best;
-  size_t bestDist = std::max<size_t>(1, name.size() / 3) + 1;
+size_t typoDistance(const std::string &a, const std::string &b) {
+  // Weighted optimal string alignment in half steps: a character typed twice or left out
+  // next to its twin (`reluu`, `Dropot`... `relu`) and a letter in the wrong case cost 1; any
+  // other insertion, deletion, substitution or adjacent transposition costs 2.
+  auto lower = [](char c) { return char(std::tolower(static_cast<unsigned char>(c))); };
+  auto twin = [](const std::string &s, size_t i) { // s[i] repeats a neighbour
+    return (i > 0 && s[i - 1] == s[i]) || (i + 1 < s.size() && s[i + 1] == s[i]);
+  };
+  std::vector<std::vector<size_t>> d(a.size() + 1, std::vector<size_t>(b.size() + 1));
+  for (size_t i = 0; i <= a.size(); ++i)
+    d[i][0] = 2 * i;
+  for (size_t j = 0; j <= b.size(); ++j)
+    d[0][j] = 2 * j;
+  for (size_t i = 1; i <= a.size(); ++i)
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t sub = a[i - 1] == b[j - 1] ? 0 : lower(a[i - 1]) == lower(b[j - 1]) ? 1 : 2;
+      d[i][j] = std::min({d[i - 1][j] + (twin(a, i - 1) ? 1 : 2),
+                          d[i][j - 1] + (twin(b, j - 1) ? 1 : 2), d[i - 1][j - 1] + sub});
+      if (i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1])
+        d[i][j] = std::min(d[i][j], d[i - 2][j - 2] + 2);
+    }
+  return d[a.size()][b.size()];
+}
+
+std::vector<std::string> closestNames(const std::string &name,
+                                      const std::vector<std::string> &candidates,
+                                      const std::set<std::string> &exclude) {
+  std::vector<std::string> best;
+  size_t bestDist = 2 * (std::max<size_t>(1, name.size() / 3) + 1);
+  std::set<std::string> seen;
   for (const std::string &c : candidates) {
-    if (c == name)
+    if (c == name || exclude.count(c) || !seen.insert(c).second)
       continue;
-    size_t d = editDistance(name, c);
+    size_t d = typoDistance(name, c);
     if (d < bestDist) {
       bestDist = d;
-      best = c;
+      best = {c};
+    } else if (d == bestDist && !best.empty()) {
+      best.push_back(c);
     }
   }
+  std::sort(best.begin(), best.end());
   return best;
+}
+
+std::string closestName(const std::string &name, const std::vector<std::string> &candidates,
+                        const std::set<std::string> &exclude) {
+  std::string joined;
+  for (const std::string &c : closestNames(name, candidates, exclude))
+    joined += (joined.empty() ? "" : "` or `") + c;
+  return joined;
 }
 
 } // namespace nnx::lang

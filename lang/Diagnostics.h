@@ -56,6 +56,14 @@ struct Diagnostic {
   std::string matchText() const;
 };
 
+/// How diagnostics are written: rustc-like text, or JSON Lines (one object per diagnostic, the
+/// form of DiagnosticEngine::toJson) for editors and CI (`--diagnostics json`).
+enum class DiagnosticFormat { Text, Json };
+
+/// The format flush() uses, process-wide (default Text).
+void setDiagnosticFormat(DiagnosticFormat format);
+DiagnosticFormat diagnosticFormat();
+
 /// Collects diagnostics of a run and renders them.
 class DiagnosticEngine {
 public:
@@ -73,8 +81,14 @@ public:
 
   /// Renders one diagnostic; `color` adds ANSI colours.
   void render(std::ostream &os, const Diagnostic &diag, bool color) const;
-  /// Renders every diagnostic not rendered yet.
+  /// Renders every diagnostic not rendered yet (as text, or JSON Lines in the Json format).
   void flush(std::ostream &os, bool color);
+  /// `diag` as one line of JSON: {"code", "severity" ("error"/"warning"), "message", "label",
+  /// "file", "range": {"start": {"line", "column", "offset"}, "end": {...}} (1-based lines and
+  /// byte columns; "file" and "range" absent without a span), "notes": [{"kind" ("note"/
+  /// "help"), "message", and "file", "line", "column" when the note has a span}]}.
+  /// docs/diagnostics.schema.json is its JSON Schema.
+  std::string toJson(const Diagnostic &diag) const;
 
   const SourceManager &sources() const { return sources_; }
 
@@ -91,10 +105,25 @@ private:
   Diagnostic repeat_;
 };
 
-/// The edit distance used for "did you mean" suggestions (adjacent transpositions cost 1).
+/// The optimal-string-alignment edit distance: insertions, deletions, substitutions and
+/// adjacent transpositions each cost 1.
 size_t editDistance(const std::string &a, const std::string &b);
 
-/// The closest of `candidates` to `name` when it is close enough to suggest, else "".
-std::string closestName(const std::string &name, const std::vector<std::string> &candidates);
+/// A typo distance in half steps (lower is closer): insertions, deletions, substitutions and
+/// adjacent transpositions cost 2, a letter in the wrong case or a doubled letter (`reluu` for
+/// `relu`) costs 1 — so `reluu` is nearer `relu` than `relu6`.
+size_t typoDistance(const std::string &a, const std::string &b);
+
+/// The candidates nearest to `name` by typoDistance (all of them on a tie, sorted), within a
+/// third of its length; never `name` itself nor a name in `exclude` (the name being defined
+/// on the line: `embed = Embd(...)` does not suggest `embed`).
+std::vector<std::string> closestNames(const std::string &name,
+                                      const std::vector<std::string> &candidates,
+                                      const std::set<std::string> &exclude = {});
+
+/// closestNames joined for a message written "did you mean `X`?": one name, or several as
+/// "a` or `b" so that each comes out quoted; empty when none is close.
+std::string closestName(const std::string &name, const std::vector<std::string> &candidates,
+                        const std::set<std::string> &exclude = {});
 
 } // namespace nnx::lang

@@ -28,6 +28,16 @@ std::optional<std::string> pythonHint(const std::string &name) {
       {"newaxis", "use `expand_dims(x, axis)`"},
       {"lambda", "write a nested `fn name(args) = expr`"},
       {"print", "print values with `nnxrun run`; in tests, `assert` them"},
+      // Flax NNX layers nnx does not have yet.
+      {"InstanceNorm", "`InstanceNorm` is a Flax NNX layer nnx does not have yet: "
+                       "`GroupNorm(num_features, num_groups=num_features)` computes the same"},
+      {"SpectralNorm", "`SpectralNorm` is a Flax NNX layer nnx does not have yet"},
+      {"WeightNorm", "`WeightNorm` is a Flax NNX layer nnx does not have yet"},
+      {"LoRA", "`LoRA` is a Flax NNX layer nnx does not have yet"},
+      {"LoRALinear", "`LoRALinear` is a Flax NNX layer nnx does not have yet"},
+      {"ConvLSTMCell", "`ConvLSTMCell` is a Flax NNX layer nnx does not have yet"},
+      {"MultiHeadDotProductAttention", "nnx calls it `MultiHeadAttention` (as Flax NNX)"},
+      {"Dense", "Flax NNX (and nnx) call it `Linear(in_features, out_features)`"},
   };
   auto it = hints.find(name);
   if (it == hints.end())

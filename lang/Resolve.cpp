@@ -209,8 +209,14 @@ private:
     }
     case Stmt::Kind::Assign: {
       const auto &a = cast<AssignStmt>(s);
+      // `embed = Embd(3, 4)`: the name being defined is never the suggestion for a typo in
+      // its own value.
+      for (const ExprPtr &t : a.targets)
+        if (const auto *n = dyn_cast<NameExpr>(t.get()))
+          defining_.insert(n->name);
       for (const ExprPtr &e : a.values)
         expr(*e, scope);
+      defining_.clear();
       for (const ExprPtr &t : a.targets)
         if (!isa<NameExpr>(*t))
           expr(*t, scope);
@@ -394,13 +400,15 @@ private:
       d.help(*hint);
       return;
     }
-    std::string close = closestName(name, candidates);
+    std::string close = closestName(name, candidates, defining_);
     if (!close.empty())
       d.help("did you mean `" + close + "`?");
   }
 
   Program &program_;
   DiagnosticEngine &diags_;
+  /// The names the assignment being resolved defines.
+  std::set<std::string> defining_;
 };
 
 } // namespace

@@ -34,7 +34,53 @@ struct Entry {
   Shape shape;
   uint64_t begin;
   uint64_t end;
+  /// The dtype as stored when nnx converts it on reading (F16, BF16, U8, I8, I16, U16, U32,
+  /// U64), else empty.
+  std::string foreign;
 };
+
+/// A dtype nnx converts on reading: its element size and the nnx dtype it becomes (exactly:
+/// halves widen to f32, small and unsigned 32-bit integers to i32/i64; U64 to i64, checked).
+struct ForeignDType {
+  const char *name;
+  size_t size;
+  DType to;
+};
+constexpr ForeignDType kForeignDTypes[] = {
+    {"F16", 2, DType::F32}, {"BF16", 2, DType::F32}, {"I8", 1, DType::I32},
+    {"U8", 1, DType::I32},  {"I16", 2, DType::I32},  {"U16", 2, DType::I32},
+    {"U32", 4, DType::I64}, {"U64", 8, DType::I64},
+};
+
+const ForeignDType *foreignDType(const std::string &name) {
+  for (const ForeignDType &f : kForeignDTypes)
+    if (name == f.name)
+      return &f;
+  return nullptr;
+}
+
+/// IEEE binary16 bits as a float (subnormals, infinities and NaN included).
+float halfToFloat(uint16_t h) {
+  uint32_t sign = uint32_t(h >> 15) << 31, exp = (h >> 10) & 0x1f, mant = h & 0x3ff;
+  uint32_t bits;
+  if (exp == 0 && mant == 0) {
+    bits = sign;
+  } else if (exp == 0) { // subnormal: normalise
+    int e = -1;
+    do {
+      mant <<= 1;
+      ++e;
+    } while (!(mant & 0x400));
+    bits = sign | uint32_t(127 - 15 - e) << 23 | (mant & 0x3ff) << 13;
+  } else if (exp == 31) {
+    bits = sign | 0x7f800000u | mant << 13;
+  } else {
+    bits = sign | (exp + 127 - 15) << 23 | mant << 13;
+  }
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
 
 /// A JSON value for a message, cut to 60 characters.
 std::string brief(const Json &value) {
@@ -87,10 +133,12 @@ Entry parseEntry(const std::string &tensor, const Json &json, uint64_t bufferSiz
   if (!dtypeJson.is_string())
     corrupt(name, "the dtype of `" + tensor + "` is " + brief(dtypeJson) + ", not a string");
   std::optional<DType> dtype = parseSafetensorsDType(dtypeJson.get<std::string>());
-  if (!dtype)
+  const ForeignDType *foreign = dtype ? nullptr : foreignDType(dtypeJson.get<std::string>());
+  if (!dtype && !foreign)
     throw Error("E0502", "`" + tensor + "` in `" + name + "` has dtype " + brief(dtypeJson) +
                              ", which nnx does not read",
-                {"supported dtypes: F32, F64, I32, I64, BOOL"});
+                {"supported dtypes: F32, F64, I32, I64, BOOL; F16, BF16, I8, U8, I16, U16, U32 "
+                 "and U64 are converted"});
   Shape shape = parseShape(json.at("shape"), tensor, name);
   const Json &offsets = json.at("data_offsets");
   if (!offsets.is_array() || offsets.size() != 2)
@@ -102,12 +150,15 @@ Entry parseEntry(const std::string &tensor, const Json &json, uint64_t bufferSiz
     corrupt(name, "`" + tensor + "` has data_offsets [" + std::to_string(begin) + ", " +
                       std::to_string(end) + "] outside the " + std::to_string(bufferSize) +
                       "-byte data section");
-  uint64_t expected = static_cast<uint64_t>(numElements(shape)) * dtypeSize(*dtype);
+  uint64_t expected = static_cast<uint64_t>(numElements(shape)) *
+                      (foreign ? foreign->size : dtypeSize(*dtype));
+  std::string stored = foreign ? foreign->name : std::string(safetensorsDType(*dtype));
   if (end - begin != expected)
-    corrupt(name, "`" + tensor + "` is " + std::string(safetensorsDType(*dtype)) +
-                      formatShape(shape) + ", which needs " + std::to_string(expected) +
-                      " bytes, but its data_offsets span " + std::to_string(end - begin));
-  return {tensor, *dtype, std::move(shape), begin, end};
+    corrupt(name, "`" + tensor + "` is " + stored + formatShape(shape) + ", which needs " +
+                      std::to_string(expected) + " bytes, but its data_offsets span " +
+                      std::to_string(end - begin));
+  return {tensor, foreign ? foreign->to : *dtype, std::move(shape), begin, end,
+          foreign ? stored : ""};
 }
 
 /// The "__metadata__" object: strings only.
@@ -159,8 +210,51 @@ void checkOverlaps(std::vector<Entry> &entries, const std::string &name) {
   }
 }
 
+/// Element `i` of a foreign-dtype tensor at `src`, widened.
+template <typename T> T loadLE(const char *src, size_t i) {
+  T v;
+  std::memcpy(&v, src + i * sizeof(T), sizeof(T));
+  return v;
+}
+
+/// The tensor of a foreign-dtype `entry`, converted to its nnx dtype; a U64 beyond i64 is E0502.
+Tensor convertForeign(const Entry &entry, std::string_view data, const std::string &name) {
+  Tensor tensor(entry.dtype, entry.shape);
+  const char *src = data.data() + entry.begin;
+  int64_t n = tensor.numel();
+  const std::string &f = entry.foreign;
+  for (int64_t k = 0; k < n; ++k) {
+    size_t i = size_t(k);
+    if (f == "F16") {
+      tensor.data<float>()[i] = halfToFloat(loadLE<uint16_t>(src, i));
+    } else if (f == "BF16") {
+      uint32_t bits = uint32_t(loadLE<uint16_t>(src, i)) << 16;
+      std::memcpy(&tensor.data<float>()[i], &bits, 4);
+    } else if (f == "I8") {
+      tensor.data<int32_t>()[i] = loadLE<int8_t>(src, i);
+    } else if (f == "U8") {
+      tensor.data<int32_t>()[i] = loadLE<uint8_t>(src, i);
+    } else if (f == "I16") {
+      tensor.data<int32_t>()[i] = loadLE<int16_t>(src, i);
+    } else if (f == "U16") {
+      tensor.data<int32_t>()[i] = loadLE<uint16_t>(src, i);
+    } else if (f == "U32") {
+      tensor.data<int64_t>()[i] = loadLE<uint32_t>(src, i);
+    } else { // U64
+      uint64_t v = loadLE<uint64_t>(src, i);
+      if (v > uint64_t(INT64_MAX))
+        throw Error("E0502", "`" + entry.name + "` in `" + name + "` holds the U64 value " +
+                                 std::to_string(v) + ", beyond i64");
+      tensor.data<int64_t>()[i] = int64_t(v);
+    }
+  }
+  return tensor;
+}
+
 /// The tensor of `entry` copied out of the data section (bools normalised to 0/1).
-Tensor copyTensor(const Entry &entry, std::string_view data) {
+Tensor copyTensor(const Entry &entry, std::string_view data, const std::string &name) {
+  if (!entry.foreign.empty())
+    return convertForeign(entry, data, name);
   Tensor tensor(entry.dtype, entry.shape);
   std::memcpy(tensor.raw(), data.data() + entry.begin, entry.end - entry.begin);
   if (entry.dtype == DType::Bool) {
@@ -230,11 +324,32 @@ std::map<std::string, std::string> storedKinds(const SafeTensorsFile &file) {
   return kinds;
 }
 
+/// Whether `name` was stored as U32 (a Flax rng key's data or counter).
+bool isU32(const SafeTensorsFile &file, const std::string &name) {
+  auto it = file.converted.find(name);
+  return it != file.converted.end() && it->second == "U32";
+}
+
+/// U32 words (read as i64) as the i32 of the same bits: nnx holds rng keys and counters, which
+/// are 32-bit words, in i32 variables.
+Tensor u32Bits(const Tensor &words) {
+  Tensor out(DType::I32, words.shape());
+  for (int64_t i = 0; i < words.numel(); ++i)
+    out.data<int32_t>()[i] = static_cast<int32_t>(static_cast<uint32_t>(words.data<int64_t>()[i]));
+  return out;
+}
+
+/// Whether a stored tensor of dtype `from` may be converted to a variable of dtype `to`: floats
+/// to floats, integers to integers (values checked when loading); bool only to bool.
+bool convertible(DType from, DType to) {
+  return (isFloat(from) && isFloat(to)) || (isInteger(from) && isInteger(to));
+}
+
 /// Compares every variable of `state` with the tensor of the same name in `file`. Variables
-/// of `optionalKinds` may be missing from the file, and the file's tensors of those kinds
-/// may be missing from the model.
+/// of `options.optionalKinds` may be missing from the file, and the file's tensors of those
+/// kinds may be missing from the model; --allow-missing / --allow-extra waive the rest.
 FitProblems findProblems(const State &state, const SafeTensorsFile &file,
-                         const std::string &fileName, const std::set<std::string> &optionalKinds) {
+                         const std::string &fileName, const LoadOptions &options) {
   FitProblems problems;
   std::map<std::string, const Tensor *> byName;
   for (const auto &[name, tensor] : file.tensors)
@@ -242,12 +357,12 @@ FitProblems findProblems(const State &state, const SafeTensorsFile &file,
   for (const StateVar &var : state.vars()) {
     auto it = byName.find(var.path);
     if (it == byName.end()) {
-      if (!optionalKinds.count(var.kind))
+      if (!options.optionalKinds.count(var.kind) && !options.allowMissing)
         problems.missing.push_back(var.path);
       continue;
     }
     const Tensor &stored = *it->second;
-    if (stored.dtype() != var.value.dtype())
+    if (stored.dtype() != var.value.dtype() && !convertible(stored.dtype(), var.value.dtype()))
       problems.mismatches.push_back(
           "`" + var.path + "` has dtype " + std::string(dtypeName(var.value.dtype())) +
           " in the model but " + std::string(dtypeName(stored.dtype())) + " in `" + fileName +
@@ -259,7 +374,8 @@ FitProblems findProblems(const State &state, const SafeTensorsFile &file,
   }
   std::map<std::string, std::string> kinds = storedKinds(file);
   for (const auto &[name, tensor] : file.tensors)
-    if (!state.find(name) && !(kinds.count(name) && optionalKinds.count(kinds[name])))
+    if (!state.find(name) && !(kinds.count(name) && options.optionalKinds.count(kinds[name])) &&
+        !options.allowExtra)
       problems.extra.push_back(name);
   return problems;
 }
@@ -328,8 +444,11 @@ SafeTensorsFile parseSafeTensors(std::string_view bytes, const std::string &name
     corrupt(name, std::string("a value of the wrong type (") + error.what() + ")");
   }
   checkOverlaps(entries, name);
-  for (const Entry &entry : entries)
-    file.tensors.emplace_back(entry.name, copyTensor(entry, data));
+  for (const Entry &entry : entries) {
+    file.tensors.emplace_back(entry.name, copyTensor(entry, data, name));
+    if (!entry.foreign.empty())
+      file.converted[entry.name] = entry.foreign;
+  }
   return file;
 }
 
@@ -375,14 +494,69 @@ void writeSafeTensors(const std::string &path,
   writeFileAtomically(path, chunks);
 }
 
-void loadState(State &state, const SafeTensorsFile &file, const std::string &fileName,
-               const std::set<std::string> &optionalKinds) {
-  FitProblems problems = findProblems(state, file, fileName, optionalKinds);
+std::vector<std::string> loadState(State &state, const SafeTensorsFile &file,
+                                   const std::string &fileName, const LoadOptions &options) {
+  FitProblems problems = findProblems(state, file, fileName, options);
   if (!problems.empty())
     throw fitError(problems, fileName);
-  for (const auto &[name, tensor] : file.tensors)
-    if (StateVar *var = state.find(name))
+  // Integer values must fit the variable's dtype: checked before anything changes.
+  for (const auto &[name, tensor] : file.tensors) {
+    const StateVar *var = state.find(name);
+    if (!var || var->value.dtype() != DType::I32 || tensor.dtype() != DType::I64 ||
+        isU32(file, name))
+      continue;
+    for (int64_t i = 0; i < tensor.numel(); ++i) {
+      double v = tensor.at(i);
+      if (v < -2147483648.0 || v > 2147483647.0)
+        throw Error("E0503", "`" + name + "` in `" + fileName + "` holds " +
+                                 std::to_string(int64_t(v)) + ", beyond the model's i32");
+    }
+  }
+  std::vector<std::string> notes, filled, skipped, converted;
+  for (const auto &[name, tensor] : file.tensors) {
+    StateVar *var = state.find(name);
+    if (!var) {
+      skipped.push_back(name);
+      continue;
+    }
+    auto stored = file.converted.find(name);
+    std::string storedName = stored != file.converted.end() ? stored->second
+                                                            : std::string(safetensorsDType(tensor.dtype()));
+    if (tensor.dtype() != var->value.dtype() || stored != file.converted.end())
+      converted.push_back("`" + name + "` " + storedName + " -> " +
+                          std::string(dtypeName(var->value.dtype())));
+    if (tensor.dtype() == var->value.dtype())
       var->value = tensor.clone();
+    else if (var->value.dtype() == DType::I32 && isU32(file, name))
+      var->value = u32Bits(tensor);
+    else
+      var->value = tensor.astype(var->value.dtype());
+  }
+  std::set<std::string> inFile;
+  for (const auto &entry : file.tensors)
+    inFile.insert(entry.first);
+  for (const StateVar &var : state.vars())
+    if (!inFile.count(var.path))
+      filled.push_back(var.path);
+  if (!converted.empty()) {
+    std::string list;
+    for (size_t i = 0; i < converted.size() && i < 4; ++i)
+      list += (i ? ", " : "") + converted[i];
+    if (converted.size() > 4)
+      list += " and " + std::to_string(converted.size() - 4) + " more";
+    notes.push_back("converted " + count(converted.size(), "tensor", "tensors") + " of `" +
+                    fileName + "` to the model's dtypes: " + list);
+  }
+  if (!filled.empty())
+    notes.push_back(count(filled.size(), "variable", "variables") + " not in `" + fileName +
+                    (filled.size() == 1 ? "` keeps its" : "` keep their") +
+                    " initial value (from --seed): " + listNames(filled, 4));
+  if (!skipped.empty())
+    notes.push_back(count(skipped.size(), "tensor", "tensors") + " of `" + fileName +
+                    (skipped.size() == 1 ? "` matches no variable and was"
+                                         : "` match no variable and were") +
+                    " ignored: " + listNames(skipped, 4));
+  return notes;
 }
 
 void saveState(const State &state, const std::string &path) {

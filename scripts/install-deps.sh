@@ -3,6 +3,7 @@
 #
 # Installs the Debian packages of DESIGN §7 that are missing (LLVM/MLIR 19, ANTLR4, CLI11,
 # doctest, nlohmann-json, zlib, ccache, vim for the editor tests, npm when node has none,
+# gnuplot for `nnxrun plot`,
 # clang-19 with its sanitizer runtimes and libFuzzer for `make test-sanitize` / `make fuzz`)
 # and makes the project-local Python virtualenv `.venv` with the oracle/peer packages (jax, flax, optax, numpy, lit, ptxas).
 # Idempotent: a second run checks and does nothing. Quiet on success; on failure it prints the
@@ -18,7 +19,7 @@ debs=(build-essential cmake ninja-build ccache pkg-config zlib1g-dev libzstd-dev
       llvm-19-dev libmlir-19-dev mlir-19-tools llvm-19-tools libomp-19-dev
       clang-19 libclang-rt-19-dev libfuzzer-19-dev
       antlr4 libantlr4-runtime-dev libcli11-dev doctest-dev nlohmann-json3-dev
-      default-jre-headless vim-nox nodejs python3)
+      default-jre-headless vim-nox nodejs python3 gnuplot-nox)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

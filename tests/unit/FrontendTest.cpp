@@ -52,6 +52,16 @@ TEST_CASE("did-you-mean suggestions use an edit distance with transpositions") {
   CHECK(editDistance("kitten", "sitting") == 3);
   CHECK(closestName("lienar", {"linear", "dropout", "block"}) == "linear");
   CHECK(closestName("zzz", {"linear", "dropout"}).empty());
+  // A doubled letter is a smaller slip than a wrong one; case is nearly free.
+  CHECK(closestName("reluu", {"relu6", "relu", "gelu"}) == "relu");
+  CHECK(closestName("Embd", {"embed", "Embed"}) == "Embed");
+  CHECK(closestName("embed", {"Embed"}, {"embed"}) == "Embed");
+  CHECK(closestName("Embd", {"embed"}, {"embed"}).empty()); // never the name being defined
+  // Every best candidate on a tie, sorted, quoted by the caller's "`...`".
+  CHECK(closestName("lineer", {"linear", "lineed", "dropout"}) == "linear` or `lineed");
+  CHECK(closestNames("lineer", {"linear", "lineed"}) == std::vector<std::string>{"linear", "lineed"});
+  CHECK(typoDistance("reluu", "relu") < typoDistance("reluu", "relu6"));
+  CHECK(closestName("--epoch", {"--epochs", "--steps"}) == "--epochs");
 }
 
 TEST_CASE("the parser builds the AST with spans; several errors in one run") {

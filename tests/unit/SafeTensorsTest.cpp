@@ -11,6 +11,9 @@
 #include "TempDir.h"
 
 #include <doctest/doctest.h>
+
+#include <cmath>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include <cstring>
@@ -118,9 +121,15 @@ TEST_CASE("safetensors corrupt headers are E0502 with precise messages") {
   CHECK(message(parseError(rawFile("[1, 2]", data))).find("JSON array, not an object") !=
         std::string::npos);
   Error dtype = parseError(rawFile(
-      R"({"w": {"dtype": "BF16", "shape": [8], "data_offsets": [0, 16]}})", data));
+      R"({"w": {"dtype": "C64", "shape": [2], "data_offsets": [0, 16]}})", data));
   CHECK(dtype.code() == "E0502");
-  CHECK(message(dtype).find("\"BF16\"") != std::string::npos);
+  CHECK(message(dtype).find("\"C64\"") != std::string::npos);
+  // A foreign dtype's size counts: BF16[8] spans 16 bytes, BF16[4] does not.
+  CHECK_NOTHROW(parseSafeTensors(
+      rawFile(R"({"w": {"dtype": "BF16", "shape": [8], "data_offsets": [0, 16]}})", data), "ok"));
+  CHECK(message(parseError(rawFile(
+            R"({"w": {"dtype": "BF16", "shape": [4], "data_offsets": [0, 16]}})", data)))
+            .find("BF16[4], which needs 8 bytes") != std::string::npos);
   CHECK(message(parseError(rawFile(
             R"({"w": {"dtype": "F32", "shape": [2, -2], "data_offsets": [0, 16]}})", data)))
             .find("not a non-negative integer") != std::string::npos);
@@ -157,6 +166,73 @@ TEST_CASE("safetensors missing file is E0500") {
   }
 }
 
+TEST_CASE("foreign dtypes are converted exactly on reading") {
+  // F16 1.0, -2.0, 65504 (max), 2^-24 (smallest subnormal); BF16 1.0, -0.5; U32 4294967295;
+  // U8 255; I16 -32768.
+  std::string data;
+  auto put16 = [&](uint16_t v) { data.append(reinterpret_cast<const char *>(&v), 2); };
+  for (uint16_t v : {0x3c00, 0xc000, 0x7bff, 0x0001})
+    put16(v);
+  for (uint16_t v : {0x3f80, 0xbf00})
+    put16(v);
+  uint32_t u32 = 4294967295u;
+  data.append(reinterpret_cast<const char *>(&u32), 4);
+  data.push_back(char(255));
+  data.push_back(0); // padding byte of no tensor is fine
+  put16(0x8000);
+  std::string header = R"({"h": {"dtype": "F16", "shape": [4], "data_offsets": [0, 8]},)"
+                       R"( "b": {"dtype": "BF16", "shape": [2], "data_offsets": [8, 12]},)"
+                       R"( "u": {"dtype": "U32", "shape": [], "data_offsets": [12, 16]},)"
+                       R"( "c": {"dtype": "U8", "shape": [1], "data_offsets": [16, 17]},)"
+                       R"( "s": {"dtype": "I16", "shape": [1], "data_offsets": [18, 20]}})";
+  SafeTensorsFile file = parseSafeTensors(rawFile(header, data), "half.safetensors");
+  std::map<std::string, Tensor> t(file.tensors.begin(), file.tensors.end());
+  CHECK(t["h"].dtype() == DType::F32);
+  CHECK(t["h"].toVector<float>() == std::vector<float>{1, -2, 65504, std::ldexp(1.0f, -24)});
+  CHECK(t["b"].toVector<float>() == std::vector<float>{1, -0.5f});
+  CHECK(t["u"].dtype() == DType::I64);
+  CHECK(t["u"].at(0) == 4294967295.0);
+  CHECK(t["c"].toVector<int32_t>() == std::vector<int32_t>{255});
+  CHECK(t["s"].toVector<int32_t>() == std::vector<int32_t>{-32768});
+  CHECK(file.converted == std::map<std::string, std::string>{
+                              {"b", "BF16"}, {"c", "U8"}, {"h", "F16"}, {"s", "I16"}, {"u", "U32"}});
+}
+
+TEST_CASE("loadState converts dtypes, fills optional kinds, and notes both") {
+  State state = smallState(); // count: Counter i32
+  state.add({"rngs.count", "RngCount", Tensor::scalar(DType::I32, 0)});
+  SafeTensorsFile file;
+  file.tensors = {{"count", Tensor::scalar(DType::I64, 7)},
+                  {"block.linear.bias", Tensor::full(DType::F64, {256}, 0.25)},
+                  {"block.linear.kernel", Tensor::full(DType::F32, {784, 256}, 2)}};
+  LoadOptions options;
+  options.optionalKinds = {"RngCount"};
+  std::vector<std::string> notes = loadState(state, file, "w.safetensors", options);
+  CHECK(state.find("count")->value.dtype() == DType::I32);
+  CHECK(state.find("count")->value.at(0) == 7.0);
+  CHECK(state.find("block.linear.bias")->value.dtype() == DType::F32);
+  REQUIRE(notes.size() == 2);
+  CHECK(notes[0] == "converted 2 tensors of `w.safetensors` to the model's dtypes: "
+                    "`count` I64 -> i32, `block.linear.bias` F64 -> f32");
+  CHECK(notes[1] == "1 variable not in `w.safetensors` keeps its initial value (from "
+                    "--seed): `rngs.count`");
+  // An i64 beyond i32 is an error, and nothing changes.
+  file.tensors[0].second = Tensor::scalar(DType::I64, 5000000000.0);
+  try {
+    loadState(state, file, "w.safetensors", options);
+    FAIL("no error");
+  } catch (const Error &e) {
+    CHECK(message(e) == "`count` in `w.safetensors` holds 5000000000, beyond the model's i32");
+  }
+  // --allow-missing and --allow-extra.
+  SafeTensorsFile partial;
+  partial.tensors = {{"extra", Tensor::scalar(DType::F32, 1)}};
+  LoadOptions lenient;
+  lenient.allowMissing = lenient.allowExtra = true;
+  notes = loadState(state, partial, "p.safetensors", lenient);
+  CHECK(notes.back() == "1 tensor of `p.safetensors` matches no variable and was ignored: `extra`");
+}
+
 TEST_CASE("loadState copies tensors by path") {
   State state = smallState();
   SafeTensorsFile file;
@@ -173,7 +249,7 @@ TEST_CASE("loadState collects every problem into one E0503") {
   State state = smallState();
   SafeTensorsFile file;
   file.tensors = {{"block.linear.kernel", Tensor(DType::F32, {100, 256})},
-                  {"count", Tensor::scalar(DType::I64, 1)},
+                  {"count", Tensor::scalar(DType::F32, 1)},
                   {"encoder.weight", Tensor(DType::F32, {3})}};
   try {
     loadState(state, file, "w.safetensors");
@@ -186,7 +262,7 @@ TEST_CASE("loadState collects every problem into one E0503") {
     CHECK(all.find("missing from `w.safetensors`: `block.linear.bias`") != std::string::npos);
     CHECK(all.find("`block.linear.kernel` has shape [784, 256] in the model but [100, 256] in "
                    "`w.safetensors`") != std::string::npos);
-    CHECK(all.find("`count` has dtype i32 in the model but i64 in `w.safetensors`") !=
+    CHECK(all.find("`count` has dtype i32 in the model but f32 in `w.safetensors`") !=
           std::string::npos);
     CHECK(all.find("`encoder.weight`") != std::string::npos);
   }

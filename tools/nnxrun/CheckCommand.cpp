@@ -14,6 +14,10 @@
 
 #include "llvm/Support/Casting.h"
 
+#include "runtime/Error.h"
+
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <iostream>
 #include <optional>
@@ -83,7 +87,37 @@ static void checkFile(Session &s, const std::string &file, const ModelOptions &o
     s.traceMethod(root, o.method, s.parseInputs(o.inputs, o.seed), eval);
 }
 
+/// `check --json`: one JSON document on stdout, {"files": [...], "error_count": N,
+/// "warning_count": M, "diagnostics": [each as DiagnosticEngine::toJson]}; exit 1 on errors.
+static int checkJson(const ModelOptions &o) {
+  nlohmann::ordered_json diagnostics = nlohmann::ordered_json::array();
+  unsigned errors = 0, warnings = 0;
+  for (const std::string &file : o.files) {
+    Session s;
+    try {
+      checkFile(s, file, o);
+    } catch (const rt::Error &e) { // an unreadable file: a diagnostic without a span
+      lang::Diagnostic &d = s.program().diags().error(e.code(), {}, e.what());
+      for (const std::string &n : e.notes())
+        d.note(n);
+    }
+    const lang::DiagnosticEngine &diags = s.program().diags();
+    for (const lang::Diagnostic &d : diags.diagnostics()) {
+      diagnostics.push_back(nlohmann::ordered_json::parse(diags.toJson(d)));
+      (d.severity == lang::Severity::Error ? errors : warnings) += 1;
+    }
+  }
+  nlohmann::ordered_json doc{{"files", o.files},
+                             {"error_count", errors},
+                             {"warning_count", warnings},
+                             {"diagnostics", diagnostics}};
+  std::cout << doc.dump(2) << "\n";
+  return errors ? 1 : 0;
+}
+
 int runCheck(const ModelOptions &o) {
+  if (o.json)
+    return checkJson(o);
   int status = 0;
   for (const std::string &file : o.files) {
     Session s;

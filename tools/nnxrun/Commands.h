@@ -1,8 +1,8 @@
 //===- Commands.h - nnxrun's subcommands ----------------------------------===//
 //
-// One function per subcommand of DESIGN §3 (check, params, run, test, emit), each taking its
-// parsed options and returning the process exit code: 0 ok, 1 user error (a diagnostic was
-// printed), 2 usage error. Internal errors propagate as exceptions to main(), which prints
+// One function per subcommand of DESIGN §3 (check, params, run, test, emit, grad, train,
+// eval, predict), each taking its parsed options and returning the process exit code: 0 ok,
+// 1 user error (a diagnostic was printed), 2 usage error. Internal errors propagate as exceptions to main(), which prints
 // "internal compiler error" with the stage and exits 70.
 //
 //===----------------------------------------------------------------------===//
@@ -24,6 +24,9 @@ struct ModelOptions {
   std::string backend = "interp";
   uint64_t seed = 0;
   std::string load;
+  /// --allow-missing / --allow-extra: what a --load checkpoint may lack or hold beyond the model.
+  bool allowMissing = false;
+  bool allowExtra = false;
   std::string save;
   std::vector<std::string> outputs;
   std::vector<std::string> filter;
@@ -41,7 +44,31 @@ struct ModelOptions {
   bool noCache = false;
   std::string stage;
   std::string loss;
-  std::string data;
+  /// --data: the arrays the loss (train, eval) or the method (predict) takes.
+  std::vector<std::string> data;
+  /// --val-data: evaluation arrays for train, bound like --data.
+  std::vector<std::string> valData;
+  /// --label-cols: the label columns of CSV data ("" = the last; "none").
+  std::string labelCols;
+  /// --metric: functions reported beside the loss.
+  std::vector<std::string> metrics;
+  /// --log: JSONL/CSV metrics logs.
+  std::vector<std::string> logs;
+  /// --checkpoint-every: "N" steps or "Nepochs"; --checkpoint-dir, --keep.
+  std::string checkpointEvery;
+  std::string checkpointDir;
+  int keep = 3;
+  /// --best: the evaluation value whose best epoch is kept as best.safetensors (and
+  /// --early-stopping watches).
+  std::string best;
+  /// --early-stopping: epochs without improvement of --best before stopping (0: never).
+  int64_t patience = 0;
+  /// --resume: a checkpoint to continue from; --epochs/--steps then count from the start.
+  std::string resume;
+  /// --clip-norm: optax.clip_by_global_norm before the optimizer (0: none).
+  double clipNorm = 0.0;
+  /// predict --argmax: write the index of the largest output along the last axis.
+  bool argmax = false;
   std::string optimizer = "sgd";
   std::string lr;
   double momentum = 0.0;
@@ -61,5 +88,18 @@ int runTest(const ModelOptions &options);
 int runEmit(const ModelOptions &options);
 int runGrad(const ModelOptions &options);
 int runTrain(const ModelOptions &options);
+
+/// Options of `nnxrun plot`.
+struct PlotOptions {
+  /// The `train --log` JSON Lines file.
+  std::string log;
+  /// The PNG to write (default: the log's name with .png).
+  std::string output;
+  /// WIDTHxHEIGHT in pixels.
+  std::string size = "900x700";
+};
+int runPlot(const PlotOptions &options);
+int runEval(const ModelOptions &options);
+int runPredict(const ModelOptions &options);
 
 } // namespace nnx::tool

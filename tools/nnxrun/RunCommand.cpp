@@ -114,15 +114,26 @@ int runRun(const ModelOptions &o) {
     throw rt::Error("E0406", std::to_string(o.outputs.size()) + " --output files for " +
                                  std::to_string(outputs.size()) + " output" +
                                  (outputs.size() == 1 ? "" : "s") + " of `" + o.method + "`");
-  printOutputs(outputs, captured, o.json);
+  // With --output the values go to the files only; the terminal gets what was written.
+  if (o.outputs.empty() || o.json)
+    printOutputs(outputs, captured, o.json);
+  else if (o.captureSave.empty())
+    printOutputs({}, captured, false);
   if (!o.captureSave.empty()) {
     rt::State sown;
     for (const auto &[path, t] : captured)
       sown.add({path, "Intermediate", t});
     rt::saveState(sown, o.captureSave);
   }
-  for (size_t i = 0; i < o.outputs.size(); ++i)
+  for (size_t i = 0; i < o.outputs.size(); ++i) {
     rt::writeNpy(o.outputs[i], outputs[i]);
+    if (!o.json)
+      std::cout << "output " << i << ": " << rt::dtypeName(outputs[i].dtype())
+                << rt::formatShape(outputs[i].shape()) << " written to " << o.outputs[i] << "\n";
+  }
+  for (size_t i = o.outputs.size(); !o.json && !o.outputs.empty() && i < outputs.size(); ++i)
+    std::cout << "output " << i << ": " << rt::dtypeName(outputs[i].dtype())
+              << rt::formatShape(outputs[i].shape()) << " not written (no --output for it)\n";
   if (!o.save.empty())
     rt::saveState(state, o.save);
   if (o.timings)

@@ -75,7 +75,7 @@ void Session::flushDiagnostics() { program_->diags().flush(std::cerr, useColor()
 int Session::fail() {
   flushDiagnostics();
   unsigned n = program_->diags().errorCount();
-  if (n > 1)
+  if (n > 1 && lang::diagnosticFormat() == lang::DiagnosticFormat::Text)
     std::cerr << "error: " << n << " errors\n";
   return 1;
 }
@@ -208,12 +208,29 @@ void requireStateFits(const std::vector<rt::VarSpec> &specs) {
                    rt::kBudgetNote});
 }
 
+namespace {
+/// The process's --allow-missing / --allow-extra.
+rt::LoadOptions loadPolicy;
+} // namespace
+
+void Session::setLoadPolicy(bool allowMissing, bool allowExtra) {
+  loadPolicy.allowMissing = allowMissing;
+  loadPolicy.allowExtra = allowExtra;
+}
+
 rt::State Session::makeState(uint64_t seed, const std::string &loadPath) {
   auto start = std::chrono::steady_clock::now();
   requireStateFits(space_.specs());
   rt::State state = rt::initializeState(space_.specs(), seed);
-  if (!loadPath.empty()) // optimizer state may be on either side only
-    rt::loadState(state, rt::readSafeTensors(loadPath), loadPath, {"OptState"});
+  if (!loadPath.empty()) {
+    // Optimizer state and rng streams may be on either side only (a `params` checkpoint, a
+    // Flax `nnx.state(model, nnx.Param)` export): absent ones start fresh from --seed.
+    rt::LoadOptions options = loadPolicy;
+    options.optionalKinds = {"OptState", "RngKey", "RngCount"};
+    for (const std::string &note :
+         rt::loadState(state, rt::readSafeTensors(loadPath), loadPath, options))
+      std::cerr << "note: " << note << "\n";
+  }
   timings_.add("init-state", millisSince(start));
   return state;
 }
@@ -236,17 +253,31 @@ func::FuncOp Session::traceMethod(lang::ModuleInstance *root, const std::string 
   lang::Evaluator evaluator(*program_, *module_, space_, options);
   uint32_t id = program_->addText("<--method>", method);
   lang::Span methodSpan{id, 0, static_cast<uint32_t>(method.size())};
-  const lang::FnDecl *fn = evaluator.findMethod(root, method, methodSpan);
+  // A top-level function whose first parameter takes the model: `run --method evaluate`.
+  const lang::GlobalDecl *global = program_->lookup(method);
+  bool isMethod = std::any_of(root->decl->body.begin(), root->decl->body.end(), [&](auto &stmt) {
+    auto *fs = llvm::dyn_cast<lang::FnStmt>(stmt.get());
+    return fs && fs->fn->name == method;
+  });
+  const lang::FnDecl *fn = nullptr;
+  size_t skip = 0;
+  if (!isMethod && global && global->kind == lang::GlobalDecl::Kind::Function &&
+      !global->function->params.empty()) {
+    fn = global->function;
+    skip = 1;
+  } else {
+    fn = evaluator.findMethod(root, method, methodSpan);
+  }
   if (!fn)
     return nullptr;
-  std::string what = root->decl->name + "." + method;
+  std::string what = skip ? method : root->decl->name + "." + method;
   std::vector<lang::EntryInput> entries;
   for (const InputSpec &in : inputs) {
-    auto param = std::find_if(fn->params.begin(), fn->params.end(),
+    auto param = std::find_if(fn->params.begin() + skip, fn->params.end(),
                               [&](const lang::Param &p) { return p.name == in.name; });
     if (param == fn->params.end()) {
       std::string names;
-      for (const lang::Param &p : fn->params)
+      for (const lang::Param &p : llvm::drop_begin(fn->params, skip))
         names += (names.empty() ? "" : ", ") + p.name;
       evaluator.error("E0402", fn->nameSpan, "input `" + in.name + "` matches no parameter of `" + what + "`")
           .withLabel(fn->params.empty() ? "it takes no inputs" : "its parameters are: " + names);
@@ -263,7 +294,7 @@ func::FuncOp Session::traceMethod(lang::ModuleInstance *root, const std::string 
     }
     entries.push_back(entry);
   }
-  for (const lang::Param &p : fn->params) {
+  for (const lang::Param &p : llvm::drop_begin(fn->params, skip)) {
     bool given = std::any_of(inputs.begin(), inputs.end(),
                              [&](const InputSpec &in) { return in.name == p.name; });
     if (!given && !p.defaultValue) {
@@ -276,7 +307,14 @@ func::FuncOp Session::traceMethod(lang::ModuleInstance *root, const std::string 
   std::string name = root->decl->name + "_" + method;
   if (traceCounter_++ > 0)
     name += "_" + std::to_string(traceCounter_);
-  func::FuncOp func = evaluator.traceMethod(root, *fn, entries, name);
+  func::FuncOp func;
+  if (skip) {
+    lang::Value model = lang::Value::make(lang::Value::Kind::Module);
+    model.module = root;
+    func = evaluator.traceMethod(nullptr, *fn, entries, name, {{fn->params[0].name, model}});
+  } else {
+    func = evaluator.traceMethod(root, *fn, entries, name);
+  }
   timings_.add("trace", millisSince(start));
   if (func && failed(verify(func))) {
     throw std::logic_error("the traced IR of `" + what + "` does not verify (stage: trace)");

@@ -11,6 +11,7 @@
 
 #include "lang/Evaluator.h"
 #include "lang/Program.h"
+#include "runtime/SafeTensors.h"
 #include "runtime/State.h"
 #include "tools/nnxrun/InputSpec.h"
 
@@ -85,8 +86,12 @@ public:
                                    const std::vector<InputSpec> &inputs,
                                    const lang::TraceOptions &options);
 
+  /// --allow-missing / --allow-extra, for every makeState() of the process (set by main).
+  static void setLoadPolicy(bool allowMissing, bool allowExtra);
+
   /// Creates the state of the instantiated model with `seed`, then overrides it from the
-  /// checkpoint `loadPath` when given. Throws rt::Error for a bad checkpoint.
+  /// checkpoint `loadPath` when given (OptState, RngKey and RngCount may be absent; notes on
+  /// stderr say what was converted, filled or ignored). Throws rt::Error for a bad checkpoint.
   rt::State makeState(uint64_t seed, const std::string &loadPath);
 
   /// Parses `--input` arguments. Throws rt::Error for malformed ones.

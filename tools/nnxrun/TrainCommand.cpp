@@ -1,168 +1,187 @@
 //===- TrainCommand.cpp - `nnxrun train` ----------------------------------===//
 //
 // Trains a model on a data set. nnxrun creates `Optimizer(model, <optimizer>(lr))` (the
-// stdlib's, at path `opt`), generates a train step
+// stdlib's, at path `opt`; `--lr` is a number or a schedule expression, `--clip-norm` chains
+// clip_by_global_norm first), generates a train step
 //
-//   loss, grads = value_and_grad(LOSS)(model, x, y); opt.update(model, grads); return loss
+//   loss, grads = value_and_grad(LOSS)(model, data...); opt.update(model, grads); return loss
 //
 // and traces it once per batch shape into ONE function — forward, backward and update — that
-// the JIT compiles once and runs for every step. Data: .npy pairs or CSV (label last),
-// a seeded holdout split, a seeded shuffle per epoch. The step count lives in the optimizer's
-// state (`opt.count`), so `--load` resumes exactly where a `--save` stopped: same epoch,
-// same shuffle, same dropout masks (the rng counters are state too).
+// the JIT compiles once and runs for every step. The data arrays bind to the loss's parameters
+// after the model (LossRun.h). A seeded holdout split (or --val-data) is evaluated after every
+// epoch, with the metrics. The step count lives in the optimizer's state (`opt.count`), so a
+// checkpoint resumes exactly where it stopped: same epoch, same shuffle, same dropout masks
+// (the rng counters are state too). Ctrl-C or SIGTERM ends the run after the current step and
+// writes the checkpoint.
 //
 //===----------------------------------------------------------------------===//
 #include "tools/nnxrun/Commands.h"
+#include "tools/nnxrun/LossRun.h"
 #include "tools/nnxrun/Progress.h"
 #include "tools/nnxrun/Runner.h"
 #include "tools/nnxrun/Session.h"
+#include "tools/nnxrun/TrainLog.h"
 
-#include "ir/Types.h"
 #include "runtime/Dataset.h"
 #include "runtime/Error.h"
 #include "runtime/SafeTensors.h"
 
+#include <algorithm>
 #include <cmath>
+#include <csignal>
 #include <cstdio>
+#include <deque>
+#include <filesystem>
 #include <iostream>
-#include <map>
+#include <numeric>
 #include <unistd.h>
 
 namespace nnx::tool {
 
 namespace {
 
-/// The functions nnxrun generates around the user's loss function.
-std::string trainSource(const lang::FnDecl &loss) {
-  const std::string &l = loss.name;
-  return "fn __nnxrun_train_step(model, opt, x, y) {\n"
-         "  loss, grads = value_and_grad(" + l + ")(model, x, y)\n"
-         "  opt.update(model, grads)\n"
-         "  return loss\n"
-         "}\n"
-         "fn __nnxrun_evaluate(model, x, y) = (" + l + "(model, x, y), accuracy(model(x), y))\n"
-         "fn __nnxrun_logits(model, x) = model(x)\n";
-}
+/// The signal that asked the run to stop (SIGINT or SIGTERM), or 0.
+volatile std::sig_atomic_t stopSignal = 0;
 
-/// Parses --lr: a positive number, or E0408.
-double parseLearningRate(const std::string &text) {
+extern "C" void onStopSignal(int signal) { stopSignal = signal; }
+
+/// The learning rate for --lr: a positive number, or an nnx expression (a schedule such as
+/// `cosine_decay_schedule(0.1, 1000)`), which the optimizer's instantiation checks.
+std::string learningRateExpr(const std::string &text) {
   char *end = nullptr;
   double lr = std::strtod(text.c_str(), &end);
-  if (text.empty() || end != text.c_str() + text.size() || !(lr > 0) || !std::isfinite(lr))
+  if (text.empty() || end != text.c_str() + text.size()) {
+    if (!text.empty() && (std::isalpha(static_cast<unsigned char>(text[0])) || text[0] == '_') &&
+        text.find('(') != std::string::npos && text.back() == ')')
+      return text; // a schedule: a call such as cosine_decay_schedule(0.1, 1000)
+    throw rt::Error("E0408", "`--lr` must be a positive number or a schedule, got `" + text + "`",
+                    {"e.g. --lr 0.01 or --lr 'cosine_decay_schedule(0.01, 1000)'"});
+  }
+  if (!(lr > 0) || !std::isfinite(lr))
     throw rt::Error("E0408", "`--lr` must be a positive number, got `" + text + "`");
-  return lr;
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.17g", lr);
+  return buf;
 }
 
-/// The gradient transformation for --optimizer, --lr and --momentum (`adam(0.001)`), or E0408.
+/// The gradient transformation for --optimizer, --lr, --momentum and --clip-norm
+/// (`chain(clip_by_global_norm(1.0), adam(0.001))`), or E0408.
 std::string transformExpr(const ModelOptions &o) {
   if (o.optimizer != "sgd" && o.optimizer != "adam" && o.optimizer != "adamw")
     throw rt::Error("E0408", "unknown optimizer `" + o.optimizer + "`",
                     {"--optimizer takes sgd, adam or adamw"});
-  std::string lr = o.lr.empty() ? (o.optimizer == "sgd" ? "0.1" : "0.001") : o.lr;
+  std::string expr = o.optimizer + "(" +
+                     learningRateExpr(o.lr.empty() ? (o.optimizer == "sgd" ? "0.1" : "0.001") : o.lr);
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", parseLearningRate(lr));
-  std::string expr = o.optimizer + "(" + buf;
   if (o.optimizer == "sgd" && o.momentum > 0) {
     std::snprintf(buf, sizeof buf, "%.17g", o.momentum);
     expr += std::string(", momentum=") + buf;
   }
-  return expr + ")";
+  expr += ")";
+  if (o.clipNorm > 0) {
+    std::snprintf(buf, sizeof buf, "%.17g", o.clipNorm);
+    expr = std::string("chain(clip_by_global_norm(") + buf + "), " + expr + ")";
+  }
+  return expr;
+}
+
+/// --checkpoint-every: N steps, or N epochs as "Nepochs"/"Nepoch"/"Ne".
+struct Every {
+  int64_t steps = 0, epochs = 0;
+};
+
+Every parseEvery(const std::string &text) {
+  Every every;
+  if (text.empty())
+    return every;
+  size_t digits = 0;
+  while (digits < text.size() && std::isdigit(static_cast<unsigned char>(text[digits])))
+    ++digits;
+  std::string unit = text.substr(digits);
+  int64_t n = digits ? std::atoll(text.substr(0, digits).c_str()) : 0;
+  if (n <= 0 || digits > 12 || !(unit.empty() || unit == "steps" || unit == "step" ||
+                                 unit == "epochs" || unit == "epoch" || unit == "e"))
+    throw rt::Error("E0406", "`--checkpoint-every " + text + "` is not a positive count",
+                    {"give steps (`500`) or epochs (`2epochs`)"});
+  (unit.empty() || unit[0] == 's' ? every.steps : every.epochs) = n;
+  return every;
+}
+
+/// Writes `state` to `path` and says so.
+void save(const rt::State &state, const std::string &path, const std::string &what) {
+  rt::saveState(state, path);
+  std::printf("saved %s to %s\n", what.c_str(), path.c_str());
+  std::fflush(stdout);
 }
 
 /// Everything a training run holds.
 struct Trainer {
   Session &s;
   const ModelOptions &o;
-  lang::Value model;
-  lang::Value opt;
+  LossRun &loss;
   rt::State state;
-  rt::Dataset data;
+  rt::Dataset data, valData;
   rt::Split split;
-  Backend backend;
-  std::map<int64_t, std::unique_ptr<Runner>> steps, evals;
+  /// The rows evaluated after each epoch (of valData when given, else of data).
+  std::vector<int64_t> evalRows;
+  TrainLog log;
+  Every every;
+  std::deque<std::string> kept;
+  std::optional<double> bestValue;
+  int64_t epochsSinceBest = 0;
+  size_t bestIndex = 0; // into the evaluation values: 0 the loss, i > 0 metric i - 1
 
-  /// An input spec carrying only a type (the tracer needs shapes, not data).
-  InputSpec typed(const std::string &name, rt::DType dtype, rt::Shape shape) {
-    InputSpec in;
-    in.name = name;
-    in.text = std::string(rt::dtypeName(dtype)) + rt::formatShape(shape);
-    in.tensor = rt::Tensor(dtype, shape);
-    return in;
-  }
+  const rt::Dataset &evalData() const { return o.valData.empty() ? data : valData; }
 
-  rt::Shape rowsShape(const rt::Tensor &t, int64_t rows) {
-    rt::Shape shape = t.shape();
-    shape[0] = rows;
-    return shape;
-  }
-
-  /// The compiled function `name` for a batch of `rows` (traced and compiled on first use).
-  Runner *runner(std::map<int64_t, std::unique_ptr<Runner>> &cache, const std::string &name,
-                 int64_t rows, bool training) {
-    auto it = cache.find(rows);
-    if (it != cache.end())
-      return it->second.get();
-    lang::TraceOptions options;
-    options.training = training;
-    std::vector<std::pair<std::string, lang::Value>> bound = {{"model", model}};
-    if (name == "__nnxrun_train_step")
-      bound.push_back({"opt", opt});
-    std::vector<InputSpec> inputs = {typed("x", rt::DType::F32, rowsShape(data.x, rows)),
-                                     typed("y", rt::DType::I32, {rows})};
-    mlir::func::FuncOp func = s.traceFunction(name, bound, inputs, options);
-    if (!func)
-      return nullptr;
-    auto runner = std::make_unique<Runner>(s.module(), func, backend, s.timings());
-    return (cache[rows] = std::move(runner)).get();
-  }
-
-  /// Loss and accuracy on the holdout, in eval mode, in chunks of at most 1024 rows. The
-  /// model's state is not changed (a Counter the model updates counts training calls only), so
-  /// a run saved and resumed equals one uninterrupted run.
-  std::optional<std::pair<double, double>> evaluate() {
-    double loss = 0, acc = 0;
-    rt::State scratch = state; // tensors are shared until the run replaces them
-    const std::vector<int64_t> &rows = split.holdout;
-    for (size_t begin = 0; begin < rows.size(); begin += 1024) {
-      size_t end = std::min(rows.size(), begin + 1024);
-      Runner *r = runner(evals, "__nnxrun_evaluate", int64_t(end - begin), false);
-      if (!r)
-        return std::nullopt;
-      std::vector<rt::Tensor> out =
-          r->run(scratch, {{"x", rt::gatherRows(data.x, rows, begin, end)},
-                         {"y", rt::gatherRows(data.y, rows, begin, end)}});
-      loss += out[0].at(0) * double(end - begin);
-      acc += out[1].at(0) * double(end - begin);
+  /// Writes the periodic checkpoint of `step`, keeping the newest --keep.
+  void checkpoint(int64_t step) {
+    std::filesystem::create_directories(o.checkpointDir);
+    char name[64];
+    std::snprintf(name, sizeof name, "step-%08lld.safetensors", (long long)step);
+    std::string path = (std::filesystem::path(o.checkpointDir) / name).string();
+    save(state, path, "checkpoint");
+    kept.push_back(path);
+    while (o.keep > 0 && int64_t(kept.size()) > o.keep) {
+      std::filesystem::remove(kept.front());
+      kept.pop_front();
     }
-    return std::make_pair(loss / double(rows.size()), acc / double(rows.size()));
+  }
+
+  /// Evaluates after an epoch; returns the values, and whether to stop early.
+  std::optional<std::vector<double>> endOfEpoch(int64_t epoch, bool &stop) {
+    std::optional<std::vector<double>> values = loss.evaluate(state, evalData(), evalRows);
+    if (!values)
+      return values;
+    double v = (*values)[bestIndex];
+    bool lower = bestIndex == 0 || loss.metrics()[bestIndex - 1].lowerIsBetter();
+    if (!bestValue || (lower ? v < *bestValue : v > *bestValue)) {
+      bestValue = v;
+      epochsSinceBest = 0;
+      if (!o.best.empty() && !o.checkpointDir.empty()) {
+        std::filesystem::create_directories(o.checkpointDir);
+        save(state, (std::filesystem::path(o.checkpointDir) / "best.safetensors").string(),
+             "the best model (epoch " + std::to_string(epoch) + ", " + o.best + ")");
+      }
+    } else if (++epochsSinceBest >= o.patience && o.patience > 0) {
+      std::printf("early stopping: %s has not improved for %lld epochs (best %.4f)\n",
+                  o.best.empty() ? "loss" : o.best.c_str(), (long long)epochsSinceBest,
+                  *bestValue);
+      stop = true;
+    }
+    return values;
   }
 };
 
-/// The number of classes: the last extent of the model's output for one example.
-std::optional<int64_t> numClasses(Session &s, Trainer &t) {
-  lang::TraceOptions eval;
-  mlir::func::FuncOp f = s.traceFunction(
-      "__nnxrun_logits", {{"model", t.model}},
-      {t.typed("x", rt::DType::F32, t.rowsShape(t.data.x, 1))}, eval);
-  if (!f)
-    return std::nullopt;
-  auto type = llvm::cast<mlir::RankedTensorType>(f.getFunctionType().getResult(0));
-  if (type.getRank() != 2)
-    throw rt::Error("E0505", "the model's output for one example has type " +
-                                 ir::formatType(type) + ", not [1, classes]",
-                    {"`nnxrun train` trains classifiers: the model returns logits"});
-  f.erase();
-  return type.getShape()[1];
-}
-
-/// Runs the training loop; returns false after reporting a compile error.
+/// Runs the training loop; returns false after reporting a compile error. Sets `interrupted`
+/// when a signal stopped it.
 bool trainLoop(Trainer &t, int64_t firstStep, int64_t lastStep, int64_t stepsPerEpoch,
-               int64_t epochs) {
+               int64_t epochs, int64_t &stepsDone) {
   Progress progress(isatty(STDOUT_FILENO));
   int64_t batch = std::min<int64_t>(t.o.batch, int64_t(t.split.train.size()));
   std::vector<int64_t> order;
   auto epochStart = std::chrono::steady_clock::now();
-  for (int64_t step = firstStep; step < lastStep; ++step) {
+  double lr = 0;
+  for (int64_t step = firstStep; step < lastStep && !stopSignal; ++step) {
     int64_t epoch = step / stepsPerEpoch, i = step % stepsPerEpoch;
     if (order.empty() || i == 0 || step == firstStep) {
       order = rt::epochOrder(t.split.train, t.o.seed, epoch);
@@ -170,97 +189,200 @@ bool trainLoop(Trainer &t, int64_t firstStep, int64_t lastStep, int64_t stepsPer
       epochStart = std::chrono::steady_clock::now();
     }
     size_t begin = size_t(i * batch), end = begin + size_t(batch);
-    Runner *r = t.runner(t.steps, "__nnxrun_train_step", int64_t(end - begin), true);
+    Runner *r = t.loss.trainStep(t.data, int64_t(end - begin));
     if (!r)
       return false;
-    std::vector<rt::Tensor> out = r->run(t.state, {{"x", rt::gatherRows(t.data.x, order, begin, end)},
-                                                   {"y", rt::gatherRows(t.data.y, order, begin, end)}});
-    progress.step(out[0].at(0));
+    std::vector<std::pair<std::string, rt::Tensor>> inputs;
+    for (const rt::DataColumn &column : t.data.columns)
+      inputs.push_back({column.name, rt::gatherRows(column.values, order, begin, end)});
+    std::vector<rt::Tensor> out = r->run(t.state, inputs);
+    double loss = out[0].at(0);
+    lr = out[1].at(0);
+    stepsDone = step + 1;
+    progress.step(loss);
+    t.log.write({"step", step + 1, epoch + 1, loss, lr, std::nullopt, {}});
+    if (t.every.steps > 0 && (step + 1) % t.every.steps == 0)
+      t.checkpoint(step + 1);
     if (i + 1 < stepsPerEpoch && step + 1 < lastStep)
       continue;
-    char line[256];
-    int n = std::snprintf(line, sizeof line, "epoch %lld/%lld  loss %.4f", (long long)(epoch + 1),
-                          (long long)epochs, progress.meanLoss());
-    if (!t.split.holdout.empty()) {
-      auto result = t.evaluate();
-      if (!result)
+    if (stopSignal)
+      break; // the epoch did not finish: no summary
+    std::string line = "epoch " + std::to_string(epoch + 1) + "/" + std::to_string(epochs) +
+                       "  " + formatMetrics("", {}, {progress.meanLoss()});
+    LogRecord record{"epoch", step + 1, epoch + 1, progress.meanLoss(), lr,
+                     progress.stepsPerSecond(), {}};
+    bool stop = false;
+    if (!t.evalRows.empty()) {
+      std::optional<std::vector<double>> values = t.endOfEpoch(epoch + 1, stop);
+      if (!values)
         return false;
-      n += std::snprintf(line + n, sizeof line - n, "  holdout loss %.4f  accuracy %.2f%%",
-                         result->first, 100 * result->second);
+      line += "  " + formatMetrics(t.o.valData.empty() ? "holdout " : "val ", t.loss.metrics(),
+                                   *values);
+      record.val.push_back({"loss", (*values)[0]});
+      for (size_t m = 0; m < t.loss.metrics().size(); ++m)
+        record.val.push_back({t.loss.metrics()[m].name, (*values)[m + 1]});
     }
-    std::snprintf(line + n, sizeof line - n, "  (%.1f s, %.0f steps/s)",
+    char tail[96];
+    std::snprintf(tail, sizeof tail, "  lr %.3g  (%.1f s, %.0f steps/s)", lr,
                   millisSince(epochStart) / 1000, progress.stepsPerSecond());
-    progress.endEpoch(line);
+    progress.endEpoch(line + tail);
+    t.log.write(record);
+    if (t.every.epochs > 0 && (epoch + 1) % t.every.epochs == 0)
+      t.checkpoint(step + 1);
+    if (stop)
+      break;
   }
   return true;
+}
+
+/// Checks the options that do not need the program.
+void checkOptions(const ModelOptions &o) {
+  if (o.epochs > 0 && o.steps > 0)
+    throw rt::Error("E0406", "give --epochs or --steps, not both (--epochs " +
+                                 std::to_string(o.epochs) + " --steps " + std::to_string(o.steps) +
+                                 ")");
+  if (o.epochs <= 0 && o.steps <= 0)
+    throw rt::Error("E0406", "give --epochs N or --steps N (a positive number)");
+  if (o.batch <= 0)
+    throw rt::Error("E0406", "`--batch` must be positive, got " + std::to_string(o.batch));
+  if (!o.valData.empty() && o.holdout > 0)
+    throw rt::Error("E0406", "give --val-data or --holdout, not both");
+  if (!o.resume.empty() && !o.load.empty())
+    throw rt::Error("E0406", "give --resume or --load, not both",
+                    {"--load starts a new run from a checkpoint; --resume continues one"});
+  if ((!o.checkpointEvery.empty() || !o.best.empty()) && o.checkpointDir.empty())
+    throw rt::Error("E0406", std::string(o.best.empty() ? "--checkpoint-every" : "--best") +
+                                 " needs --checkpoint-dir DIR");
+  if (o.patience < 0 || o.keep < 0)
+    throw rt::Error("E0406", "--early-stopping and --keep take counts >= 0");
+}
+
+/// The index of --best among the evaluation values (0: the loss), or E0406.
+size_t bestIndex(const ModelOptions &o, const LossRun &loss) {
+  if (o.best.empty() || o.best == "loss")
+    return 0;
+  for (size_t i = 0; i < loss.metrics().size(); ++i)
+    if (loss.metrics()[i].name == o.best)
+      return i + 1;
+  std::string names = "loss";
+  for (const Metric &m : loss.metrics())
+    names += ", " + m.name;
+  throw rt::Error("E0406", "`--best " + o.best + "` is not an evaluated value",
+                  {"the run evaluates: " + names + " (add metrics with --metric)"});
 }
 
 } // namespace
 
 int runTrain(const ModelOptions &o) {
-  if (o.epochs <= 0 && o.steps <= 0)
-    throw rt::Error("E0406", "give --epochs N or --steps N (a positive number)");
-  if (o.batch <= 0)
-    throw rt::Error("E0406", "`--batch` must be positive, got " + std::to_string(o.batch));
+  checkOptions(o);
+  Every every = parseEvery(o.checkpointEvery);
   std::string tx = transformExpr(o);
   Session s;
   lang::TraceOptions train;
   train.training = true;
   if (!s.loadFiles(o.files))
     return s.fail();
-  const lang::FnDecl *loss = s.findFunction(o.loss, "--loss");
-  if (!loss)
+  const lang::FnDecl *lossFn = s.findFunction(o.loss, "--loss");
+  std::optional<std::vector<Metric>> metrics = findMetrics(s, o.metrics);
+  if (!lossFn || !metrics)
     return s.fail();
   lang::ModuleInstance *root = s.instantiate(o.model, train);
   if (!root)
     return s.fail();
-  Trainer t{s, o, lang::Value::make(lang::Value::Kind::Module),
-            lang::Value::make(lang::Value::Kind::Module), {}, {}, {},
-            o.backend == "interp" ? Backend::Interp : Backend::Jit, {}, {}};
-  t.model.module = root;
-  t.opt.module = s.instantiate("Optimizer(model, " + tx + ")", train, "<--optimizer>", "opt",
-                               {{"model", t.model}});
-  if (!t.opt.module)
+  lang::Value model = lang::Value::make(lang::Value::Kind::Module);
+  model.module = root;
+  lang::Value opt = lang::Value::make(lang::Value::Kind::Module);
+  opt.module = s.instantiate("Optimizer(model, " + tx + ")", train, "<--optimizer>", "opt",
+                             {{"model", model}});
+  if (!opt.module)
     return s.fail();
-  t.state = s.makeState(o.seed, o.load);
-  t.data = rt::loadDataset(o.data);
-  s.addSource(trainSource(*loss));
-  std::optional<int64_t> classes = numClasses(s, t);
-  if (!classes)
+  LossRun loss(s, *lossFn, *metrics, model, opt,
+               o.backend == "interp" ? Backend::Interp : Backend::Jit);
+  rt::State state = s.makeState(o.seed, o.resume.empty() ? o.load : o.resume);
+  rt::Dataset data = loadData(o.data, loss.params(), o.labelCols, "--data");
+  bool failed = false;
+  std::optional<int64_t> classes = loss.classes(data, failed);
+  if (failed)
     return s.fail();
-  rt::checkLabels(t.data, *classes);
-  t.split = rt::splitHoldout(t.data.size(), o.holdout, o.seed);
+  if (classes) {
+    rt::checkLabels(data.columns.back().values, data.columns.back().source, *classes);
+    if (o.metrics.empty())
+      loss.setMetrics({{"accuracy", false}});
+  }
+  std::vector<std::string> valNames = {"loss"};
+  for (const Metric &m : loss.metrics())
+    valNames.push_back(m.name);
+  Trainer t{s, o, loss, std::move(state), std::move(data), {}, {}, {}, TrainLog(o.logs, valNames),
+            every, {}, {}, 0, bestIndex(o, loss)};
+  if (!o.valData.empty()) {
+    t.valData = loadData(o.valData, loss.params(), o.labelCols, "--val-data");
+    if (classes)
+      rt::checkLabels(t.valData.columns.back().values, t.valData.columns.back().source, *classes);
+    t.split.train.resize(size_t(t.data.size()));
+    std::iota(t.split.train.begin(), t.split.train.end(), int64_t(0));
+    t.evalRows.resize(size_t(t.valData.size()));
+    std::iota(t.evalRows.begin(), t.evalRows.end(), int64_t(0));
+  } else {
+    t.split = rt::splitHoldout(t.data.size(), o.holdout, o.seed);
+    t.evalRows = t.split.holdout;
+  }
   int64_t batch = std::min<int64_t>(o.batch, int64_t(t.split.train.size()));
   // Full batches only: one batch shape, so the step compiles once (the examples left over
   // differ from epoch to epoch, since every epoch is shuffled).
   int64_t stepsPerEpoch = int64_t(t.split.train.size()) / batch;
   int64_t firstStep = int64_t(t.state.find("opt.count")->value.at(0));
-  int64_t lastStep = firstStep + (o.steps > 0 ? o.steps : o.epochs * stepsPerEpoch);
+  int64_t planned = o.steps > 0 ? o.steps : o.epochs * stepsPerEpoch;
+  int64_t lastStep = o.resume.empty() ? firstStep + planned : planned;
+  if (lastStep <= firstStep && !o.resume.empty())
+    std::printf("the checkpoint is at step %lld: nothing left to train for %lld steps\n",
+                (long long)firstStep, (long long)planned);
   int64_t epochs = (lastStep + stepsPerEpoch - 1) / stepsPerEpoch;
-  std::printf("training %s on %s: %zu examples (%zu held out), batch %lld, %s\n",
-              root->describe().c_str(), o.data.c_str(), t.split.train.size(),
-              t.split.holdout.size(), (long long)batch, tx.c_str());
+  std::printf("training %s on %zu examples (%zu for evaluation), batch %lld, %s\n",
+              root->describe().c_str(), t.split.train.size(), t.evalRows.size(),
+              (long long)batch, tx.c_str());
   // Compile the step before the clock of the first epoch starts.
   auto compileStart = std::chrono::steady_clock::now();
-  if (!t.runner(t.steps, "__nnxrun_train_step", batch, true))
-    return s.fail();
-  if (!t.split.holdout.empty() &&
-      !t.runner(t.evals, "__nnxrun_evaluate",
-                std::min<int64_t>(1024, int64_t(t.split.holdout.size())), false))
+  if (!t.loss.trainStep(t.data, batch))
     return s.fail();
   std::printf("compiled the train step (forward, backward, %s update) in %.0f ms\n",
               o.optimizer.c_str(), millisSince(compileStart));
-  if (!trainLoop(t, firstStep, lastStep, stepsPerEpoch, epochs))
+  std::fflush(stdout);
+  struct sigaction action {}, oldInt {}, oldTerm {};
+  action.sa_handler = onStopSignal;
+  sigaction(SIGINT, &action, &oldInt);
+  sigaction(SIGTERM, &action, &oldTerm);
+  int64_t stepsDone = firstStep;
+  bool ok = trainLoop(t, firstStep, lastStep, stepsPerEpoch, epochs, stepsDone);
+  sigaction(SIGINT, &oldInt, nullptr);
+  sigaction(SIGTERM, &oldTerm, nullptr);
+  if (!ok)
     return s.fail();
-  if (!t.split.holdout.empty()) {
-    auto result = t.evaluate();
-    if (!result)
+  if (stopSignal) {
+    std::printf("\n%s at step %lld of %lld\n", stopSignal == SIGINT ? "interrupted" : "terminated",
+                (long long)stepsDone, (long long)lastStep);
+    std::string path = !o.save.empty() ? o.save
+                       : !o.checkpointDir.empty()
+                           ? (std::filesystem::path(o.checkpointDir) / "interrupted.safetensors").string()
+                           : "";
+    if (path.empty())
+      std::printf("nothing saved: give --save PATH or --checkpoint-dir DIR to keep the state\n");
+    else {
+      if (!o.checkpointDir.empty())
+        std::filesystem::create_directories(o.checkpointDir);
+      save(t.state, path, "the state");
+      std::printf("continue with --resume %s (and the same options)\n", path.c_str());
+    }
+    return 128 + int(stopSignal);
+  }
+  if (!t.evalRows.empty() && loss.metrics().size() > 0 && loss.metrics()[0].name == "accuracy") {
+    auto values = t.loss.evaluate(t.state, t.evalData(), t.evalRows);
+    if (!values)
       return s.fail();
-    std::printf("held-out accuracy: %.2f%% (%zu examples)\n", 100 * result->second,
-                t.split.holdout.size());
+    std::printf("%s accuracy: %.2f%% (%zu examples)\n", o.valData.empty() ? "held-out" : "validation",
+                100 * (*values)[1], t.evalRows.size());
   }
   if (!o.save.empty())
-    rt::saveState(t.state, o.save);
+    save(t.state, o.save, "the model");
   if (o.timings)
     s.timings().print();
   return 0;

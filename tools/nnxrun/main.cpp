@@ -11,11 +11,13 @@
 #include "codegen/CpuJit.h"
 #include "tools/nnxrun/Session.h"
 
+#include "lang/Diagnostics.h"
 #include "runtime/Error.h"
 #include "runtime/MemoryBudget.h"
 
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <iostream>
 #include <malloc.h>
 
@@ -41,6 +43,10 @@ void addModelOptions(CLI::App *cmd, ModelOptions &o, bool requireModel) {
     model->required();
   cmd->add_option("--seed", o.seed, "seed of the rng streams, like nnx.Rngs(N)");
   cmd->add_option("--load", o.load, "initial state from a safetensors checkpoint");
+  cmd->add_flag("--allow-missing", o.allowMissing,
+                "with --load: variables the checkpoint lacks keep their initial values");
+  cmd->add_flag("--allow-extra", o.allowExtra,
+                "with --load: ignore tensors of the checkpoint the model does not have");
 }
 
 /// Adds --max-memory: the most one tensor or a model's state may take (runtime/MemoryBudget.h).
@@ -60,6 +66,19 @@ void addThreadsOption(CLI::App *cmd, ModelOptions &o) {
                 "compile without the on-disk cache of compiled objects (~/.cache/nnx)");
 }
 
+/// Adds --data, --label-cols and --metric (train, eval).
+void addDataOptions(CLI::App *cmd, ModelOptions &o) {
+  cmd->add_option("--data", o.data,
+                  "the loss's data: X.npy,Y.npy (in order), NAME=FILE, or a CSV/CSV.gz file "
+                  "(features, then labels)")
+      ->required();
+  cmd->add_option("--label-cols", o.labelCols,
+                  "label columns of CSV data: indices (negative from the end) or header names "
+                  "(default: the last)");
+  cmd->add_option("--metric", o.metrics,
+                  "functions reported beside the loss, e.g. accuracy (default for classifiers)");
+}
+
 /// Adds the options of commands that run a method.
 void addRunOptions(CLI::App *cmd, ModelOptions &o) {
   cmd->add_option("--method", o.method, "the method to call (default __call__)");
@@ -72,14 +91,43 @@ void addRunOptions(CLI::App *cmd, ModelOptions &o) {
   addMemoryOption(cmd, o);
 }
 
+/// After "The following arguments were not expected": "did you mean `--epochs`?" for each
+/// unknown `--flag` close to an option of the subcommand given.
+void suggestOption(CLI::App &app, int argc, char **argv) {
+  CLI::App *cmd = &app;
+  for (CLI::App *sub : app.get_subcommands())
+    cmd = sub;
+  std::vector<std::string> names;
+  for (const CLI::App *a : {&app, cmd})
+    for (const CLI::Option *opt : a->get_options())
+      for (const std::string &n : opt->get_lnames())
+        names.push_back("--" + n);
+  for (int i = 1; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg.rfind("--", 0) != 0)
+      continue;
+    std::string flag = arg.substr(0, arg.find('='));
+    if (std::find(names.begin(), names.end(), flag) != names.end())
+      continue;
+    std::string close = nnx::lang::closestName(flag, names);
+    if (!close.empty())
+      std::cerr << "`" << flag << "`: did you mean `" << close << "`?\n";
+  }
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
   keepFreedMemory();
-  CLI::App app{"nnxrun — compile and run .nnx neural-network models"};
+  CLI::App app{"nnxrun — compile and run .nnx neural-network models", "nnxrun"};
   app.require_subcommand(1);
+  app.fallthrough(); // --diagnostics may follow the subcommand
   app.set_version_flag("--version", "nnxrun 0.1.0");
   ModelOptions o;
+  std::string diagnosticFormat = "text";
+  app.add_option("--diagnostics", diagnosticFormat,
+                 "text, or json: one JSON object per diagnostic on stderr (JSON Lines)")
+      ->check(CLI::IsMember({"text", "json"}));
 
   CLI::App *check = app.add_subcommand("check", "report diagnostics; exit 0 when clean");
   check->add_option("FILE", o.files, "the .nnx files")->required();
@@ -88,6 +136,8 @@ int main(int argc, char **argv) {
   check->add_option("--input", o.inputs, "NAME=SPEC inputs to trace the method with");
   check->add_option("--mode", o.mode, "eval or train: the mode to trace in (default eval)")
       ->check(CLI::IsMember({"eval", "train"}));
+  check->add_flag("--json", o.json,
+                  "print the diagnostics as one JSON document on stdout (for editors and CI)");
   check->add_flag("--verify-diagnostics", o.verify,
                   "compare diagnostics with `# expected-error {{...}}` comments");
   addMemoryOption(check, o);
@@ -124,23 +174,74 @@ int main(int argc, char **argv) {
 
   CLI::App *train = app.add_subcommand("train", "train the model on a data set");
   addModelOptions(train, o, true);
-  train->add_option("--loss", o.loss, "the loss function: loss(model, x, y) -> scalar")
+  train->add_option("--loss", o.loss, "the loss function: loss(model, x, y, ...) -> scalar")
       ->required();
-  train->add_option("--data", o.data, "X.npy,Y.npy or a CSV/CSV.gz file (label last)")
-      ->required();
+  addDataOptions(train, o);
+  train->add_option("--val-data", o.valData, "evaluation data after every epoch, like --data");
+  train->add_option("--holdout", o.holdout, "fraction held out for evaluation, e.g. 0.2");
   train->add_option("--optimizer", o.optimizer, "sgd, adam or adamw (default sgd)");
-  train->add_option("--lr", o.lr, "learning rate (default 0.1 for sgd, 0.001 otherwise)");
+  train->add_option("--lr", o.lr,
+                    "learning rate or schedule, e.g. 0.01 or 'cosine_decay_schedule(0.01, 1000)' "
+                    "(default 0.1 for sgd, 0.001 otherwise)");
   train->add_option("--momentum", o.momentum, "sgd momentum (default none)");
+  train->add_option("--clip-norm", o.clipNorm,
+                    "clip the gradients' global norm to this (optax.clip_by_global_norm)");
   train->add_option("--batch", o.batch, "examples per step (default 32)");
   train->add_option("--epochs", o.epochs, "passes over the training data");
   train->add_option("--steps", o.steps, "train steps (instead of --epochs)");
-  train->add_option("--holdout", o.holdout, "fraction held out for evaluation, e.g. 0.2");
+  train->add_option("--resume", o.resume,
+                    "continue a run from its checkpoint: --epochs/--steps count from the start");
+  train->add_option("--log", o.logs, "write metrics per step and epoch to .jsonl or .csv");
+  train->add_option("--checkpoint-dir", o.checkpointDir, "directory of periodic checkpoints");
+  train->add_option("--checkpoint-every", o.checkpointEvery,
+                    "write a checkpoint every N steps (`500`) or epochs (`2epochs`)");
+  train->add_option("--keep", o.keep, "periodic checkpoints kept (default 3; 0: all)");
+  train->add_option("--best", o.best,
+                    "keep best.safetensors by this evaluation value (loss or a --metric)");
+  train->add_option("--early-stopping", o.patience,
+                    "stop after N epochs without improvement of --best (default loss)");
   train->add_option("--backend", o.backend, "interp or jit (default jit)")
       ->check(CLI::IsMember({"interp", "jit"}));
-  train->add_option("--save", o.save, "write all state after training");
+  train->add_option("--save", o.save, "write all state after training (or when interrupted)");
   train->add_flag("--timings", o.timings, "print how long each stage took");
   addThreadsOption(train, o);
   addMemoryOption(train, o);
+
+  CLI::App *evalCmd = app.add_subcommand("eval", "loss and metrics of a model on a data set");
+  addModelOptions(evalCmd, o, true);
+  evalCmd->add_option("--loss", o.loss, "the loss function: loss(model, x, y, ...) -> scalar")
+      ->required();
+  addDataOptions(evalCmd, o);
+  evalCmd->add_option("--backend", o.backend, "interp or jit (default jit)")
+      ->check(CLI::IsMember({"interp", "jit"}));
+  evalCmd->add_flag("--timings", o.timings, "print how long each stage took");
+  addThreadsOption(evalCmd, o);
+  addMemoryOption(evalCmd, o);
+
+  CLI::App *predict = app.add_subcommand("predict", "the model's outputs for a data set");
+  addModelOptions(predict, o, true);
+  predict->add_option("--data", o.data, "the inputs: X.npy, NAME=X.npy or a CSV/CSV.gz file")
+      ->required();
+  predict->add_option("--label-cols", o.labelCols,
+                      "label columns of a CSV to leave out (indices or header names)");
+  predict->add_option("--method", o.method,
+                      "the method, or a top-level function taking the model first (default "
+                      "__call__)");
+  predict->add_option("--output", o.outputs, "write the predictions to a .npy or .csv file")
+      ->expected(1);
+  predict->add_flag("--argmax", o.argmax, "write the index of the largest output (the class)");
+  predict->add_option("--batch", o.batch, "examples per call (default 256)");
+  predict->add_option("--backend", o.backend, "interp or jit (default jit)")
+      ->check(CLI::IsMember({"interp", "jit"}));
+  predict->add_flag("--timings", o.timings, "print how long each stage took");
+  addThreadsOption(predict, o);
+  addMemoryOption(predict, o);
+
+  PlotOptions plotOptions;
+  CLI::App *plot = app.add_subcommand("plot", "draw the loss and metric curves of a train --log");
+  plot->add_option("LOG", plotOptions.log, "the .jsonl log of nnxrun train --log")->required();
+  plot->add_option("-o,--output", plotOptions.output, "the PNG to write (default: LOG.png)");
+  plot->add_option("--size", plotOptions.size, "WIDTHxHEIGHT in pixels (default 900x700)");
 
   CLI::App *test = app.add_subcommand("test", "run the `test` blocks of files");
   test->add_option("FILE", o.files, "the .nnx files")->required();
@@ -160,6 +261,8 @@ int main(int argc, char **argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError &e) {
     int code = app.exit(e);
+    if (dynamic_cast<const CLI::ExtrasError *>(&e))
+      suggestOption(app, argc, argv);
     return code == 0 ? 0 : 2;
   }
 
@@ -173,6 +276,9 @@ int main(int argc, char **argv) {
     }
     nnx::rt::setMemoryBudget(*bytes);
   }
+  Session::setLoadPolicy(o.allowMissing, o.allowExtra);
+  if (diagnosticFormat == "json")
+    nnx::lang::setDiagnosticFormat(nnx::lang::DiagnosticFormat::Json);
   if (o.threads > 0)
     nnx::codegen::setThreadCount(o.threads);
   if (o.noCache)
@@ -188,10 +294,19 @@ int main(int argc, char **argv) {
       return runTest(o);
     if (*grad)
       return runGrad(o);
-    if (*train) {
-      if (train->count("--backend") == 0)
+    if (*plot)
+      return runPlot(plotOptions);
+    if (*train || *evalCmd || *predict) {
+      CLI::App *cmd = *train ? train : *evalCmd ? evalCmd : predict;
+      if (cmd->count("--backend") == 0)
         o.backend = "jit";
-      return runTrain(o);
+      if (*train)
+        return runTrain(o);
+      if (*evalCmd)
+        return runEval(o);
+      if (predict->count("--batch") == 0)
+        o.batch = 256;
+      return runPredict(o);
     }
     return runEmit(o);
   } catch (const nnx::rt::Error &e) {

@@ -1,0 +1,86 @@
+//===- TrainLog.cpp - Metrics logs of a training run ----------------------===//
+//
+// JSON through nlohmann::json (numbers printed round-trip exact); CSV rows by hand, since
+// every field is a number or a fixed word.
+//
+//===----------------------------------------------------------------------===//
+#include "tools/nnxrun/TrainLog.h"
+
+#include "runtime/Error.h"
+
+#include <nlohmann/json.hpp>
+
+#include <cstring>
+#include <cstdio>
+
+namespace nnx::tool {
+
+namespace {
+
+bool endsWith(const std::string &s, const std::string &suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+std::string number(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.9g", v);
+  return buf;
+}
+
+} // namespace
+
+TrainLog::TrainLog(const std::vector<std::string> &paths, const std::vector<std::string> &valNames)
+    : valNames_(valNames) {
+  for (const std::string &path : paths) {
+    auto file = std::make_unique<File>();
+    file->path = path;
+    file->csv = endsWith(path, ".csv");
+    if (!file->csv && !endsWith(path, ".jsonl") && !endsWith(path, ".json"))
+      throw rt::Error("E0406", "`--log " + path + "`: the log's extension chooses its format",
+                      {"use .jsonl (JSON Lines) or .csv"});
+    file->out.open(path, std::ios::out | std::ios::trunc);
+    if (!file->out)
+      throw rt::Error("E0500", "cannot create `" + path + "`: " + std::strerror(errno));
+    if (file->csv) {
+      file->out << "kind,step,epoch,loss,lr,steps_per_s";
+      for (const std::string &n : valNames_)
+        file->out << ",val_" << n;
+      file->out << "\n" << std::flush;
+    }
+    files_.push_back(std::move(file));
+  }
+}
+
+TrainLog::~TrainLog() = default;
+
+void TrainLog::write(const LogRecord &r) {
+  for (auto &file : files_) {
+    if (file->csv) {
+      std::string line = r.kind + "," + std::to_string(r.step) + "," + std::to_string(r.epoch) +
+                         "," + number(r.loss) + "," + (r.lr ? number(*r.lr) : "") + "," +
+                         (r.stepsPerSecond ? number(*r.stepsPerSecond) : "");
+      for (const std::string &n : valNames_) {
+        line += ",";
+        for (const auto &[name, value] : r.val)
+          if (name == n)
+            line += number(value);
+      }
+      file->out << line << "\n" << std::flush;
+      continue;
+    }
+    nlohmann::ordered_json j;
+    j["kind"] = r.kind;
+    j["step"] = r.step;
+    j["epoch"] = r.epoch;
+    j["loss"] = r.loss;
+    if (r.lr)
+      j["lr"] = *r.lr;
+    if (r.stepsPerSecond)
+      j["steps_per_s"] = *r.stepsPerSecond;
+    for (const auto &[name, value] : r.val)
+      j["val_" + name] = value;
+    file->out << j.dump() << "\n" << std::flush;
+  }
+}
+
+} // namespace nnx::tool
