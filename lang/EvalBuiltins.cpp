@@ -182,6 +182,7 @@ Value Evaluator::callBuiltin(BuiltinId id, std::vector<Value> &args,
                             args[0].kind == Value::Kind::Module);
     break;
   case BuiltinId::global_norm: result = builtinGlobalNorm(args, kwargs, span); break;
+  case BuiltinId::tree_map: result = builtinTreeMap(args, kwargs, argSpans, span); break;
   case BuiltinId::keys: {
     if (args.size() != 1 || !args[0].isTree()) {
       error("E0231", span, "`keys` takes a state tree")

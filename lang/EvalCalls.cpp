@@ -582,6 +582,16 @@ Value Evaluator::callFunction(const FnDecl &fn, ModuleInstance *self, std::vecto
       ok = false;
     frames_.back().locals[p.name] = value;
   }
+  // params --summary: a row per module method call, FLOPs counted while it runs.
+  std::vector<ModuleCall> *log = closure ? nullptr : options_.callLog;
+  if (log && self) {
+    ModuleCall call{self->path, self->decl->name, fn.name, unsigned(activeCalls_.size()), {}, "",
+                    0};
+    for (const Value &a : args)
+      call.inputs.push_back(typeText(a));
+    activeCalls_.push_back(log->size());
+    log->push_back(std::move(call));
+  }
   Value result = Value::error();
   if (ok) {
     execBlock(fn.body);
@@ -590,8 +600,28 @@ Value Evaluator::callFunction(const FnDecl &fn, ModuleInstance *self, std::vecto
         !checkAnnotation(*fn.returnType, result, "the result of `" + what + "`", span))
       result = Value::error();
   }
+  if (log && self) {
+    (*log)[activeCalls_.back()].output = typeText(result);
+    activeCalls_.pop_back();
+  }
   frames_.pop_back();
   return result;
+}
+
+std::string Evaluator::typeText(const Value &v) {
+  if (v.isTensor())
+    return ir::formatType(v.tensor.getType());
+  if (v.isSequence()) {
+    std::string s = "(";
+    for (size_t i = 0; i < v.elems.size(); ++i)
+      s += (i ? ", " : "") + typeText(v.elems[i]);
+    return s + ")";
+  }
+  if (v.kind == Value::Kind::Int)
+    return std::to_string(v.i);
+  if (v.kind == Value::Kind::Module)
+    return v.module->decl->name;
+  return describeValue(v);
 }
 
 } // namespace nnx::lang

@@ -372,4 +372,45 @@ Value Evaluator::builtinGlobalNorm(std::vector<Value> &args,
   return unary(UnOp::Sqrt, total, span);
 }
 
+Value Evaluator::builtinTreeMap(std::vector<Value> &args,
+                                std::vector<std::pair<std::string, Value>> &kwargs,
+                                const std::vector<Span> &argSpans, Span span) {
+  bool ok = args.size() >= 2 && kwargs.empty();
+  for (size_t i = 1; ok && i < args.size(); ++i)
+    ok = args[i].isTree();
+  if (!ok) {
+    error("E0231", span, "`tree_map` takes a function and one or more state trees")
+        .withLabel(args.size() >= 2 ? "argument " + std::to_string(args.size()) + " is " +
+                                          describeValue(args.back())
+                                    : std::to_string(args.size()) + " arguments given")
+        .help("e.g. tree_map(f, model.params), as jax.tree.map");
+    return Value::error();
+  }
+  const Value &tree = args[1];
+  Value out = Value::make(Value::Kind::Tree);
+  out.keys = tree.keys;
+  for (size_t i = 0; i < tree.keys.size(); ++i) {
+    std::vector<Value> leaves = {materialize(tree.elems[i], span)};
+    for (size_t t = 2; t < args.size(); ++t) {
+      const Value &other = args[t];
+      auto it = std::find(other.keys.begin(), other.keys.end(), tree.keys[i]);
+      if (it == other.keys.end() || other.keys.size() != tree.keys.size()) {
+        error("E0233", argSpans.size() > t ? argSpans[t] : span,
+              "the state trees have different variables")
+            .withLabel(std::to_string(tree.keys.size()) + " vs " +
+                       std::to_string(other.keys.size()) + " variables" +
+                       (it == other.keys.end() ? "; `" + tree.keys[i] + "` is in only one" : ""));
+        return Value::error();
+      }
+      leaves.push_back(materialize(other.elems[size_t(it - other.keys.begin())], span));
+    }
+    std::vector<Span> spans(leaves.size(), span);
+    Value mapped = callValue(args[0], leaves, {}, spans, span);
+    if (mapped.isError())
+      return mapped;
+    out.elems.push_back(mapped);
+  }
+  return out;
+}
+
 } // namespace nnx::lang

@@ -29,8 +29,36 @@ Evaluator::Evaluator(Program &program, ModuleOp module, StateSpace &space, Trace
     : program_(program), module_(module), space_(space), options_(options),
       builder_(module.getContext(), &sizeGuard_) {}
 
+/// The FLOPs ModuleCall::flops counts for `op`.
+static int64_t opFlops(mlir::Operation *op) {
+  if (op->getNumResults() != 1)
+    return 0;
+  auto result = llvm::dyn_cast<RankedTensorType>(op->getResult(0).getType());
+  if (!result || !result.hasStaticShape())
+    return 0;
+  int64_t n = result.getNumElements();
+  if (llvm::isa<ir::MatmulOp>(op)) {
+    auto lhs = llvm::cast<RankedTensorType>(op->getOperand(0).getType());
+    return 2 * n * (lhs.getRank() ? lhs.getShape().back() : 1);
+  }
+  if (llvm::isa<ir::ReduceSumOp, ir::ReduceMaxOp, ir::ReduceMinOp>(op)) {
+    auto in = llvm::dyn_cast<RankedTensorType>(op->getOperand(0).getType());
+    return in && in.hasStaticShape() ? in.getNumElements() : 0;
+  }
+  if (llvm::isa<ir::SoftmaxOp, ir::LogSoftmaxOp>(op))
+    return 5 * n;
+  if (op->hasTrait<mlir::OpTrait::Elementwise>() && !llvm::isa<ir::ConvertOp>(op))
+    return n;
+  return 0;
+}
+
 void Evaluator::SizeGuard::notifyOperationInserted(mlir::Operation *op,
                                                    mlir::OpBuilder::InsertPoint) {
+  if (evaluator.options_.callLog && !evaluator.activeCalls_.empty()) {
+    int64_t flops = opFlops(op);
+    for (size_t i : evaluator.activeCalls_)
+      (*evaluator.options_.callLog)[i].flops += flops;
+  }
   if (reported)
     return;
   for (mlir::Type type : op->getResultTypes()) {

@@ -50,9 +50,29 @@
 namespace nnx::lang {
 
 /// Compile-time settings of one trace.
+/// One call of a module's method during a trace (`nnxrun params --summary`, like
+/// nnx.tabulate).
+struct ModuleCall {
+  /// The instance's path ("block.linear"; "" for the model).
+  std::string path;
+  /// The module ("Linear") and the method ("__call__").
+  std::string module, method;
+  /// Calls of modules enclosing this one.
+  unsigned depth = 0;
+  /// The arguments' and the result's types ("f32[1, 784]", a tuple as "(f32[2], f32[2])").
+  std::vector<std::string> inputs;
+  std::string output;
+  /// Floating-point operations of the ops the call traced, its submodules' included: 2·M·N·K
+  /// per matrix product, one per element of an elementwise op's result or a reduction's
+  /// operand, five per element of a softmax. A scan's body counts once (one step).
+  int64_t flops = 0;
+};
+
 struct TraceOptions {
   /// `training` in the language: train mode (dropout active) vs eval mode.
   bool training = false;
+  /// When set, every module method call of the trace is appended here.
+  std::vector<ModuleCall> *callLog = nullptr;
   /// Variable kinds whose `sow(Kind, "name", x)` values a traced method returns after its
   /// outputs (`nnxrun run --capture intermediates`); the func's `nnx.captured` attribute
   /// names them by path. Empty: sow stores nothing.
@@ -153,6 +173,8 @@ private:
   Value callValue(const Value &callee, std::vector<Value> args,
                   std::vector<std::pair<std::string, Value>> kwargs,
                   const std::vector<Span> &argSpans, Span span);
+  /// A value's type for the call log: "f32[1, 784]", "(f32[2], 3)", "Linear".
+  static std::string typeText(const Value &v);
   Value callFunction(const FnDecl &fn, ModuleInstance *self, std::vector<Value> args,
                      std::vector<std::pair<std::string, Value>> kwargs,
                      const std::vector<Span> &argSpans, Span span,
@@ -520,6 +542,8 @@ private:
     bool reported = false;
   };
   SizeGuard sizeGuard_{*this};
+  /// Indices into options_.callLog of the module calls in progress (their FLOPs grow).
+  std::vector<size_t> activeCalls_;
   /// The innermost expression being evaluated (where a too-large tensor is reported).
   Span currentSpan_;
   mlir::OpBuilder builder_;
@@ -545,8 +569,13 @@ private:
   std::vector<std::pair<std::string, Value>> captured_;
   /// `sow(Kind, "name", value)` (Module.sow): records value at `<module path>.name.<i>`.
   Value builtinSow(std::vector<Value> &args, Span span);
+  /// tree_map(f, tree, *rest): the tree of f(leaf, rest leaves with the same path...), like
+  /// jax.tree.map. E0231 when `f` is not callable or an argument is not a tree; E0233 when the
+  /// trees have different variables.
   /// global_norm(tree or tensor): sqrt(sum over leaves of sum(leaf ** 2)), an f32 scalar, like
   /// optax.global_norm. E0231 for anything but a tree or a float tensor.
+  Value builtinTreeMap(std::vector<Value> &args, std::vector<std::pair<std::string, Value>> &kwargs,
+                       const std::vector<Span> &argSpans, Span span);
   Value builtinGlobalNorm(std::vector<Value> &args,
                           std::vector<std::pair<std::string, Value>> &kwargs, Span span);
   /// Modules created in a test without a name (`LayerNorm(4)(x)`): paths `_LayerNorm0`, ...

@@ -124,7 +124,8 @@ def check_sequence_labels(tmp):
 
 
 def check_schedules_and_clipping(tmp):
-    """Every schedule at chosen steps, and clip_by_global_norm, against optax."""
+    """Every schedule at chosen steps, clip_by_global_norm and adamw's mask, against optax."""
+    import jax
     import optax
     import jax.numpy as jnp
     cases = {
@@ -167,6 +168,35 @@ test "clip_by_global_norm({max_norm})" {{
   opt.update(m, g)
   assert allclose(m.w, array({(-np.asarray(clipped['w'])).tolist()}), rtol=1e-6, atol=1e-7)
   assert allclose(m.b, array({(-np.asarray(clipped['b'])).tolist()}), rtol=1e-6, atol=1e-7)
+}}""")
+    # adamw with a weight-decay mask (kernels only), two steps, against optax.
+    params = {"w": np.array([[0.5, -1.0], [2.0, 0.25]], np.float32),
+              "b": np.array([0.75, -0.5], np.float32)}
+    coef = {"w": np.array([[3.0, -4.0], [0.5, 1.0]], np.float32),
+            "b": np.array([2.0, -0.25], np.float32)}
+    tx = optax.adamw(0.1, weight_decay=0.5,
+                     mask=lambda p: jax.tree.map(lambda x: x.ndim > 1, p))
+    state = tx.init(params)
+    p = {k: jnp.asarray(v) for k, v in params.items()}
+    for _ in range(2):
+        g = {k: jnp.asarray(coef[k]) * p[k] for k in p}  # grad of sum(coef * p ** 2 / 2)
+        updates, state = tx.update(g, state, p)
+        p = optax.apply_updates(p, updates)
+    lines.append(f"""
+module Q() {{
+  Param w: f32[2, 2] = zeros()
+  Param b: f32[2] = zeros()
+}}
+fn quad(m) = sum(array({coef['w'].tolist()}) * m.w ** 2.0 / 2.0) + sum(array({coef['b'].tolist()}) * m.b ** 2.0 / 2.0)
+test "adamw(mask=weight_decay_mask), two steps" {{
+  m = Q()
+  m.w = array({params['w'].tolist()})
+  m.b = array({params['b'].tolist()})
+  opt = Optimizer(m, adamw(0.1, weight_decay=0.5, mask=weight_decay_mask))
+  opt.update(m, grad(quad)(m))
+  opt.update(m, grad(quad)(m))
+  assert allclose(m.w, array({np.asarray(p['w']).tolist()}), rtol=1e-5, atol=1e-6)
+  assert allclose(m.b, array({np.asarray(p['b']).tolist()}), rtol=1e-5, atol=1e-6)
 }}""")
     path = os.path.join(tmp, "optax_cases.nnx")
     with open(path, "w") as f:
@@ -217,7 +247,7 @@ def main():
         ("digits: train -> eval -> predict, logs", check_digits_round_trip),
         ("regression: float targets, mse, eval = predict", check_regression),
         ("sequence labels [N, T] with --val-data", check_sequence_labels),
-        ("schedules and clip_by_global_norm vs optax", check_schedules_and_clipping),
+        ("schedules, clip_by_global_norm, adamw mask vs optax", check_schedules_and_clipping),
         ("SIGTERM checkpoint resumes exactly", check_sigterm_resume),
     ])
 

@@ -193,7 +193,7 @@ def source(examples, spec):
 
 def nnx_param_shapes(nnxrun, src, expr):
     out = run([nnxrun, "params", src, "--model", expr, "--json", "--filter", "Param"]).stdout
-    return {k: tuple(v["shape"]) for k, v in json.loads(out).items()}
+    return {k: tuple(v["shape"]) for k, v in json.loads(out)["variables"].items()}
 
 
 def prepare(nnxrun, src, tmp, spec):

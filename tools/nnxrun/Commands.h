@@ -65,6 +65,10 @@ struct ModelOptions {
   int64_t patience = 0;
   /// --resume: a checkpoint to continue from; --epochs/--steps then count from the start.
   std::string resume;
+  /// --weight-decay (adamw; < 0: optax's default 1e-4) and --weight-decay-mask (decay only
+  /// Params of rank >= 2).
+  double weightDecay = -1;
+  bool weightDecayMask = false;
   /// --clip-norm: optax.clip_by_global_norm before the optimizer (0: none).
   double clipNorm = 0.0;
   /// predict --argmax: write the index of the largest output along the last axis.
@@ -77,6 +81,8 @@ struct ModelOptions {
   int64_t steps = 0;
   double holdout = 0.0;
   bool json = false;
+  /// params --summary: a per-module table of a traced call (nnx.tabulate).
+  bool summary = false;
   bool timings = false;
   bool verify = false;
 };

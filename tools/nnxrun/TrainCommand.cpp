@@ -77,6 +77,15 @@ std::string transformExpr(const ModelOptions &o) {
     std::snprintf(buf, sizeof buf, "%.17g", o.momentum);
     expr += std::string(", momentum=") + buf;
   }
+  if ((o.weightDecay >= 0 || o.weightDecayMask) && o.optimizer != "adamw")
+    throw rt::Error("E0408", "--weight-decay and --weight-decay-mask are options of adamw",
+                    {"add --optimizer adamw"});
+  if (o.weightDecay >= 0) {
+    std::snprintf(buf, sizeof buf, "%.17g", o.weightDecay);
+    expr += std::string(", weight_decay=") + buf;
+  }
+  if (o.weightDecayMask)
+    expr += ", mask=weight_decay_mask";
   expr += ")";
   if (o.clipNorm > 0) {
     std::snprintf(buf, sizeof buf, "%.17g", o.clipNorm);

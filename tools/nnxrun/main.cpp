@@ -85,7 +85,8 @@ void addRunOptions(CLI::App *cmd, ModelOptions &o) {
   cmd->add_option("--input", o.inputs, "NAME=SPEC: a .npy file, zeros(..), ones(..), randn(..)");
   cmd->add_option("--mode", o.mode, "eval or train (dropout active)")
       ->check(CLI::IsMember({"eval", "train"}));
-  cmd->add_option("--backend", o.backend, "interp or jit")->check(CLI::IsMember({"interp", "jit", "gpu"}));
+  cmd->add_option("--backend", o.backend, "interp or jit (default jit; emit: none needed)")
+      ->check(CLI::IsMember({"interp", "jit", "gpu"}));
   cmd->add_flag("--timings", o.timings, "print how long each stage took");
   addThreadsOption(cmd, o);
   addMemoryOption(cmd, o);
@@ -146,7 +147,14 @@ int main(int argc, char **argv) {
   addModelOptions(params, o, true);
   params->add_option("--filter", o.filter, "only these kinds, e.g. Param,BatchStat")
       ->delimiter(',');
-  params->add_flag("--json", o.json, "print JSON");
+  params->add_flag("--json", o.json, "print JSON, with the parameter count and bytes");
+  params->add_flag("--summary", o.summary,
+                   "a table of every module call of --method for --input: shapes, params, "
+                   "FLOPs (like nnx.tabulate)");
+  params->add_option("--method", o.method, "with --summary: the method (default __call__)");
+  params->add_option("--input", o.inputs, "with --summary: NAME=SPEC inputs of the method");
+  params->add_option("--mode", o.mode, "with --summary: eval or train")
+      ->check(CLI::IsMember({"eval", "train"}));
   params->add_option("--save", o.save, "also write the initial state to a safetensors file");
   addMemoryOption(params, o);
 
@@ -184,6 +192,10 @@ int main(int argc, char **argv) {
                     "learning rate or schedule, e.g. 0.01 or 'cosine_decay_schedule(0.01, 1000)' "
                     "(default 0.1 for sgd, 0.001 otherwise)");
   train->add_option("--momentum", o.momentum, "sgd momentum (default none)");
+  train->add_option("--weight-decay", o.weightDecay, "adamw's weight decay (default 1e-4)")
+      ->check(CLI::NonNegativeNumber);
+  train->add_flag("--weight-decay-mask", o.weightDecayMask,
+                  "adamw: decay kernels and embeddings only, not biases and norm scales");
   train->add_option("--clip-norm", o.clipNorm,
                     "clip the gradients' global norm to this (optax.clip_by_global_norm)");
   train->add_option("--batch", o.batch, "examples per step (default 32)");
@@ -288,6 +300,10 @@ int main(int argc, char **argv) {
       return runCheck(o);
     if (*params)
       return runParams(o);
+    // run, grad, train, eval and predict default to the JIT; test and emit to the
+    // interpreter (the reference semantics, and IR without a backend).
+    if ((*run || *grad) && (*run ? run : grad)->count("--backend") == 0)
+      o.backend = "jit";
     if (*run)
       return runRun(o);
     if (*test)
