@@ -149,6 +149,31 @@ void DiagnosticEngine::render(std::ostream &os, const Diagnostic &d, bool color)
   os << "\n";
 }
 
+unsigned DiagnosticEngine::detachFrom(const std::string &sourceName, const std::string &note) {
+  auto generated = [&](Span span) {
+    return span.valid() && sources_.file(span.file).name == sourceName;
+  };
+  unsigned changed = 0;
+  for (size_t i = rendered_; i < diags_.size(); ++i) {
+    Diagnostic &d = diags_[i];
+    bool any = generated(d.span);
+    for (const DiagNote &n : d.notes)
+      any |= generated(n.span);
+    if (!any)
+      continue;
+    if (generated(d.span))
+      d.span = {};
+    std::vector<DiagNote> notes;
+    for (DiagNote &n : d.notes)
+      if (!generated(n.span))
+        notes.push_back(std::move(n));
+    d.notes = std::move(notes);
+    d.note(note);
+    ++changed;
+  }
+  return changed;
+}
+
 namespace {
 DiagnosticFormat currentFormat = DiagnosticFormat::Text;
 } // namespace

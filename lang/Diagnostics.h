@@ -78,6 +78,11 @@ public:
   const std::deque<Diagnostic> &diagnostics() const { return diags_; }
   /// Forgets every diagnostic (after they were rendered or verified).
   void clear();
+  /// For the diagnostics not rendered yet with a span (primary or of a note) in a source named
+  /// `sourceName` (code a tool generated, e.g. "<nnxrun>"): drops those spans (a primary
+  /// label stays, shown as "= label") and adds `note`, which says where the values came from
+  /// (a command-line flag). Returns how many diagnostics it changed.
+  unsigned detachFrom(const std::string &sourceName, const std::string &note);
 
   /// Renders one diagnostic; `color` adds ANSI colours.
   void render(std::ostream &os, const Diagnostic &diag, bool color) const;

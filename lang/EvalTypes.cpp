@@ -121,10 +121,12 @@ bool Evaluator::matchTensorType(const TypeExpr &type, const Value &value,
       std::optional<int64_t> expected = staticInt(eval(*d.expr), "a dimension", d.span);
       if (!expected)
         return false;
+      std::string written(program_.sources().text(d.span));
       if (*expected != extent)
         return fail("dimension " + std::to_string(pos) + " is " + std::to_string(extent) +
-                    " but `" + std::string(program_.sources().text(d.span)) + "` is " +
-                    std::to_string(*expected));
+                    (written == std::to_string(*expected)
+                         ? " but must be " + written
+                         : " but `" + written + "` is " + std::to_string(*expected)));
     }
     ++pos;
   }

@@ -81,11 +81,16 @@ double parseField(std::string_view raw, size_t lineNo, size_t column, size_t fie
   if (field.empty() || error != std::errc() || stop != end) {
     std::string shown = field.size() > 40 ? std::string(field.substr(0, 37)) + "..."
                                           : std::string(field);
+    bool otherSeparator = field.find(';') != std::string_view::npos ||
+                          field.find('\t') != std::string_view::npos;
     throw Error("E0504", "`" + name + "` line " + std::to_string(lineNo) + ", column " +
                              std::to_string(column) + " (field " + std::to_string(fieldNo) +
                              "): " + (field.empty() ? std::string("the field is empty")
                                                     : "`" + shown + "` is not a number"),
-                {"csv data must be comma-separated numbers (a first line of names is a header)"});
+                {otherSeparator ? "fields are separated by commas; this file seems to use `;` "
+                                  "or tabs"
+                                : "csv data must be comma-separated numbers (a first line of "
+                                  "names is a header)"});
   }
   return value;
 }
@@ -110,6 +115,10 @@ int64_t parseLine(std::string_view line, size_t lineNo, const std::string &name,
 
 /// The fields of a header line when none of them is a number, else nullopt.
 std::optional<std::vector<std::string>> headerFields(std::string_view line) {
+  // One field holding `;` or a tab is data in another dialect, not a header.
+  if (line.find(',') == std::string_view::npos &&
+      (line.find(';') != std::string_view::npos || line.find('\t') != std::string_view::npos))
+    return std::nullopt;
   std::vector<std::string> names;
   size_t start = 0;
   while (true) {

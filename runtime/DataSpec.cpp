@@ -206,17 +206,33 @@ std::vector<Loaded> bind(std::vector<Loaded> loaded, const DataRequest &request)
   }
   size_t free = size_t(std::count(bound.begin(), bound.end(), std::nullopt));
   if (positional.size() != free) {
-    std::vector<std::string> missing;
+    std::vector<std::string> missing, named;
     for (size_t i = 0; i < params.size(); ++i)
-      if (!bound[i])
-        missing.push_back(params[i]);
-    throw Error("E0505", "`" + request.flag + "` gives " + std::to_string(positional.size()) +
-                             (positional.size() == 1 ? " array" : " arrays") + " in order (of " +
-                             joined(sources) + ") for " + std::to_string(free) +
-                             (free == 1 ? " parameter" : " parameters") + " (" + joined(missing) +
-                             ")",
-                {"a .npy file gives one array, a csv file two (features, then labels; "
-                 "--label-cols none: features only); name one with `NAME=FILE`"});
+      (bound[i] ? named : missing).push_back(params[i]);
+    std::string hint = "a .npy file gives one array, a csv file two (features, then labels; "
+                       "--label-cols none: features only); name one with `NAME=FILE`";
+    if (positional.size() < free)
+      throw Error("E0505",
+                  "no data for " + joined(std::vector<std::string>(
+                                       missing.begin() + std::ptrdiff_t(positional.size()),
+                                       missing.end())) +
+                      ": `" + request.flag + "` gives " + std::to_string(positional.size()) +
+                      (positional.size() == 1 ? " array" : " arrays") + " in order for " +
+                      std::to_string(free) + (free == 1 ? " parameter" : " parameters") + " (" +
+                      joined(missing) + ")" +
+                      (named.empty() ? "" : " besides the named " + joined(named)) +
+                      " (of " + joined(sources) + ")",
+                  {hint});
+    std::vector<std::string> extra;
+    for (size_t i = free; i < positional.size(); ++i)
+      extra.push_back(positional[i].source);
+    throw Error("E0505",
+                "`" + request.flag + "` gives " + std::to_string(positional.size() - free) +
+                    " array" + (positional.size() - free == 1 ? "" : "s") + " more than the " +
+                    std::to_string(params.size()) + " parameters (" + joined(params) +
+                    ") take: " + joined(extra) +
+                    (named.empty() ? "" : " (" + joined(named) + " given by name)"),
+                {hint});
   }
   std::vector<Loaded> out;
   size_t next = 0;
@@ -297,6 +313,11 @@ Dataset loadDataset(const DataRequest &request, std::vector<std::string> &notes)
         loaded.back().source += " (labels)";
     }
   }
+  bool csv = std::any_of(loaded.begin(), loaded.end(), [](const Loaded &l) { return !l.lines.empty(); });
+  if (!csv && !request.labelCols.empty() && request.labelCols != "none")
+    throw Error("E0505", "`--label-cols " + request.labelCols + "` chooses columns of a csv file, but " +
+                             request.flag + " names .npy files only",
+                {"with .npy files, each file is one array: give the labels as their own file"});
   std::vector<Loaded> bound = bind(std::move(loaded), request);
   Dataset data;
   for (size_t i = 0; i < bound.size(); ++i) {
@@ -327,6 +348,16 @@ Dataset loadDataset(const DataRequest &request, std::vector<std::string> &notes)
                                " rows but " + l.source + " has " +
                                std::to_string(l.values.shape()[0]),
                   {"every array of " + request.flag + " holds one row per example"});
+    if (isFloat(l.values.dtype())) {
+      int64_t bad = 0;
+      for (int64_t k = 0; k < l.values.numel(); ++k)
+        bad += !std::isfinite(l.values.at(k));
+      if (bad) {
+        data.hasNonFinite = true;
+        notes.push_back(l.source + " holds " + std::to_string(bad) + " nan or inf value" +
+                        (bad == 1 ? "" : "s") + " (in `" + param + "`)");
+      }
+    }
     data.columns.push_back({param, std::move(l.values), l.source});
   }
   if (!data.columns.empty() && data.size() == 0)

@@ -32,6 +32,8 @@ struct DataColumn {
 /// Arrays with one row per example, all with the same N.
 struct Dataset {
   std::vector<DataColumn> columns;
+  /// Whether a float array holds nan or inf (a note says so when loading).
+  bool hasNonFinite = false;
 
   /// N, the number of examples (0 without columns).
   int64_t size() const;

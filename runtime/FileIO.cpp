@@ -12,6 +12,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -177,6 +178,38 @@ void writeFileAtomically(const std::string &requested, const std::vector<ByteChu
     ::fsync(dir);
     ::close(dir);
   }
+}
+
+void checkWritable(const std::string &path) {
+  struct stat info;
+  if (::stat(path.c_str(), &info) == 0) {
+    if (!S_ISREG(info.st_mode))
+      throw Error("E0500", "cannot write `" + path + "`: it is " + fileTypeName(info.st_mode),
+                  {"nnxrun writes outputs and checkpoints to regular files only; choose a file "
+                   "name"});
+    return;
+  }
+  std::string dir = parentDirectory(path);
+  if (::stat(dir.c_str(), &info) != 0)
+    throw Error("E0500", "cannot write `" + path + "`: its directory `" + dir + "` " +
+                             (errno == ENOENT ? std::string("does not exist") : errnoMessage(errno)));
+  if (!S_ISDIR(info.st_mode))
+    throw Error("E0500", "cannot write `" + path + "`: `" + dir + "` is " +
+                             fileTypeName(info.st_mode) + ", not a directory");
+  if (::access(dir.c_str(), W_OK) != 0)
+    throw Error("E0500", "cannot write `" + path + "`: " + errnoMessage(errno) + " in `" + dir +
+                             "`");
+}
+
+void ensureDirectory(const std::string &dir) {
+  std::error_code error;
+  std::filesystem::create_directories(dir, error);
+  struct stat info;
+  if (error || ::stat(dir.c_str(), &info) != 0 || !S_ISDIR(info.st_mode))
+    throw Error("E0500", "cannot use `" + dir + "` as a directory: " +
+                             (error ? error.message() : std::string("it is not a directory")));
+  if (::access(dir.c_str(), W_OK) != 0)
+    throw Error("E0500", "cannot write in `" + dir + "`: " + errnoMessage(errno));
 }
 
 } // namespace nnx::rt

@@ -41,6 +41,14 @@ struct ByteChunk {
 /// temporary file is removed, `path` is untouched, and rt::Error E0500 is thrown.
 void writeFileAtomically(const std::string &path, const std::vector<ByteChunk> &chunks);
 
+/// Checks, before a long run, that writeFileAtomically(path) can succeed: `path` is a regular
+/// file or a new name in an existing, writable directory. Throws rt::Error E0500 otherwise.
+void checkWritable(const std::string &path);
+
+/// Creates `dir` (and its parents) when missing; E0500 when it cannot be made or is not a
+/// writable directory.
+void ensureDirectory(const std::string &dir);
+
 /// The errno value `error` as a lowercase phrase ("no such file or directory").
 std::string errnoMessage(int error);
 

@@ -513,10 +513,13 @@ std::vector<std::string> loadState(State &state, const SafeTensorsFile &file,
     }
   }
   std::vector<std::string> notes, filled, skipped, converted;
+  std::map<std::string, std::string> kinds = storedKinds(file);
   for (const auto &[name, tensor] : file.tensors) {
     StateVar *var = state.find(name);
     if (!var) {
-      skipped.push_back(name);
+      // A train checkpoint's optimizer state is expected to go unused by run/eval/predict.
+      if (!(kinds.count(name) && options.optionalKinds.count(kinds[name])))
+        skipped.push_back(name);
       continue;
     }
     auto stored = file.converted.find(name);

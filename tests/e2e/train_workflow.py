@@ -215,7 +215,9 @@ def check_sigterm_resume(tmp):
                                               "--optimizer", "adam", "--seed", "3",
                                               "--backend", "interp")]
     whole, cut, resumed = (os.path.join(tmp, f) for f in ("whole.st", "cut.st", "resumed.st"))
-    proc = subprocess.Popen(base + ["--save", cut], stdout=subprocess.PIPE, text=True)
+    log, ck = os.path.join(tmp, "run.jsonl"), os.path.join(tmp, "ck")
+    extra = ["--log", log, "--checkpoint-dir", ck, "--checkpoint-every", "100", "--keep", "2"]
+    proc = subprocess.Popen(base + extra + ["--save", cut], stdout=subprocess.PIPE, text=True)
     for line in proc.stdout:
         if line.startswith("compiled the train step"):
             break
@@ -229,7 +231,13 @@ def check_sigterm_resume(tmp):
     if not 0 < stopped < 1500:
         return f"the checkpoint is at step {stopped}: the signal came too late or too early"
     run(base + ["--save", whole])
-    run([a if a != "--steps" else a for a in base] + ["--resume", cut, "--save", resumed])
+    run(base + extra + ["--resume", cut, "--save", resumed])
+    steps = [json.loads(line)["step"] for line in open(log) if '"kind":"step"' in line]
+    if steps != list(range(1, 1501)):
+        return f"the log of the interrupted and resumed run holds steps {steps[:3]}..{steps[-3:]} ({len(steps)})"
+    kept = sorted(os.listdir(ck))
+    if kept != ["step-00001400.safetensors", "step-00001500.safetensors"]:
+        return f"--keep 2 across the resume left {kept}"
     a, b = read_safetensors(whole), read_safetensors(resumed)
     for name in a:
         if not np.array_equal(a[name], b[name]):

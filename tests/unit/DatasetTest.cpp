@@ -242,8 +242,11 @@ TEST_CASE("data errors name the files and the numbers") {
 
   Error count = loadError({dir.file("x.npy")}, {"x", "y"});
   CHECK(count.code() == "E0505");
-  CHECK(std::string(count.what()) == "`--data` gives 1 array in order (of `" + dir.file("x.npy") +
-                                         "`) for 2 parameters (x, y)");
+  CHECK(std::string(count.what()) == "no data for y: `--data` gives 1 array in order for 2 "
+                                     "parameters (x, y) (of `" + dir.file("x.npy") + "`)");
+  Error more = loadError({dir.file("x.npy"), "y=" + dir.file("x.npy"), "x=" + dir.file("x.npy")});
+  CHECK(says(more, "gives 1 array more than the 2 parameters (x, y) take: `" + dir.file("x.npy") +
+                       "` (x, y given by name)"));
   CHECK(says(loadError({"z=" + dir.file("x.npy")}, {"x"}), "`z` is not a parameter"));
   CHECK(says(loadError({"x=" + dir.file("x.npy"), "x=" + dir.file("x.npy")}, {"x"}),
              "`x` is given twice"));

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -16,6 +17,9 @@ namespace nnx::tool {
 
 /// Options shared by the commands that compile a model.
 struct ModelOptions {
+  /// The options given on the command line ("--clip-norm"), to tell a default from a choice.
+  std::set<std::string> given;
+  bool has(const std::string &flag) const { return given.count(flag) > 0; }
   std::vector<std::string> files;
   std::string model;
   std::string method = "__call__";

@@ -194,11 +194,16 @@ int runPredict(const ModelOptions &o) {
       }
       mlir::func::FuncOp f = s.traceFunction("__nnxrun_predict", {{"__model", moduleValue(root)}},
                                              inputs, eval);
-      if (!f)
+      if (!f) {
+        s.program().diags().detachFrom("<nnxrun>", describeData(data, "--data"));
         return s.fail();
-      if (f.getFunctionType().getNumResults() == 0)
-        throw rt::Error("E0406", "`" + o.method + "` returns nothing to predict");
+      }
       runners[n] = std::make_unique<Runner>(s.module(), f, backend, s.timings());
+      size_t outputs = runners[n]->outputLabels().size();
+      if (outputs != 1)
+        throw rt::Error("E0406", "`" + o.method + "` returns " + std::to_string(outputs) +
+                                     " outputs: predict writes one array per example",
+                        {"predict a method or function that returns one tensor"});
     }
     rt::State scratch = state;
     std::vector<rt::Tensor> out = runners[n]->run(scratch, batchOf(data, rows, begin, end));

@@ -54,6 +54,20 @@ rt::Dataset loadData(const std::vector<std::string> &specs, const DataParams &pa
   return data;
 }
 
+std::string describeData(const rt::Dataset &data, const std::string &flag) {
+  std::string s = "the data of " + flag + ": ";
+  for (size_t i = 0; i < data.columns.size(); ++i) {
+    const rt::DataColumn &c = data.columns[i];
+    rt::Shape shape = c.values.shape();
+    std::string dims = "[N";
+    for (size_t d = 1; d < shape.size(); ++d)
+      dims += ", " + std::to_string(shape[d]);
+    s += (i ? "; " : "") + std::string("`") + c.name + "` " +
+         std::string(rt::dtypeName(c.values.dtype())) + dims + "] from " + c.source;
+  }
+  return s;
+}
+
 bool Metric::lowerIsBetter() const { return name.find("acc") == std::string::npos; }
 
 std::optional<std::vector<Metric>> findMetrics(Session &s, const std::vector<std::string> &names) {
@@ -137,13 +151,14 @@ std::optional<int64_t> LossRun::classes(const rt::Dataset &data, bool &failed) {
   failed = false;
   if (data.columns.size() != 2 || !rt::isInteger(data.columns.back().values.dtype()))
     return std::nullopt;
-  s_.addSource("fn __nnxrun_logits(__model, __x) = __model(__x)\n");
-  InputSpec x = batchInputs(data, 1).front();
-  x.name = "__x";
+  const std::string &x = params_.names.front();
+  s_.addSource("fn __nnxrun_logits(__model, " + x + ") = __model(" + x + ")\n");
   lang::TraceOptions eval;
-  mlir::func::FuncOp f = s_.traceFunction("__nnxrun_logits", {{"__model", model_}}, {x}, eval);
+  mlir::func::FuncOp f = s_.traceFunction("__nnxrun_logits", {{"__model", model_}},
+                                          {batchInputs(data, 1).front()}, eval);
   if (!f) {
     failed = true;
+    s_.program().diags().detachFrom("<nnxrun>", describeData(data, "--data"));
     return std::nullopt;
   }
   auto type = llvm::dyn_cast<mlir::RankedTensorType>(f.getFunctionType().getResult(0));
@@ -169,8 +184,19 @@ Runner *LossRun::compile(std::map<int64_t, std::unique_ptr<Runner>> &cache, cons
   if (fn == "__nnxrun_train_step")
     bound.push_back({"__opt", opt_});
   mlir::func::FuncOp func = s_.traceFunction(fn, bound, batchInputs(data, rows), options);
-  if (!func)
+  if (!func) {
+    std::string note = describeData(data, "--data");
+    if (fn == "__nnxrun_evaluate" && !metrics_.empty()) {
+      std::string calls;
+      for (const Metric &m : metrics_)
+        calls += ", " + (m.takesModel ? m.name + "(model, ...)"
+                                      : m.name + "(model(" + params_.names.front() + "), " +
+                                            params_.names.back() + ")");
+      note += "; the evaluation calls " + loss_ + "(model, ...)" + calls + " (--metric)";
+    }
+    s_.program().diags().detachFrom("<nnxrun>", note);
     return nullptr;
+  }
   auto runner = std::make_unique<Runner>(s_.module(), func, backend_, s_.timings());
   return (cache[rows] = std::move(runner)).get();
 }

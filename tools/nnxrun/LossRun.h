@@ -41,6 +41,10 @@ const lang::FnDecl *moduleMethod(const lang::ModuleDecl &decl, const std::string
 rt::Dataset loadData(const std::vector<std::string> &specs, const DataParams &params,
                      const std::string &labelCols, const std::string &flag);
 
+/// "the data of --data: `x` f32[N, 3] from `d.csv` columns 0-2; `y` i32[N] from ...": the note
+/// a diagnostic in generated code gets instead of a span there.
+std::string describeData(const rt::Dataset &data, const std::string &flag);
+
 /// A metric reported beside the loss.
 struct Metric {
   std::string name;

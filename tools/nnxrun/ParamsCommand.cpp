@@ -99,6 +99,9 @@ int runParams(const ModelOptions &o) {
   if (!root || !s.checkKinds(o.filter, "--filter"))
     return s.fail();
   if (o.summary) {
+    if (o.json)
+      throw rt::Error("E0406", "give --summary or --json, not both",
+                      {"--json prints every variable with the totals"});
     if (o.inputs.empty())
       throw rt::Error("E0406", "--summary traces the method: give its inputs with --input",
                       {"e.g. --summary --input 'x=ones(1,784)'"});

@@ -140,6 +140,8 @@ int runPlot(const PlotOptions &o) {
   Curves curves = readLog(o.log);
   std::string output = o.output.empty() ? o.log.substr(0, o.log.rfind('.')) + ".png" : o.output;
   checkQuotable(output, "the output path");
+  if (output.size() < 4 || output.compare(output.size() - 4, 4, ".png") != 0)
+    throw rt::Error("E0406", "`" + output + "`: plot writes PNG images", {"name it *.png"});
   checkQuotable(o.log, "the log path");
   // gnuplot draws into a private temporary file; the image then replaces `output` atomically.
   std::string tmpl = (std::filesystem::temp_directory_path() / "nnxrun-plot-XXXXXX").string();

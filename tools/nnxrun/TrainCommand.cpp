@@ -24,6 +24,7 @@
 
 #include "runtime/Dataset.h"
 #include "runtime/Error.h"
+#include "runtime/FileIO.h"
 #include "runtime/SafeTensors.h"
 
 #include <algorithm>
@@ -45,6 +46,17 @@ volatile std::sig_atomic_t stopSignal = 0;
 
 extern "C" void onStopSignal(int signal) { stopSignal = signal; }
 
+/// `x` in the fewest digits that read back exactly ("0.1", not "0.10000000000000001").
+std::string shortest(double x) {
+  char buf[64];
+  for (int digits = 6; digits <= 17; ++digits) {
+    std::snprintf(buf, sizeof buf, "%.*g", digits, x);
+    if (std::strtod(buf, nullptr) == x)
+      break;
+  }
+  return buf;
+}
+
 /// The learning rate for --lr: a positive number, or an nnx expression (a schedule such as
 /// `cosine_decay_schedule(0.1, 1000)`), which the optimizer's instantiation checks.
 std::string learningRateExpr(const std::string &text) {
@@ -59,9 +71,7 @@ std::string learningRateExpr(const std::string &text) {
   }
   if (!(lr > 0) || !std::isfinite(lr))
     throw rt::Error("E0408", "`--lr` must be a positive number, got `" + text + "`");
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%.17g", lr);
-  return buf;
+  return shortest(lr);
 }
 
 /// The gradient transformation for --optimizer, --lr, --momentum and --clip-norm
@@ -70,26 +80,28 @@ std::string transformExpr(const ModelOptions &o) {
   if (o.optimizer != "sgd" && o.optimizer != "adam" && o.optimizer != "adamw")
     throw rt::Error("E0408", "unknown optimizer `" + o.optimizer + "`",
                     {"--optimizer takes sgd, adam or adamw"});
+  if (o.has("--lr") && o.lr.empty())
+    throw rt::Error("E0408", "`--lr` is empty", {"e.g. --lr 0.01"});
   std::string expr = o.optimizer + "(" +
                      learningRateExpr(o.lr.empty() ? (o.optimizer == "sgd" ? "0.1" : "0.001") : o.lr);
-  char buf[64];
-  if (o.optimizer == "sgd" && o.momentum > 0) {
-    std::snprintf(buf, sizeof buf, "%.17g", o.momentum);
-    expr += std::string(", momentum=") + buf;
-  }
-  if ((o.weightDecay >= 0 || o.weightDecayMask) && o.optimizer != "adamw")
+  if (o.has("--momentum") && o.optimizer != "sgd")
+    throw rt::Error("E0408", "--momentum is an option of sgd, not " + o.optimizer,
+                    {"adam and adamw have b1 (0.9) instead"});
+  if (o.momentum > 0)
+    expr += ", momentum=" + shortest(o.momentum);
+  if ((o.has("--weight-decay") || o.weightDecayMask) && o.optimizer != "adamw")
     throw rt::Error("E0408", "--weight-decay and --weight-decay-mask are options of adamw",
                     {"add --optimizer adamw"});
-  if (o.weightDecay >= 0) {
-    std::snprintf(buf, sizeof buf, "%.17g", o.weightDecay);
-    expr += std::string(", weight_decay=") + buf;
-  }
+  if (o.has("--weight-decay"))
+    expr += ", weight_decay=" + shortest(o.weightDecay);
   if (o.weightDecayMask)
     expr += ", mask=weight_decay_mask";
   expr += ")";
-  if (o.clipNorm > 0) {
-    std::snprintf(buf, sizeof buf, "%.17g", o.clipNorm);
-    expr = std::string("chain(clip_by_global_norm(") + buf + "), " + expr + ")";
+  if (o.has("--clip-norm")) {
+    if (!(o.clipNorm > 0) || !std::isfinite(o.clipNorm))
+      throw rt::Error("E0408", "`--clip-norm` must be a positive number, got " +
+                                   shortest(o.clipNorm));
+    expr = "chain(clip_by_global_norm(" + shortest(o.clipNorm) + "), " + expr + ")";
   }
   return expr;
 }
@@ -133,18 +145,36 @@ struct Trainer {
   rt::Split split;
   /// The rows evaluated after each epoch (of valData when given, else of data).
   std::vector<int64_t> evalRows;
-  TrainLog log;
+  /// Opened once the step compiled.
+  std::unique_ptr<TrainLog> log;
   Every every;
   std::deque<std::string> kept;
   std::optional<double> bestValue;
   int64_t epochsSinceBest = 0;
+  bool warnedNonFinite = false;
+  /// Set by endOfEpoch: the early-stopping line, printed after the epoch's.
+  std::string stopMessage;
   size_t bestIndex = 0; // into the evaluation values: 0 the loss, i > 0 metric i - 1
 
   const rt::Dataset &evalData() const { return o.valData.empty() ? data : valData; }
 
+  /// Adds the step checkpoints already in --checkpoint-dir (a resumed run's) to `kept`, so
+  /// --keep counts them too.
+  void findKept() {
+    std::vector<std::string> found;
+    for (const auto &entry : std::filesystem::directory_iterator(o.checkpointDir)) {
+      std::string name = entry.path().filename().string();
+      if (name.rfind("step-", 0) == 0 && name.size() > 17 &&
+          name.compare(name.size() - 12, 12, ".safetensors") == 0)
+        found.push_back(entry.path().string());
+    }
+    std::sort(found.begin(), found.end());
+    kept.assign(found.begin(), found.end());
+  }
+
   /// Writes the periodic checkpoint of `step`, keeping the newest --keep.
   void checkpoint(int64_t step) {
-    std::filesystem::create_directories(o.checkpointDir);
+    rt::ensureDirectory(o.checkpointDir);
     char name[64];
     std::snprintf(name, sizeof name, "step-%08lld.safetensors", (long long)step);
     std::string path = (std::filesystem::path(o.checkpointDir) / name).string();
@@ -167,14 +197,15 @@ struct Trainer {
       bestValue = v;
       epochsSinceBest = 0;
       if (!o.best.empty() && !o.checkpointDir.empty()) {
-        std::filesystem::create_directories(o.checkpointDir);
         save(state, (std::filesystem::path(o.checkpointDir) / "best.safetensors").string(),
              "the best model (epoch " + std::to_string(epoch) + ", " + o.best + ")");
       }
     } else if (++epochsSinceBest >= o.patience && o.patience > 0) {
-      std::printf("early stopping: %s has not improved for %lld epochs (best %.4f)\n",
-                  o.best.empty() ? "loss" : o.best.c_str(), (long long)epochsSinceBest,
-                  *bestValue);
+      char line[160];
+      std::snprintf(line, sizeof line, "early stopping: %s has not improved for %lld epochs (best %.4f)",
+                    o.best.empty() ? "loss" : o.best.c_str(), (long long)epochsSinceBest,
+                    *bestValue);
+      stopMessage = line;
       stop = true;
     }
     return values;
@@ -209,7 +240,14 @@ bool trainLoop(Trainer &t, int64_t firstStep, int64_t lastStep, int64_t stepsPer
     lr = out[1].at(0);
     stepsDone = step + 1;
     progress.step(loss);
-    t.log.write({"step", step + 1, epoch + 1, loss, lr, std::nullopt, {}});
+    t.log->write({"step", step + 1, epoch + 1, loss, lr, std::nullopt, {}});
+    if (!std::isfinite(loss) && !t.warnedNonFinite) {
+      t.warnedNonFinite = true;
+      std::fprintf(stderr, "warning: the loss is %s at step %lld%s\n", std::isnan(loss) ? "nan" : "inf",
+                   (long long)(step + 1),
+                   t.data.hasNonFinite ? " (the data holds nan or inf values)"
+                                       : ": the learning rate may be too high (--lr)");
+    }
     if (t.every.steps > 0 && (step + 1) % t.every.steps == 0)
       t.checkpoint(step + 1);
     if (i + 1 < stepsPerEpoch && step + 1 < lastStep)
@@ -235,11 +273,13 @@ bool trainLoop(Trainer &t, int64_t firstStep, int64_t lastStep, int64_t stepsPer
     std::snprintf(tail, sizeof tail, "  lr %.3g  (%.1f s, %.0f steps/s)", lr,
                   millisSince(epochStart) / 1000, progress.stepsPerSecond());
     progress.endEpoch(line + tail);
-    t.log.write(record);
+    t.log->write(record);
     if (t.every.epochs > 0 && (epoch + 1) % t.every.epochs == 0)
       t.checkpoint(step + 1);
-    if (stop)
+    if (stop) {
+      std::printf("%s\n", t.stopMessage.c_str());
       break;
+    }
   }
   return true;
 }
@@ -259,11 +299,30 @@ void checkOptions(const ModelOptions &o) {
   if (!o.resume.empty() && !o.load.empty())
     throw rt::Error("E0406", "give --resume or --load, not both",
                     {"--load starts a new run from a checkpoint; --resume continues one"});
-  if ((!o.checkpointEvery.empty() || !o.best.empty()) && o.checkpointDir.empty())
-    throw rt::Error("E0406", std::string(o.best.empty() ? "--checkpoint-every" : "--best") +
+  if ((!o.checkpointEvery.empty() || !o.best.empty() || o.has("--keep")) &&
+      o.checkpointDir.empty())
+    throw rt::Error("E0406", std::string(!o.checkpointEvery.empty() ? "--checkpoint-every"
+                                         : !o.best.empty()          ? "--best"
+                                                                    : "--keep") +
                                  " needs --checkpoint-dir DIR");
-  if (o.patience < 0 || o.keep < 0)
-    throw rt::Error("E0406", "--early-stopping and --keep take counts >= 0");
+  if (o.patience < 0)
+    throw rt::Error("E0406", "--early-stopping takes a count of epochs >= 1, got " +
+                                 std::to_string(o.patience));
+  if (o.keep < 0)
+    throw rt::Error("E0406", "--keep takes a count >= 0 (0: keep all), got " +
+                                 std::to_string(o.keep));
+  bool evaluates = o.holdout > 0 || !o.valData.empty();
+  for (const char *flag : {"--best", "--early-stopping", "--metric"})
+    if (o.has(flag) && !evaluates)
+      throw rt::Error("E0406", std::string(flag) + " needs evaluation data",
+                      {"give --holdout 0.2 or --val-data FILE"});
+  // Everything the run will write is checked before it trains.
+  if (!o.save.empty())
+    rt::checkWritable(o.save);
+  if (!o.checkpointDir.empty())
+    rt::ensureDirectory(o.checkpointDir);
+  for (const std::string &log : o.logs)
+    rt::checkWritable(log);
 }
 
 /// The index of --best among the evaluation values (0: the loss), or E0406.
@@ -284,6 +343,7 @@ size_t bestIndex(const ModelOptions &o, const LossRun &loss) {
 
 int runTrain(const ModelOptions &o) {
   checkOptions(o);
+  TrainLog::checkPaths(o.logs);
   Every every = parseEvery(o.checkpointEvery);
   std::string tx = transformExpr(o);
   Session s;
@@ -321,7 +381,7 @@ int runTrain(const ModelOptions &o) {
   std::vector<std::string> valNames = {"loss"};
   for (const Metric &m : loss.metrics())
     valNames.push_back(m.name);
-  Trainer t{s, o, loss, std::move(state), std::move(data), {}, {}, {}, TrainLog(o.logs, valNames),
+  Trainer t{s, o, loss, std::move(state), std::move(data), {}, {}, {}, nullptr,
             every, {}, {}, 0, bestIndex(o, loss)};
   if (!o.valData.empty()) {
     t.valData = loadData(o.valData, loss.params(), o.labelCols, "--val-data");
@@ -336,6 +396,9 @@ int runTrain(const ModelOptions &o) {
     t.evalRows = t.split.holdout;
   }
   int64_t batch = std::min<int64_t>(o.batch, int64_t(t.split.train.size()));
+  if (batch < o.batch)
+    std::fprintf(stderr, "note: --batch %lld is more than the %zu training examples: batches of %lld\n",
+                 (long long)o.batch, t.split.train.size(), (long long)batch);
   // Full batches only: one batch shape, so the step compiles once (the examples left over
   // differ from epoch to epoch, since every epoch is shuffled).
   int64_t stepsPerEpoch = int64_t(t.split.train.size()) / batch;
@@ -355,6 +418,9 @@ int runTrain(const ModelOptions &o) {
     return s.fail();
   std::printf("compiled the train step (forward, backward, %s update) in %.0f ms\n",
               o.optimizer.c_str(), millisSince(compileStart));
+  t.log = std::make_unique<TrainLog>(o.logs, valNames, !o.resume.empty());
+  if (!o.checkpointDir.empty())
+    t.findKept();
   std::fflush(stdout);
   struct sigaction action {}, oldInt {}, oldTerm {};
   action.sa_handler = onStopSignal;
@@ -376,8 +442,6 @@ int runTrain(const ModelOptions &o) {
     if (path.empty())
       std::printf("nothing saved: give --save PATH or --checkpoint-dir DIR to keep the state\n");
     else {
-      if (!o.checkpointDir.empty())
-        std::filesystem::create_directories(o.checkpointDir);
       save(t.state, path, "the state");
       std::printf("continue with --resume %s (and the same options)\n", path.c_str());
     }

@@ -12,6 +12,7 @@
 
 #include <cstring>
 #include <cstdio>
+#include <sys/stat.h>
 
 namespace nnx::tool {
 
@@ -29,19 +30,27 @@ std::string number(double v) {
 
 } // namespace
 
-TrainLog::TrainLog(const std::vector<std::string> &paths, const std::vector<std::string> &valNames)
+void TrainLog::checkPaths(const std::vector<std::string> &paths) {
+  for (const std::string &path : paths)
+    if (!endsWith(path, ".csv") && !endsWith(path, ".jsonl") && !endsWith(path, ".json"))
+      throw rt::Error("E0406", "`--log " + path + "`: the log's extension chooses its format",
+                      {"use .jsonl (JSON Lines) or .csv"});
+}
+
+TrainLog::TrainLog(const std::vector<std::string> &paths, const std::vector<std::string> &valNames,
+                   bool append)
     : valNames_(valNames) {
+  checkPaths(paths);
   for (const std::string &path : paths) {
     auto file = std::make_unique<File>();
     file->path = path;
     file->csv = endsWith(path, ".csv");
-    if (!file->csv && !endsWith(path, ".jsonl") && !endsWith(path, ".json"))
-      throw rt::Error("E0406", "`--log " + path + "`: the log's extension chooses its format",
-                      {"use .jsonl (JSON Lines) or .csv"});
-    file->out.open(path, std::ios::out | std::ios::trunc);
+    struct stat info {};
+    bool empty = ::stat(path.c_str(), &info) != 0 || info.st_size == 0;
+    file->out.open(path, std::ios::out | (append ? std::ios::app : std::ios::trunc));
     if (!file->out)
-      throw rt::Error("E0500", "cannot create `" + path + "`: " + std::strerror(errno));
-    if (file->csv) {
+      throw rt::Error("E0500", "cannot open `" + path + "`: " + std::strerror(errno));
+    if (file->csv && (!append || empty)) {
       file->out << "kind,step,epoch,loss,lr,steps_per_s";
       for (const std::string &n : valNames_)
         file->out << ",val_" << n;

@@ -278,6 +278,10 @@ int main(int argc, char **argv) {
     return code == 0 ? 0 : 2;
   }
 
+  for (CLI::App *sub : app.get_subcommands())
+    for (const CLI::Option *opt : sub->get_options())
+      if (opt->count() > 0)
+        o.given.insert(opt->get_name());
   if (!o.maxMemory.empty()) {
     std::optional<int64_t> bytes = nnx::rt::parseByteSize(o.maxMemory);
     if (!bytes) {
