@@ -54,9 +54,13 @@ std::vector<std::pair<std::string, rt::Tensor>> batchOf(const rt::Dataset &data,
 
 /// The index of the largest value along the last axis (the first on ties), i32 [..].
 rt::Tensor argmaxLast(const rt::Tensor &t) {
-  if (t.rank() < 2)
-    throw rt::Error("E0406", "--argmax needs outputs with a class axis: the output has shape " +
-                                 rt::formatShape(t.shape()));
+  if (t.rank() < 2) {
+    std::string perExample = t.rank() == 1 ? "one number" : "a scalar";
+    throw rt::Error("E0406", "--argmax needs outputs with a class axis: the model gives " +
+                                 perExample + " per example (" +
+                                 std::string(rt::dtypeName(t.dtype())) + "[N])",
+                    {"--argmax picks the largest of the last axis, e.g. of logits [N, classes]"});
+  }
   rt::Shape shape(t.shape().begin(), t.shape().end() - 1);
   int64_t classes = t.shape().back();
   rt::Tensor out(rt::DType::I32, shape);
