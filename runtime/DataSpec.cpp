@@ -25,21 +25,26 @@ namespace {
 /// `name` in backquotes, as messages show file names.
 std::string quoted(const std::string &name) { return "`" + name + "`"; }
 
-/// A number as a user wrote it: "12", "-3", "2.5", "nan".
-std::string formatNumber(double value) {
-  if (std::isfinite(value) && value == std::floor(value) && std::fabs(value) < 1e18)
-    return std::to_string(static_cast<int64_t>(value));
-  char buffer[64];
-  auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
-  return std::string(buffer, result.ptr);
-}
-
 /// "a, b, c".
 std::string joined(const std::vector<std::string> &xs) {
   std::string s;
   for (size_t i = 0; i < xs.size(); ++i)
     s += (i ? ", " : "") + xs[i];
   return s;
+}
+
+/// The comma-separated items of `text` ("a,b" -> {"a", "b"}; "" -> {""}).
+std::vector<std::string> splitCommas(const std::string &text) {
+  std::vector<std::string> items;
+  size_t start = 0;
+  while (true) {
+    size_t comma = text.find(',', start);
+    items.push_back(text.substr(start, comma == std::string::npos ? std::string::npos
+                                                                  : comma - start));
+    if (comma == std::string::npos)
+      return items;
+    start = comma + 1;
+  }
 }
 
 /// An array read from a file, before it is bound to a parameter.
@@ -73,12 +78,7 @@ std::vector<int64_t> labelColumns(const std::string &spec, const CsvTable &table
   if (spec == "none")
     return {};
   std::vector<int64_t> cols;
-  size_t start = 0;
-  while (start <= spec.size()) {
-    size_t comma = spec.find(',', start);
-    std::string item = spec.substr(start, comma == std::string::npos ? std::string::npos
-                                                                     : comma - start);
-    start = comma == std::string::npos ? spec.size() + 1 : comma + 1;
+  for (const std::string &item : splitCommas(spec)) {
     int64_t index = 0;
     auto [stop, error] = std::from_chars(item.data(), item.data() + item.size(), index);
     if (!item.empty() && error == std::errc() && stop == item.data() + item.size()) {
@@ -261,7 +261,7 @@ Tensor toInteger(const Loaded &l, DType to, const std::string &param) {
     if (std::isfinite(v) && v == std::floor(v) && v >= lo && v <= hi)
       continue;
     std::string what = v == std::floor(v) && std::isfinite(v) ? " does not fit in " : " is not a whole number, so it cannot be ";
-    throw Error("E0505", "`" + param + "`: value " + formatNumber(v) + " on " +
+    throw Error("E0505", "`" + param + "`: value " + formatDataNumber(v) + " on " +
                              rowPlace(l, perRow ? i / perRow : 0) + what +
                              std::string(dtypeName(to)),
                 {"`" + param + "` is " + std::string(dtypeName(to)) +
@@ -298,12 +298,7 @@ bool allWholeI32(const Tensor &t) {
 Dataset loadDataset(const DataRequest &request, std::vector<std::string> &notes) {
   std::vector<Loaded> loaded;
   for (const std::string &spec : request.specs) {
-    size_t start = 0;
-    while (start <= spec.size()) {
-      size_t comma = spec.find(',', start);
-      std::string item = spec.substr(start, comma == std::string::npos ? std::string::npos
-                                                                       : comma - start);
-      start = comma == std::string::npos ? spec.size() + 1 : comma + 1;
+    for (const std::string &item : splitCommas(spec)) {
       size_t labelsAt = loaded.size();
       for (Loaded &l : readItem(item, request))
         loaded.push_back(std::move(l));

@@ -20,15 +20,6 @@
 namespace nnx::rt {
 namespace {
 
-/// A number as a user wrote it: "12", "-3", "2.5", "nan".
-std::string formatNumber(double value) {
-  if (std::isfinite(value) && value == std::floor(value) && std::fabs(value) < 1e18)
-    return std::to_string(static_cast<int64_t>(value));
-  char buffer[64];
-  auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
-  return std::string(buffer, result.ptr);
-}
-
 /// "1 example", "3 examples", "10 classes".
 std::string plural(int64_t count, const std::string &noun) {
   std::string suffix = noun.back() == 's' ? "es" : "s";
@@ -88,6 +79,14 @@ void shuffle(std::vector<int64_t> &values, Key key) {
 
 } // namespace
 
+std::string formatDataNumber(double value) {
+  if (std::isfinite(value) && value == std::floor(value) && std::fabs(value) < 1e18)
+    return std::to_string(static_cast<int64_t>(value));
+  char buffer[64];
+  auto result = std::to_chars(buffer, buffer + sizeof buffer, value);
+  return std::string(buffer, result.ptr);
+}
+
 int64_t Dataset::size() const {
   return columns.empty() ? 0 : columns.front().values.shape()[0];
 }
@@ -107,7 +106,7 @@ void checkLabels(const Tensor &labels, const std::string &source, int64_t numCla
     if (label >= 0 && label < double(numClasses))
       continue;
     throw Error("E0505",
-                "label " + formatNumber(label) + " in row " + std::to_string(i / perRow) +
+                "label " + formatDataNumber(label) + " in row " + std::to_string(i / perRow) +
                     " of " + source + " is out of range: the model has " +
                     plural(numClasses, "class"),
                 {"labels must be in [0, " + std::to_string(numClasses) +
@@ -118,11 +117,11 @@ void checkLabels(const Tensor &labels, const std::string &source, int64_t numCla
 Split splitHoldout(int64_t n, double fraction, uint64_t seed) {
   assert(n >= 0 && "negative example count");
   if (!(fraction >= 0 && fraction < 1))
-    throw Error("E0505", "the holdout fraction is " + formatNumber(fraction) +
+    throw Error("E0505", "the holdout fraction is " + formatDataNumber(fraction) +
                              ": it must be in [0, 1)");
   int64_t holdoutCount = std::llround(fraction * static_cast<double>(n));
   if (n - holdoutCount <= 0)
-    throw Error("E0505", "a holdout fraction of " + formatNumber(fraction) + " holds out " +
+    throw Error("E0505", "a holdout fraction of " + formatDataNumber(fraction) + " holds out " +
                              std::to_string(holdoutCount) + " of " + plural(n, "example") +
                              " and leaves no training example");
   std::vector<int64_t> permutation(static_cast<size_t>(n));

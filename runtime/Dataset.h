@@ -41,6 +41,9 @@ struct Dataset {
   const DataColumn *find(const std::string &name) const;
 };
 
+/// A number as a user wrote it, for data messages: "12", "-3", "2.5", "nan".
+std::string formatDataNumber(double value);
+
 /// Checks every value of `labels` (integer, any shape) is in [0, numClasses); else E0505
 /// "label 12 in row 37 of `digits.csv.gz` is out of range: the model has 10 classes" (rows
 /// count from 0; `source` as DataColumn::source).

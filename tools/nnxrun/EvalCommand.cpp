@@ -105,17 +105,10 @@ void writeOutput(const std::string &path, const rt::Tensor &t) {
 
 int runEval(const ModelOptions &o) {
   Session s;
-  lang::TraceOptions eval;
-  if (!s.loadFiles(o.files))
+  std::optional<LossProgram> p = loadLossProgram(s, o.files, o.loss, o.metrics, o.model, {});
+  if (!p)
     return s.fail();
-  const lang::FnDecl *lossFn = s.findFunction(o.loss, "--loss");
-  std::optional<std::vector<Metric>> metrics = findMetrics(s, o.metrics);
-  if (!lossFn || !metrics)
-    return s.fail();
-  lang::ModuleInstance *root = s.instantiate(o.model, eval);
-  if (!root)
-    return s.fail();
-  LossRun loss(s, *lossFn, *metrics, moduleValue(root), lang::Value::none(),
+  LossRun loss(s, *p->loss, p->metrics, moduleValue(p->root), lang::Value::none(),
                o.backend == "interp" ? Backend::Interp : Backend::Jit);
   rt::State state = s.makeState(o.seed, o.load);
   rt::Dataset data = loadData(o.data, loss.params(), o.labelCols, "--data");

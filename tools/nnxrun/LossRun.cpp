@@ -86,6 +86,25 @@ std::optional<std::vector<Metric>> findMetrics(Session &s, const std::vector<std
   return metrics;
 }
 
+std::optional<LossProgram> loadLossProgram(Session &s, const std::vector<std::string> &files,
+                                           const std::string &lossName,
+                                           const std::vector<std::string> &metricNames,
+                                           const std::string &modelExpr,
+                                           const lang::TraceOptions &options) {
+  if (!s.loadFiles(files))
+    return std::nullopt;
+  LossProgram p;
+  p.loss = s.findFunction(lossName, "--loss");
+  std::optional<std::vector<Metric>> metrics = findMetrics(s, metricNames);
+  if (!p.loss || !metrics)
+    return std::nullopt;
+  p.metrics = std::move(*metrics);
+  p.root = s.instantiate(modelExpr, options);
+  if (!p.root)
+    return std::nullopt;
+  return p;
+}
+
 std::string formatMetrics(const std::string &prefix, const std::vector<Metric> &metrics,
                           const std::vector<double> &values) {
   char buf[64];

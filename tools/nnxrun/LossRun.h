@@ -107,6 +107,22 @@ private:
   bool sourceAdded_ = false;
 };
 
+/// What train and eval load first: the files, the --loss function, the --metric functions
+/// and the instantiated --model.
+struct LossProgram {
+  const lang::FnDecl *loss = nullptr;
+  std::vector<Metric> metrics;
+  lang::ModuleInstance *root = nullptr;
+};
+
+/// Loads `files`, finds `lossName` and `metricNames`, instantiates `modelExpr` with
+/// `options`; nullopt after reporting errors (the caller returns Session::fail()).
+std::optional<LossProgram> loadLossProgram(Session &s, const std::vector<std::string> &files,
+                                           const std::string &lossName,
+                                           const std::vector<std::string> &metricNames,
+                                           const std::string &modelExpr,
+                                           const lang::TraceOptions &options);
+
 /// Parses `--metric` names into metrics, looking each function up (E0407 when missing).
 /// Null optional after reporting.
 std::optional<std::vector<Metric>> findMetrics(Session &s, const std::vector<std::string> &names);

@@ -349,15 +349,10 @@ int runTrain(const ModelOptions &o) {
   Session s;
   lang::TraceOptions train;
   train.training = true;
-  if (!s.loadFiles(o.files))
+  std::optional<LossProgram> p = loadLossProgram(s, o.files, o.loss, o.metrics, o.model, train);
+  if (!p)
     return s.fail();
-  const lang::FnDecl *lossFn = s.findFunction(o.loss, "--loss");
-  std::optional<std::vector<Metric>> metrics = findMetrics(s, o.metrics);
-  if (!lossFn || !metrics)
-    return s.fail();
-  lang::ModuleInstance *root = s.instantiate(o.model, train);
-  if (!root)
-    return s.fail();
+  lang::ModuleInstance *root = p->root;
   lang::Value model = lang::Value::make(lang::Value::Kind::Module);
   model.module = root;
   lang::Value opt = lang::Value::make(lang::Value::Kind::Module);
@@ -365,7 +360,7 @@ int runTrain(const ModelOptions &o) {
                              {{"model", model}});
   if (!opt.module)
     return s.fail();
-  LossRun loss(s, *lossFn, *metrics, model, opt,
+  LossRun loss(s, *p->loss, p->metrics, model, opt,
                o.backend == "interp" ? Backend::Interp : Backend::Jit);
   rt::State state = s.makeState(o.seed, o.resume.empty() ? o.load : o.resume);
   rt::Dataset data = loadData(o.data, loss.params(), o.labelCols, "--data");
