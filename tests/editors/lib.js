@@ -187,6 +187,30 @@ function runVim(script, file) {
   }
 }
 
+/// Runs `script` on `file` in Vim started as a user starts it: with a vimrc (`-u`, which
+/// leaves Vim 'compatible', so 'cpoptions' holds C) that adds the plugin to 'runtimepath' and
+/// turns on filetype plugins, indent and syntax — the setup `-u NONE -N` hides.
+function runVimWithVimrc(script, file, extraLines = []) {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nnx-vimrc-'));
+  const out = path.join(tmp, 'out.txt');
+  const vimrc = path.join(tmp, 'vimrc');
+  fs.writeFileSync(vimrc, [`set runtimepath^=${VIM_DIR}`, ...extraLines,
+    'filetype plugin indent on', 'syntax on', `let g:nnx_out = '${out.replace(/'/g, "''")}'`].join('\n') + '\n');
+  try {
+    try {
+      execFileSync('vim', ['-u', vimrc, '-i', 'NONE', '-n', '-es', '-S', script, file],
+        { stdio: ['ignore', 'pipe', 'pipe'], timeout: 60000 });
+    } catch (e) {
+      const msg = fs.existsSync(out) ? fs.readFileSync(out, 'utf8') : '';
+      throw new Error(`vim failed (${e.code || e.status}): ${msg}${e.stderr || ''}${e.stdout || ''}`);
+    }
+    assert(fs.existsSync(out), `vim wrote no output for ${path.basename(script)}`);
+    return fs.readFileSync(out, 'utf8');
+  } finally {
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
 /// [{line, col, text, group, linked}] from the dump script (tests/editors/vim/dump.vim).
 function vimTokens(file) {
   const text = runVim(path.join(VIM_SCRIPTS, 'dump.vim'), file);
@@ -202,6 +226,7 @@ function vimTokens(file) {
 }
 
 module.exports = {
+  runVimWithVimrc,
   ROOT, HERE, SAMPLE, check, assert, assertAll, finish, golden, grammarKeywords, builtins, nnxFiles,
   loadTextMate, tokenizeText, runVim, vimTokens, VIM_SCRIPTS,
 };

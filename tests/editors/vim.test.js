@@ -8,7 +8,7 @@
 const fs = require('fs');
 const os = require('os');
 const path = require('path');
-const { SAMPLE, check, assert, assertAll, finish, golden, runVim, vimTokens, VIM_SCRIPTS } = require('./lib');
+const { SAMPLE, check, assert, assertAll, finish, golden, runVim, runVimWithVimrc, vimTokens, VIM_SCRIPTS } = require('./lib');
 
 async function main() {
   let sample;
@@ -123,6 +123,20 @@ async function main() {
     assertAll(Object.entries(want).filter(([k, v]) => opts[k] !== v)
       .map(([k, v]) => `  ${k}=${opts[k]}, want ${v}`), 'options wrong');
     assert(/0\}/.test(opts.indentkeys), `indentkeys=${opts.indentkeys} lacks 0}`);
+  });
+  await check('the plugin loads from a vimrc (compatible cpo) and its undo restores the options', () => {
+    for (const extra of [[], ['set nocompatible'], ['set cpoptions+=C']]) {
+      const rows = Object.fromEntries(runVimWithVimrc(path.join(VIM_SCRIPTS, 'undo.vim'), SAMPLE, extra)
+        .split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+      const label = extra.join(' ') || 'a bare vimrc';
+      assert(rows.errmsg === '', `${label}: loading the plugins said ${JSON.stringify(rows.errmsg)}`);
+      assert(rows.filetype === 'nnx' && rows.shiftwidth === '2' && rows.commentstring === '# %s',
+        `${label}: ftplugin options ${JSON.stringify(rows)}`);
+      assert(rows.undone_shiftwidth === '8' && rows.undone_commentstring !== '# %s' && rows.undone_indentexpr === '',
+        `${label}: b:undo_ftplugin/b:undo_indent left ${JSON.stringify(rows)}`);
+      if (extra.length === 0 || extra[0].includes('cpoptions'))
+        assert(rows.cpo.includes('C'), `${label}: cpo ${rows.cpo} should keep the user's C`);
+    }
   });
   await check('re-indenting sample.nnx (gg=G) changes nothing', () => {
     const out = runVim(path.join(VIM_SCRIPTS, 'options.vim'), SAMPLE);

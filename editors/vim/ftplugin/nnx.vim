@@ -4,6 +4,10 @@ if exists('b:did_ftplugin')
 endif
 let b:did_ftplugin = 1
 
+" Line continuations below need 'cpoptions' without C, whatever the user's vimrc set.
+let s:cpo_save = &cpo
+set cpo&vim
+
 setlocal commentstring=#\ %s
 setlocal comments=:#
 setlocal formatoptions-=t formatoptions+=croql
@@ -14,3 +18,6 @@ setlocal include=^\\s*import\\s\\+\"\\zs[^\"]*\\ze\"
 
 let b:undo_ftplugin = 'setlocal commentstring< comments< formatoptions< shiftwidth< softtabstop<'
       \ . ' expandtab< suffixesadd< include<'
+
+let &cpo = s:cpo_save
+unlet s:cpo_save
