@@ -158,6 +158,23 @@ struct Trainer {
 
   const rt::Dataset &evalData() const { return o.valData.empty() ? data : valData; }
 
+  /// The training rows and the evaluation rows: all of `data` and all of --val-data (its
+  /// labels checked against `classes`), or a seeded --holdout split of `data`.
+  void splitData(std::optional<int64_t> classes) {
+    if (o.valData.empty()) {
+      split = rt::splitHoldout(data.size(), o.holdout, o.seed);
+      evalRows = split.holdout;
+      return;
+    }
+    valData = loadData(o.valData, loss.params(), o.labelCols, "--val-data");
+    if (classes)
+      rt::checkLabels(valData.columns.back().values, valData.columns.back().source, *classes);
+    split.train.resize(size_t(data.size()));
+    std::iota(split.train.begin(), split.train.end(), int64_t(0));
+    evalRows.resize(size_t(valData.size()));
+    std::iota(evalRows.begin(), evalRows.end(), int64_t(0));
+  }
+
   /// Adds the step checkpoints already in --checkpoint-dir (a resumed run's) to `kept`, so
   /// --keep counts them too.
   void findKept() {
@@ -284,6 +301,66 @@ bool trainLoop(Trainer &t, int64_t firstStep, int64_t lastStep, int64_t stepsPer
   return true;
 }
 
+/// The steps of a run.
+struct Plan {
+  int64_t batch, stepsPerEpoch, firstStep, lastStep, epochs;
+};
+
+/// Full batches only: one batch shape, so the step compiles once (the examples left over
+/// differ from epoch to epoch, since every epoch is shuffled). The first step is the
+/// checkpoint's `opt.count`; --epochs/--steps count from it, or from 0 with --resume.
+Plan planSteps(const Trainer &t) {
+  const ModelOptions &o = t.o;
+  Plan p{};
+  p.batch = std::min<int64_t>(o.batch, int64_t(t.split.train.size()));
+  if (p.batch < o.batch)
+    std::fprintf(stderr, "note: --batch %lld is more than the %zu training examples: batches of %lld\n",
+                 (long long)o.batch, t.split.train.size(), (long long)p.batch);
+  p.stepsPerEpoch = int64_t(t.split.train.size()) / p.batch;
+  p.firstStep = int64_t(t.state.find("opt.count")->value.at(0));
+  int64_t planned = o.steps > 0 ? o.steps : o.epochs * p.stepsPerEpoch;
+  p.lastStep = o.resume.empty() ? p.firstStep + planned : planned;
+  if (p.lastStep <= p.firstStep && !o.resume.empty())
+    std::printf("the checkpoint is at step %lld: nothing left to train for %lld steps\n",
+                (long long)p.firstStep, (long long)planned);
+  p.epochs = (p.lastStep + p.stepsPerEpoch - 1) / p.stepsPerEpoch;
+  return p;
+}
+
+/// After Ctrl-C or SIGTERM: writes the state to --save (or DIR/interrupted.safetensors) and
+/// returns the exit code 128 + the signal.
+int saveInterrupted(Trainer &t, int64_t stepsDone, int64_t lastStep) {
+  const ModelOptions &o = t.o;
+  std::printf("\n%s at step %lld of %lld\n", stopSignal == SIGINT ? "interrupted" : "terminated",
+              (long long)stepsDone, (long long)lastStep);
+  std::string path =
+      !o.save.empty()            ? o.save
+      : !o.checkpointDir.empty() ? (std::filesystem::path(o.checkpointDir) / "interrupted.safetensors").string()
+                                 : "";
+  if (path.empty()) {
+    std::printf("nothing saved: give --save PATH or --checkpoint-dir DIR to keep the state\n");
+  } else {
+    save(t.state, path, "the state");
+    std::printf("continue with --resume %s (and the same options)\n", path.c_str());
+  }
+  return 128 + int(stopSignal);
+}
+
+/// Runs the loop from `firstStep` to `lastStep` with Ctrl-C and SIGTERM caught (they stop it
+/// after the current step); false after reporting a compile error.
+bool runCatchingSignals(Trainer &t, int64_t firstStep, int64_t lastStep, int64_t stepsPerEpoch,
+                        int64_t epochs, int64_t &stepsDone) {
+  struct sigaction action {}, oldInt {}, oldTerm {};
+  action.sa_handler = onStopSignal;
+  sigaction(SIGINT, &action, &oldInt);
+  sigaction(SIGTERM, &action, &oldTerm);
+  stepsDone = firstStep;
+  bool ok = trainLoop(t, firstStep, lastStep, stepsPerEpoch, epochs, stepsDone);
+  sigaction(SIGINT, &oldInt, nullptr);
+  sigaction(SIGTERM, &oldTerm, nullptr);
+  return ok;
+}
+
 /// Checks the options that do not need the program.
 void checkOptions(const ModelOptions &o) {
   if (o.epochs > 0 && o.steps > 0)
@@ -378,32 +455,10 @@ int runTrain(const ModelOptions &o) {
     valNames.push_back(m.name);
   Trainer t{s, o, loss, std::move(state), std::move(data), {}, {}, {}, nullptr,
             every, {}, {}, 0, bestIndex(o, loss)};
-  if (!o.valData.empty()) {
-    t.valData = loadData(o.valData, loss.params(), o.labelCols, "--val-data");
-    if (classes)
-      rt::checkLabels(t.valData.columns.back().values, t.valData.columns.back().source, *classes);
-    t.split.train.resize(size_t(t.data.size()));
-    std::iota(t.split.train.begin(), t.split.train.end(), int64_t(0));
-    t.evalRows.resize(size_t(t.valData.size()));
-    std::iota(t.evalRows.begin(), t.evalRows.end(), int64_t(0));
-  } else {
-    t.split = rt::splitHoldout(t.data.size(), o.holdout, o.seed);
-    t.evalRows = t.split.holdout;
-  }
-  int64_t batch = std::min<int64_t>(o.batch, int64_t(t.split.train.size()));
-  if (batch < o.batch)
-    std::fprintf(stderr, "note: --batch %lld is more than the %zu training examples: batches of %lld\n",
-                 (long long)o.batch, t.split.train.size(), (long long)batch);
-  // Full batches only: one batch shape, so the step compiles once (the examples left over
-  // differ from epoch to epoch, since every epoch is shuffled).
-  int64_t stepsPerEpoch = int64_t(t.split.train.size()) / batch;
-  int64_t firstStep = int64_t(t.state.find("opt.count")->value.at(0));
-  int64_t planned = o.steps > 0 ? o.steps : o.epochs * stepsPerEpoch;
-  int64_t lastStep = o.resume.empty() ? firstStep + planned : planned;
-  if (lastStep <= firstStep && !o.resume.empty())
-    std::printf("the checkpoint is at step %lld: nothing left to train for %lld steps\n",
-                (long long)firstStep, (long long)planned);
-  int64_t epochs = (lastStep + stepsPerEpoch - 1) / stepsPerEpoch;
+  t.splitData(classes);
+  Plan plan = planSteps(t);
+  int64_t batch = plan.batch, stepsPerEpoch = plan.stepsPerEpoch, firstStep = plan.firstStep,
+          lastStep = plan.lastStep, epochs = plan.epochs;
   std::printf("training %s on %zu examples (%zu for evaluation), batch %lld, %s\n",
               root->describe().c_str(), t.split.train.size(), t.evalRows.size(),
               (long long)batch, tx.c_str());
@@ -417,31 +472,11 @@ int runTrain(const ModelOptions &o) {
   if (!o.checkpointDir.empty())
     t.findKept();
   std::fflush(stdout);
-  struct sigaction action {}, oldInt {}, oldTerm {};
-  action.sa_handler = onStopSignal;
-  sigaction(SIGINT, &action, &oldInt);
-  sigaction(SIGTERM, &action, &oldTerm);
   int64_t stepsDone = firstStep;
-  bool ok = trainLoop(t, firstStep, lastStep, stepsPerEpoch, epochs, stepsDone);
-  sigaction(SIGINT, &oldInt, nullptr);
-  sigaction(SIGTERM, &oldTerm, nullptr);
-  if (!ok)
+  if (!runCatchingSignals(t, firstStep, lastStep, stepsPerEpoch, epochs, stepsDone))
     return s.fail();
-  if (stopSignal) {
-    std::printf("\n%s at step %lld of %lld\n", stopSignal == SIGINT ? "interrupted" : "terminated",
-                (long long)stepsDone, (long long)lastStep);
-    std::string path = !o.save.empty() ? o.save
-                       : !o.checkpointDir.empty()
-                           ? (std::filesystem::path(o.checkpointDir) / "interrupted.safetensors").string()
-                           : "";
-    if (path.empty())
-      std::printf("nothing saved: give --save PATH or --checkpoint-dir DIR to keep the state\n");
-    else {
-      save(t.state, path, "the state");
-      std::printf("continue with --resume %s (and the same options)\n", path.c_str());
-    }
-    return 128 + int(stopSignal);
-  }
+  if (stopSignal)
+    return saveInterrupted(t, stepsDone, lastStep);
   if (!t.evalRows.empty() && loss.metrics().size() > 0 && loss.metrics()[0].name == "accuracy") {
     auto values = t.loss.evaluate(t.state, t.evalData(), t.evalRows);
     if (!values)
