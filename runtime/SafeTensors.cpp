@@ -562,14 +562,18 @@ std::vector<std::string> loadState(State &state, const SafeTensorsFile &file,
   return notes;
 }
 
-void saveState(const State &state, const std::string &path) {
+void saveState(const State &state, const std::string &path,
+               const std::map<std::string, std::string> &extra) {
   std::vector<std::pair<std::string, Tensor>> tensors;
   nlohmann::ordered_json kinds = nlohmann::ordered_json::object();
   for (const StateVar &var : state.vars()) {
     tensors.emplace_back(var.path, var.value);
     kinds[var.path] = var.kind;
   }
-  writeSafeTensors(path, tensors, {{"format", "nnx"}, {"kinds", kinds.dump()}});
+  std::map<std::string, std::string> metadata = extra;
+  metadata["format"] = "nnx";
+  metadata["kinds"] = kinds.dump();
+  writeSafeTensors(path, tensors, metadata);
 }
 
 } // namespace nnx::rt

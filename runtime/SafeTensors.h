@@ -72,6 +72,8 @@ std::vector<std::string> loadState(State &state, const SafeTensorsFile &file,
 
 /// Writes every variable of `state` to `path`, with metadata {"format": "nnx", "kinds": a JSON
 /// object path -> kind, as a string}.
-void saveState(const State &state, const std::string &path);
+/// `extra` adds metadata entries (nnxrun train records its run: "nnxrun.train").
+void saveState(const State &state, const std::string &path,
+               const std::map<std::string, std::string> &extra = {});
 
 } // namespace nnx::rt

@@ -27,6 +27,8 @@
 #include "runtime/FileIO.h"
 #include "runtime/SafeTensors.h"
 
+#include <nlohmann/json.hpp>
+
 #include <algorithm>
 #include <cmath>
 #include <csignal>
@@ -128,9 +130,44 @@ Every parseEvery(const std::string &text) {
   return every;
 }
 
-/// Writes `state` to `path` and says so.
-void save(const rt::State &state, const std::string &path, const std::string &what) {
-  rt::saveState(state, path);
+/// What decides the order of a run's steps, recorded in its checkpoints ("nnxrun.train"
+/// metadata) so that --resume can refuse a run that would not continue it exactly.
+std::string runRecord(const ModelOptions &o) {
+  nlohmann::ordered_json j{{"batch", o.batch}, {"seed", o.seed}, {"holdout", o.holdout},
+                           {"val_data", !o.valData.empty()}};
+  return j.dump();
+}
+
+/// Checks that --resume continues the run `path` recorded (same --batch, --seed and holdout);
+/// E0406 naming each difference. Checkpoints without the record (older, or not from train)
+/// pass.
+void checkResume(const ModelOptions &o, const std::string &path) {
+  rt::SafeTensorsFile file = rt::readSafeTensors(path);
+  auto it = file.metadata.find("nnxrun.train");
+  if (it == file.metadata.end())
+    return;
+  nlohmann::json was = nlohmann::json::parse(it->second, nullptr, false);
+  nlohmann::json now = nlohmann::json::parse(runRecord(o));
+  if (!was.is_object())
+    return;
+  std::vector<std::string> differences;
+  for (auto &[key, value] : now.items())
+    if (was.contains(key) && was[key] != value)
+      differences.push_back(key + " " + was[key].dump() + " -> " + value.dump());
+  if (differences.empty())
+    return;
+  std::string list;
+  for (const std::string &d : differences)
+    list += (list.empty() ? "" : ", ") + d;
+  throw rt::Error("E0406", "--resume " + path + " continues a run with other settings: " + list,
+                  {"the order of the steps depends on --batch, --seed and the holdout; resume "
+                   "with the run's own, or start a new run from the weights with --load"});
+}
+
+/// Writes `state` to `path` (with the run's record) and says so.
+void save(const rt::State &state, const std::string &path, const std::string &what,
+          const ModelOptions &o) {
+  rt::saveState(state, path, {{"nnxrun.train", runRecord(o)}});
   std::printf("saved %s to %s\n", what.c_str(), path.c_str());
   std::fflush(stdout);
 }
@@ -195,7 +232,7 @@ struct Trainer {
     char name[64];
     std::snprintf(name, sizeof name, "step-%08lld.safetensors", (long long)step);
     std::string path = (std::filesystem::path(o.checkpointDir) / name).string();
-    save(state, path, "checkpoint");
+    save(state, path, "checkpoint", o);
     kept.push_back(path);
     while (o.keep > 0 && int64_t(kept.size()) > o.keep) {
       std::filesystem::remove(kept.front());
@@ -215,7 +252,7 @@ struct Trainer {
       epochsSinceBest = 0;
       if (!o.best.empty() && !o.checkpointDir.empty()) {
         save(state, (std::filesystem::path(o.checkpointDir) / "best.safetensors").string(),
-             "the best model (epoch " + std::to_string(epoch) + ", " + o.best + ")");
+             "the best model (epoch " + std::to_string(epoch) + ", " + o.best + ")", o);
       }
     } else if (++epochsSinceBest >= o.patience && o.patience > 0) {
       char line[160];
@@ -340,7 +377,7 @@ int saveInterrupted(Trainer &t, int64_t stepsDone, int64_t lastStep) {
   if (path.empty()) {
     std::printf("nothing saved: give --save PATH or --checkpoint-dir DIR to keep the state\n");
   } else {
-    save(t.state, path, "the state");
+    save(t.state, path, "the state", o);
     std::printf("continue with --resume %s (and the same options)\n", path.c_str());
   }
   return 128 + int(stopSignal);
@@ -421,6 +458,8 @@ size_t bestIndex(const ModelOptions &o, const LossRun &loss) {
 int runTrain(const ModelOptions &o) {
   checkOptions(o);
   TrainLog::checkPaths(o.logs);
+  if (!o.resume.empty())
+    checkResume(o, o.resume);
   Every every = parseEvery(o.checkpointEvery);
   std::string tx = transformExpr(o);
   Session s;
@@ -485,7 +524,7 @@ int runTrain(const ModelOptions &o) {
                 100 * (*values)[1], t.evalRows.size());
   }
   if (!o.save.empty())
-    save(t.state, o.save, "the model");
+    save(t.state, o.save, "the model", o);
   if (o.timings)
     s.timings().print();
   return 0;
