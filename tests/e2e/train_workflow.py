@@ -37,9 +37,21 @@ def check_digits_round_trip(tmp):
     ckpt, log, csv = (os.path.join(tmp, f) for f in ("m.st", "run.jsonl", "run.csv"))
     out = nnx("train", *seed_model("--loss", "loss_fn", "--data", digits(), "--epochs", "3",
                                    "--holdout", "0.2", "--optimizer", "adam", "--lr", "0.01", "--batch", "64",
-                                   "--log", log, "--log", csv, "--save", ckpt))
+                                   "--log", log, "--log", csv, "--save", ckpt,
+                                   "--checkpoint-dir", os.path.join(tmp, "ck"),
+                                   "--best", "accuracy"))
     if f"saved the model to {ckpt}" not in out:
         return f"no 'saved to' line:\n{out}"
+    # --best accuracy keeps the epochs whose holdout accuracy is a new maximum.
+    best, seen = [], None
+    for line in out.splitlines():
+        if line.startswith("saved the best model"):
+            best.append(float(line.split("accuracy ")[1].split(")")[0]))
+        if line.startswith("epoch ") and "accuracy" in line:
+            acc_epoch = float(line.split("accuracy ")[1].split("%")[0]) / 100
+            seen = acc_epoch if seen is None else max(seen, acc_epoch)
+    if not best or abs(best[-1] - seen) > 1e-4 or best != sorted(best):
+        return f"--best accuracy kept {best}, the best epoch had {seen}:\n{out}"
     ev = nnx("eval", *seed_model("--loss", "loss_fn", "--data", digits(), "--load", ckpt))
     acc = float(ev.split("accuracy ")[1].split("%")[0]) / 100
     pred = os.path.join(tmp, "classes.npy")

@@ -178,19 +178,21 @@ struct Trainer {
   const ModelOptions &o;
   LossRun &loss;
   rt::State state;
-  rt::Dataset data, valData;
-  rt::Split split;
+  rt::Dataset data;
+  // The rest is set after construction, by name.
+  rt::Dataset valData = {};
+  rt::Split split = {};
   /// The rows evaluated after each epoch (of valData when given, else of data).
-  std::vector<int64_t> evalRows;
+  std::vector<int64_t> evalRows = {};
   /// Opened once the step compiled.
-  std::unique_ptr<TrainLog> log;
-  Every every;
-  std::deque<std::string> kept;
-  std::optional<double> bestValue;
+  std::unique_ptr<TrainLog> log = nullptr;
+  Every every = {};
+  std::deque<std::string> kept = {};
+  std::optional<double> bestValue = std::nullopt;
   int64_t epochsSinceBest = 0;
   bool warnedNonFinite = false;
   /// Set by endOfEpoch: the early-stopping line, printed after the epoch's.
-  std::string stopMessage;
+  std::string stopMessage = {};
   size_t bestIndex = 0; // into the evaluation values: 0 the loss, i > 0 metric i - 1
 
   const rt::Dataset &evalData() const { return o.valData.empty() ? data : valData; }
@@ -251,8 +253,11 @@ struct Trainer {
       bestValue = v;
       epochsSinceBest = 0;
       if (!o.best.empty() && !o.checkpointDir.empty()) {
+        char value[32];
+        std::snprintf(value, sizeof value, "%.6g", v);
         save(state, (std::filesystem::path(o.checkpointDir) / "best.safetensors").string(),
-             "the best model (epoch " + std::to_string(epoch) + ", " + o.best + ")", o);
+             "the best model (epoch " + std::to_string(epoch) + ", " + o.best + " " + value + ")",
+             o);
       }
     } else if (++epochsSinceBest >= o.patience && o.patience > 0) {
       char line[160];
@@ -492,8 +497,9 @@ int runTrain(const ModelOptions &o) {
   std::vector<std::string> valNames = {"loss"};
   for (const Metric &m : loss.metrics())
     valNames.push_back(m.name);
-  Trainer t{s, o, loss, std::move(state), std::move(data), {}, {}, {}, nullptr,
-            every, {}, {}, 0, bestIndex(o, loss)};
+  Trainer t{s, o, loss, std::move(state), std::move(data)};
+  t.every = every;
+  t.bestIndex = bestIndex(o, loss);
   t.splitData(classes);
   Plan plan = planSteps(t);
   int64_t batch = plan.batch, stepsPerEpoch = plan.stepsPerEpoch, firstStep = plan.firstStep,
