@@ -166,40 +166,33 @@ const VIM_SCRIPTS = path.join(HERE, 'vim');
 /// Runs headless Vim on file with editors/vim on 'runtimepath' and a script that writes its
 /// results to an output file, whose text is returned.
 function runVim(script, file) {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nnx-vim-'));
-  const out = path.join(tmp, 'out.txt');
-  try {
-    const args = ['-N', '-u', 'NONE', '-i', 'NONE', '-n', '-es',
-      '--cmd', `set runtimepath^=${VIM_DIR}`,
-      '--cmd', `let g:nnx_out = '${out.replace(/'/g, "''")}'`,
-      '--cmd', 'filetype plugin indent on', '--cmd', 'syntax on',
-      '-S', script, file];
-    try {
-      execFileSync('vim', args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: 60000 });
-    } catch (e) {
-      const msg = fs.existsSync(out) ? fs.readFileSync(out, 'utf8') : '';
-      throw new Error(`vim failed (${e.code || e.status}): ${msg}${e.stderr || ''}${e.stdout || ''}`);
-    }
-    assert(fs.existsSync(out), `vim wrote no output for ${path.basename(script)}`);
-    return fs.readFileSync(out, 'utf8');
-  } finally {
-    fs.rmSync(tmp, { recursive: true, force: true });
-  }
+  return runVimIn('nnx-vim-', (out) => ['-N', '-u', 'NONE', '-i', 'NONE', '-n', '-es',
+    '--cmd', `set runtimepath^=${VIM_DIR}`,
+    '--cmd', `let g:nnx_out = '${out.replace(/'/g, "''")}'`,
+    '--cmd', 'filetype plugin indent on', '--cmd', 'syntax on',
+    '-S', script, file], script);
 }
 
 /// Runs `script` on `file` in Vim started as a user starts it: with a vimrc (`-u`, which
 /// leaves Vim 'compatible', so 'cpoptions' holds C) that adds the plugin to 'runtimepath' and
 /// turns on filetype plugins, indent and syntax — the setup `-u NONE -N` hides.
 function runVimWithVimrc(script, file, extraLines = []) {
-  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'nnx-vimrc-'));
+  return runVimIn('nnx-vimrc-', (out, tmp) => {
+    const vimrc = path.join(tmp, 'vimrc');
+    fs.writeFileSync(vimrc, [`set runtimepath^=${VIM_DIR}`, ...extraLines,
+      'filetype plugin indent on', 'syntax on', `let g:nnx_out = '${out.replace(/'/g, "''")}'`].join('\n') + '\n');
+    return ['-u', vimrc, '-i', 'NONE', '-n', '-es', '-S', script, file];
+  }, script);
+}
+
+/// Runs headless Vim with the arguments `argsFor(out, tmp)` gives in a fresh temporary
+/// directory `tmp`; returns what the script wrote to `out` (g:nnx_out).
+function runVimIn(prefix, argsFor, script) {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   const out = path.join(tmp, 'out.txt');
-  const vimrc = path.join(tmp, 'vimrc');
-  fs.writeFileSync(vimrc, [`set runtimepath^=${VIM_DIR}`, ...extraLines,
-    'filetype plugin indent on', 'syntax on', `let g:nnx_out = '${out.replace(/'/g, "''")}'`].join('\n') + '\n');
   try {
     try {
-      execFileSync('vim', ['-u', vimrc, '-i', 'NONE', '-n', '-es', '-S', script, file],
-        { stdio: ['ignore', 'pipe', 'pipe'], timeout: 60000 });
+      execFileSync('vim', argsFor(out, tmp), { stdio: ['ignore', 'pipe', 'pipe'], timeout: 60000 });
     } catch (e) {
       const msg = fs.existsSync(out) ? fs.readFileSync(out, 'utf8') : '';
       throw new Error(`vim failed (${e.code || e.status}): ${msg}${e.stderr || ''}${e.stdout || ''}`);

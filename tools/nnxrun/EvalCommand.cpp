@@ -113,14 +113,9 @@ int runEval(const ModelOptions &o) {
   rt::State state = s.makeState(o.seed, o.load);
   rt::Dataset data = loadData(o.data, loss.params(), o.labelCols, "--data");
   bool failed = false;
-  std::optional<int64_t> classes = loss.classes(data, failed);
+  loss.prepareClassifier(data, failed);
   if (failed)
     return s.fail();
-  if (classes) {
-    rt::checkLabels(data.columns.back().values, data.columns.back().source, *classes);
-    if (o.metrics.empty())
-      loss.setMetrics({{"accuracy", false}});
-  }
   std::vector<int64_t> rows(size_t(data.size()));
   std::iota(rows.begin(), rows.end(), int64_t(0));
   std::optional<std::vector<double>> values = loss.evaluate(state, data, rows);

@@ -166,6 +166,16 @@ std::vector<InputSpec> LossRun::batchInputs(const rt::Dataset &data, int64_t row
   return inputs;
 }
 
+std::optional<int64_t> LossRun::prepareClassifier(const rt::Dataset &data, bool &failed) {
+  std::optional<int64_t> n = classes(data, failed);
+  if (!n)
+    return n;
+  rt::checkLabels(data.columns.back().values, data.columns.back().source, *n);
+  if (metrics_.empty())
+    metrics_ = {{"accuracy", false}};
+  return n;
+}
+
 std::optional<int64_t> LossRun::classes(const rt::Dataset &data, bool &failed) {
   failed = false;
   if (data.columns.size() != 2 || !rt::isInteger(data.columns.back().values.dtype()))

@@ -71,12 +71,11 @@ public:
   const std::vector<Metric> &metrics() const { return metrics_; }
 
   /// When the last data array holds integer labels one rank below the model's output on the
-  /// first (exactly two data arrays: x and y), the number of classes; else nullopt. Reports
-  /// a trace error of the model as a diagnostic (then `failed` is set).
-  std::optional<int64_t> classes(const rt::Dataset &data, bool &failed);
-
-  /// Adds `accuracy` when no metric was asked for and the model is a classifier.
-  void setMetrics(std::vector<Metric> metrics) { metrics_ = std::move(metrics); }
+  /// first (exactly two data arrays: x and y), the model is a classifier: its labels are
+  /// checked against the class count (E0505) and, when no --metric was given, `accuracy` is
+  /// reported. Returns the class count (nullopt for other models); sets `failed` after
+  /// reporting a trace error of the model as a diagnostic.
+  std::optional<int64_t> prepareClassifier(const rt::Dataset &data, bool &failed);
 
   /// The compiled train step (returns loss, learning rate) for a batch of `rows`; null after
   /// reporting errors.
@@ -92,6 +91,8 @@ public:
   std::string source() const;
 
 private:
+  /// The class count of a classifier (see prepareClassifier), without the checks.
+  std::optional<int64_t> classes(const rt::Dataset &data, bool &failed);
   /// The inputs of a trace for a batch of `rows` of `data`.
   std::vector<InputSpec> batchInputs(const rt::Dataset &data, int64_t rows) const;
   Runner *compile(std::map<int64_t, std::unique_ptr<Runner>> &cache, const std::string &fn,

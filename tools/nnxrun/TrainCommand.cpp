@@ -486,14 +486,9 @@ int runTrain(const ModelOptions &o) {
   rt::State state = s.makeState(o.seed, o.resume.empty() ? o.load : o.resume);
   rt::Dataset data = loadData(o.data, loss.params(), o.labelCols, "--data");
   bool failed = false;
-  std::optional<int64_t> classes = loss.classes(data, failed);
+  std::optional<int64_t> classes = loss.prepareClassifier(data, failed);
   if (failed)
     return s.fail();
-  if (classes) {
-    rt::checkLabels(data.columns.back().values, data.columns.back().source, *classes);
-    if (o.metrics.empty())
-      loss.setMetrics({{"accuracy", false}});
-  }
   std::vector<std::string> valNames = {"loss"};
   for (const Metric &m : loss.metrics())
     valNames.push_back(m.name);

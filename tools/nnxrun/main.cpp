@@ -79,6 +79,16 @@ void addDataOptions(CLI::App *cmd, ModelOptions &o) {
                   "functions reported beside the loss, e.g. accuracy (default for classifiers)");
 }
 
+/// Adds the options of the commands that run a compiled loss or model over data (train,
+/// eval, predict): --backend (default jit), --timings, --threads, --no-cache, --max-memory.
+void addDataRunOptions(CLI::App *cmd, ModelOptions &o) {
+  cmd->add_option("--backend", o.backend, "interp or jit (default jit)")
+      ->check(CLI::IsMember({"interp", "jit"}));
+  cmd->add_flag("--timings", o.timings, "print how long each stage took");
+  addThreadsOption(cmd, o);
+  addMemoryOption(cmd, o);
+}
+
 /// Adds the options of commands that run a method.
 void addRunOptions(CLI::App *cmd, ModelOptions &o) {
   cmd->add_option("--method", o.method, "the method to call (default __call__)");
@@ -212,23 +222,15 @@ int main(int argc, char **argv) {
                     "keep best.safetensors by this evaluation value (loss or a --metric)");
   train->add_option("--early-stopping", o.patience,
                     "stop after N epochs without improvement of --best (default loss)");
-  train->add_option("--backend", o.backend, "interp or jit (default jit)")
-      ->check(CLI::IsMember({"interp", "jit"}));
   train->add_option("--save", o.save, "write all state after training (or when interrupted)");
-  train->add_flag("--timings", o.timings, "print how long each stage took");
-  addThreadsOption(train, o);
-  addMemoryOption(train, o);
+  addDataRunOptions(train, o);
 
   CLI::App *evalCmd = app.add_subcommand("eval", "loss and metrics of a model on a data set");
   addModelOptions(evalCmd, o, true);
   evalCmd->add_option("--loss", o.loss, "the loss function: loss(model, x, y, ...) -> scalar")
       ->required();
   addDataOptions(evalCmd, o);
-  evalCmd->add_option("--backend", o.backend, "interp or jit (default jit)")
-      ->check(CLI::IsMember({"interp", "jit"}));
-  evalCmd->add_flag("--timings", o.timings, "print how long each stage took");
-  addThreadsOption(evalCmd, o);
-  addMemoryOption(evalCmd, o);
+  addDataRunOptions(evalCmd, o);
 
   CLI::App *predict = app.add_subcommand("predict", "the model's outputs for a data set");
   addModelOptions(predict, o, true);
@@ -243,11 +245,7 @@ int main(int argc, char **argv) {
       ->expected(1);
   predict->add_flag("--argmax", o.argmax, "write the index of the largest output (the class)");
   predict->add_option("--batch", o.batch, "examples per call (default 256)");
-  predict->add_option("--backend", o.backend, "interp or jit (default jit)")
-      ->check(CLI::IsMember({"interp", "jit"}));
-  predict->add_flag("--timings", o.timings, "print how long each stage took");
-  addThreadsOption(predict, o);
-  addMemoryOption(predict, o);
+  addDataRunOptions(predict, o);
 
   PlotOptions plotOptions;
   CLI::App *plot = app.add_subcommand("plot", "draw the loss and metric curves of a train --log");
