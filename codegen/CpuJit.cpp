@@ -194,6 +194,7 @@ llvm::Error CpuJit::createEngine(ModuleOp module, llvm::StringRef name, int optL
                                  std::string *object) {
   // The GEMM kernels the module declares come from the kernel library.
   llvm::StringMap<void *> kernels;
+  Clock::time_point start = Clock::now();
   for (auto func : module.getOps<LLVM::LLVMFuncOp>())
     if (func.isExternal() && isKernelName(func.getName())) {
       auto address = getKernelAddress(func.getName());
@@ -201,7 +202,8 @@ llvm::Error CpuJit::createEngine(ModuleOp module, llvm::StringRef name, int optL
         return address.takeError();
       kernels[func.getName()] = *address;
     }
-  auto engine = createHostEngine(module, optLevel, object != nullptr, kernels);
+  kernelMillis_ = millisSince(start);
+  auto engine = createHostEngine(module, optLevel, object != nullptr, kernels, &phases_);
   if (!engine)
     return engine.takeError();
   engine_ = std::move(*engine);

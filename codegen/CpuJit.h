@@ -8,6 +8,7 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include "codegen/OrcObjects.h"
 #include "runtime/Tensor.h"
 
 #include "mlir/IR/BuiltinOps.h"
@@ -65,8 +66,17 @@ public:
 
   /// Milliseconds compile() spent lowering MLIR (nnx to the LLVM dialect).
   double lowerMillis() const { return lowerMillis_; }
-  /// Milliseconds compile() spent in LLVM: translation, optimisation and machine code.
+  /// Milliseconds compile() spent in LLVM: translation, optimisation and machine code, and
+  /// the library kernels the module calls when they were not compiled yet.
   double llvmMillis() const { return llvmMillis_; }
+  /// The parts of llvmMillis(): the kernels, translation to LLVM IR, LLVM's IR pipeline, and
+  /// machine code (the rest).
+  double kernelMillis() const { return kernelMillis_; }
+  double translateMillis() const { return phases_.translate; }
+  double optimizeMillis() const { return phases_.optimize; }
+  double codegenMillis() const {
+    return llvmMillis_ - kernelMillis_ - phases_.translate - phases_.optimize;
+  }
   /// Whether compile() loaded the object from the compile cache (CompileCache.h) instead of
   /// lowering and compiling; cacheMillis() is what that took (key, read, checks, linking).
   bool cacheHit() const { return cacheHit_; }
@@ -98,7 +108,8 @@ private:
   /// The packed entry point `_mlir__mlir_ciface_<name>`: one pointer per memref descriptor.
   void (*entry_)(void **) = nullptr;
   std::vector<TensorSpec> args_, results_;
-  double lowerMillis_ = 0.0, llvmMillis_ = 0.0, cacheMillis_ = 0.0;
+  double lowerMillis_ = 0.0, llvmMillis_ = 0.0, cacheMillis_ = 0.0, kernelMillis_ = 0.0;
+  LlvmPhaseMillis phases_;
   bool cacheHit_ = false;
 };
 

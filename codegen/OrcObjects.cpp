@@ -8,6 +8,7 @@
 #include "codegen/KernelLibrary.h"
 
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "mlir/Target/LLVMIR/Export.h"
 #include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/ExecutionEngine/Orc/LLJIT.h"
@@ -19,6 +20,7 @@
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/Target/TargetMachine.h"
 
+#include <chrono>
 #include <cstdlib>
 #include <functional>
 #include <mutex>
@@ -60,9 +62,10 @@ llvm::CodeGenOptLevel codeGenLevel(int optLevel) {
 /// straight-line code, which then dominates instruction selection. Measured here on the digits
 /// LSTM: its train step took 7.5 s in LLVM with unrolling and 1.1 s without, and the seed's
 /// Model train step ran no slower (the inner loops are still vectorised and interleaved).
-std::function<llvm::Error(llvm::Module *)> makeTransformer(int optLevel,
-                                                           llvm::TargetMachine *machine) {
-  return [optLevel, machine](llvm::Module *module) -> llvm::Error {
+std::function<llvm::Error(llvm::Module *)>
+makeTransformer(int optLevel, llvm::TargetMachine *machine, LlvmPhaseMillis *phases) {
+  return [optLevel, machine, phases](llvm::Module *module) -> llvm::Error {
+    auto start = std::chrono::steady_clock::now();
     llvm::LoopAnalysisManager lam;
     llvm::FunctionAnalysisManager fam;
     llvm::CGSCCAnalysisManager cgam;
@@ -84,6 +87,10 @@ std::function<llvm::Error(llvm::Module *)> makeTransformer(int optLevel,
                                                     : llvm::OptimizationLevel::O3;
     llvm::ModulePassManager passes = builder.buildPerModuleDefaultPipeline(level);
     passes.run(*module, mam);
+    if (phases)
+      phases->optimize += std::chrono::duration<double, std::milli>(
+                              std::chrono::steady_clock::now() - start)
+                              .count();
     return llvm::Error::success();
   };
 }
@@ -114,7 +121,7 @@ public:
 
 llvm::Expected<std::unique_ptr<mlir::ExecutionEngine>>
 createHostEngine(mlir::ModuleOp module, int optLevel, bool keepObject,
-                 const llvm::StringMap<void *> &symbols) {
+                 const llvm::StringMap<void *> &symbols, LlvmPhaseMillis *phases) {
   initializeNativeTarget();
   auto machineBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
   if (!machineBuilder)
@@ -125,8 +132,20 @@ createHostEngine(mlir::ModuleOp module, int optLevel, bool keepObject,
     return machine.takeError();
   // The optimiser needs the host machine (vector widths, features) to vectorise.
   // options.transformer is a function_ref: the std::function must outlive create().
-  std::function<llvm::Error(llvm::Module *)> optimize = makeTransformer(optLevel, machine->get());
+  std::function<llvm::Error(llvm::Module *)> optimize =
+      makeTransformer(optLevel, machine->get(), phases);
+  // The default translation, timed.
+  auto translate = [phases](mlir::Operation *op, llvm::LLVMContext &context) {
+    auto start = std::chrono::steady_clock::now();
+    std::unique_ptr<llvm::Module> translated = mlir::translateModuleToLLVMIR(op, context);
+    if (phases)
+      phases->translate += std::chrono::duration<double, std::milli>(
+                               std::chrono::steady_clock::now() - start)
+                               .count();
+    return translated;
+  };
   mlir::ExecutionEngineOptions options;
+  options.llvmModuleBuilder = translate;
   options.transformer = optimize;
   options.jitCodeGenOptLevel = codeGenLevel(optLevel);
   options.enableGDBNotificationListener = false;

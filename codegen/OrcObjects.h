@@ -28,12 +28,21 @@ class LLJIT;
 
 namespace nnx::codegen {
 
+/// Where an ExecutionEngine's compile spent its time, in milliseconds: translating the LLVM
+/// dialect to LLVM IR, and LLVM's IR pipeline. Machine code is the rest of the compile.
+struct LlvmPhaseMillis {
+  double translate = 0.0;
+  double optimize = 0.0;
+};
+
 /// An ExecutionEngine compiling `module` (LLVM dialect) for the host CPU at `optLevel` with
 /// LLVM's default pipeline minus loop unrolling. `symbols` are defined in it first (the
 /// kernels `module` declares). With `keepObject`, its object can then be read by dumpObject.
+/// With `phases`, the translation and the IR pipeline add their times there: `phases` must
+/// outlive the first lookup, which is when ORC compiles.
 llvm::Expected<std::unique_ptr<mlir::ExecutionEngine>>
 createHostEngine(mlir::ModuleOp module, int optLevel, bool keepObject,
-                 const llvm::StringMap<void *> &symbols = {});
+                 const llvm::StringMap<void *> &symbols = {}, LlvmPhaseMillis *phases = nullptr);
 
 /// The object file `engine` (created with keepObject, after a lookup compiled it) produced;
 /// empty when it cannot be read.

@@ -37,6 +37,12 @@ Runner::Runner(mlir::ModuleOp module, mlir::func::FuncOp func, Backend backend,
   } else {
     timings.add("jit-lower", jit_->lowerMillis());
     timings.add("jit-llvm", jit_->llvmMillis());
+    // The split of jit-llvm.
+    if (jit_->kernelMillis() >= 0.05)
+      timings.add("llvm-kernels", jit_->kernelMillis());
+    timings.add("llvm-translate", jit_->translateMillis());
+    timings.add("llvm-optimize", jit_->optimizeMillis());
+    timings.add("llvm-codegen", jit_->codegenMillis());
   }
   timings.add("jit-total", millisSince(start));
 }
