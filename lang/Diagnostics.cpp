@@ -156,10 +156,7 @@ unsigned DiagnosticEngine::detachFrom(const std::string &sourceName, const std::
   unsigned changed = 0;
   for (size_t i = rendered_; i < diags_.size(); ++i) {
     Diagnostic &d = diags_[i];
-    bool any = generated(d.span);
-    for (const DiagNote &n : d.notes)
-      any |= generated(n.span);
-    if (!any)
+    if (d.severity != Severity::Error)
       continue;
     if (generated(d.span))
       d.span = {};
@@ -279,6 +276,14 @@ std::vector<std::string> closestNames(const std::string &name,
     } else if (d == bestDist && !best.empty()) {
       best.push_back(c);
     }
+  }
+  if (best.empty() && name.size() >= 3) {
+    // No typo away: a name that continues this one at a word boundary (`cosine_decay` ->
+    // `cosine_decay_schedule`, `loss` -> `loss_fn`), as one remembers the start of a name.
+    for (const std::string &c : seen)
+      if (c.size() > name.size() + 1 && c.compare(0, name.size(), name) == 0 &&
+          c[name.size()] == '_')
+        best.push_back(c);
   }
   std::sort(best.begin(), best.end());
   return best;

@@ -78,10 +78,11 @@ public:
   const std::deque<Diagnostic> &diagnostics() const { return diags_; }
   /// Forgets every diagnostic (after they were rendered or verified).
   void clear();
-  /// For the diagnostics not rendered yet with a span (primary or of a note) in a source named
-  /// `sourceName` (code a tool generated, e.g. "<nnxrun>"): drops those spans (a primary
-  /// label stays, shown as "= label") and adds `note`, which says where the values came from
-  /// (a command-line flag). Returns how many diagnostics it changed.
+  /// For the errors not rendered yet, all raised while tracing code a tool generated (in a
+  /// source named `sourceName`, e.g. "<nnxrun>") on values it bound: drops their spans in
+  /// that source (a primary label stays, shown as "= label") and adds `note`, which says where
+  /// the values came from (a command-line flag) — also to an error deep in a library function
+  /// the generated code reached. Returns how many diagnostics it changed.
   unsigned detachFrom(const std::string &sourceName, const std::string &note);
 
   /// Renders one diagnostic; `color` adds ANSI colours.
@@ -121,7 +122,9 @@ size_t typoDistance(const std::string &a, const std::string &b);
 
 /// The candidates nearest to `name` by typoDistance (all of them on a tie, sorted), within a
 /// third of its length; never `name` itself nor a name in `exclude` (the name being defined
-/// on the line: `embed = Embd(...)` does not suggest `embed`).
+/// on the line: `embed = Embd(...)` does not suggest `embed`). When none is that near, the
+/// candidates that continue `name` (3 characters or more) at an underscore: `cosine_decay`
+/// suggests `cosine_decay_schedule`.
 std::vector<std::string> closestNames(const std::string &name,
                                       const std::vector<std::string> &candidates,
                                       const std::set<std::string> &exclude = {});

@@ -229,8 +229,9 @@ std::vector<Loaded> bind(std::vector<Loaded> loaded, const DataRequest &request)
     throw Error("E0505",
                 "`" + request.flag + "` gives " + std::to_string(positional.size() - free) +
                     " array" + (positional.size() - free == 1 ? "" : "s") + " more than the " +
-                    std::to_string(params.size()) + " parameters (" + joined(params) +
-                    ") take: " + joined(extra) +
+                    std::to_string(params.size()) +
+                    (params.size() == 1 ? " parameter (" : " parameters (") + joined(params) +
+                    ") take" + (params.size() == 1 ? "s: " : ": ") + joined(extra) +
                     (named.empty() ? "" : " (" + joined(named) + " given by name)"),
                 {hint});
   }

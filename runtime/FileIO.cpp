@@ -153,6 +153,8 @@ void writeFileAtomically(const std::string &requested, const std::vector<ByteChu
     throw Error("E0500", "cannot write `" + requested + "`: it is " + fileTypeName(info.st_mode),
                 {"nnxrun writes outputs and checkpoints to regular files only; choose a file "
                  "name"});
+  if (!exists)
+    checkWritable(path); // a missing or read-only directory, said as such
   std::string tmp = path + ".tmp." + std::to_string(::getpid());
   // A file written over keeps its permissions; a new one gets 0666 less the umask.
   mode_t mode = exists ? (info.st_mode & 07777) : 0666;

@@ -19,10 +19,12 @@
 #include "runtime/Csv.h"
 #include "runtime/DataSpec.h"
 #include "runtime/Error.h"
+#include "runtime/FileIO.h"
 #include "runtime/Npy.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 
+#include <algorithm>
 #include <cstring>
 #include <iostream>
 #include <numeric>
@@ -90,15 +92,30 @@ rt::Tensor concatRows(const std::vector<rt::Tensor> &parts) {
   return out;
 }
 
-/// Writes `t` to `path` by its extension (.npy or .csv), or E0406.
+/// Checks, before any work, that predict can write `path`: a .npy or .csv name (E0406) that
+/// can be written (E0500).
+void checkOutput(const std::string &path) {
+  if (!endsWith(path, ".npy") && !endsWith(path, ".csv"))
+    throw rt::Error("E0406", "`--output " + path + "`: the extension chooses the format",
+                    {"use .npy or .csv"});
+  rt::checkWritable(path);
+}
+
+/// Writes `t` to `path` by its extension (.npy or .csv; checked by checkOutput). A CSV gets
+/// one row per example: the dimensions after the first are flattened, in row-major order.
 void writeOutput(const std::string &path, const rt::Tensor &t) {
   if (endsWith(path, ".npy"))
     rt::writeNpy(path, t);
-  else if (endsWith(path, ".csv"))
-    rt::writeCsv(path, t.rank() > 2 ? t.reshaped({t.shape()[0], t.numel() / t.shape()[0]}) : t);
   else
-    throw rt::Error("E0406", "`--output " + path + "`: the extension chooses the format",
-                    {"use .npy or .csv"});
+    rt::writeCsv(path, t.rank() > 2 ? t.reshaped({t.shape()[0], t.numel() / t.shape()[0]}) : t);
+}
+
+/// eval and predict without --load use freshly drawn weights: say so, since that is rarely
+/// what is meant.
+void noteFreshWeights(const ModelOptions &o) {
+  if (o.load.empty())
+    std::cerr << "note: no --load: the model has freshly initialised weights (--seed " << o.seed
+              << "); pass --load CHECKPOINT for trained ones\n";
 }
 
 } // namespace
@@ -111,6 +128,7 @@ int runEval(const ModelOptions &o) {
   LossRun loss(s, *p->loss, p->metrics, moduleValue(p->root), lang::Value::none(),
                o.backend == "interp" ? Backend::Interp : Backend::Jit);
   rt::State state = s.makeState(o.seed, o.load);
+  noteFreshWeights(o);
   rt::Dataset data = loadData(o.data, loss.params(), o.labelCols, "--data");
   bool failed = false;
   loss.prepareClassifier(data, failed);
@@ -157,7 +175,10 @@ int runPredict(const ModelOptions &o) {
     args += (args.empty() ? "" : ", ") + n;
   s.addSource("fn __nnxrun_predict(__model" + (args.empty() ? "" : ", " + args) + ") = " + call +
               args + ")\n");
+  if (!o.outputs.empty())
+    checkOutput(o.outputs.front());
   rt::State state = s.makeState(o.seed, o.load);
+  noteFreshWeights(o);
   request.specs = o.data;
   request.params = params.names;
   request.dtypes = params.dtypes;
@@ -187,7 +208,15 @@ int runPredict(const ModelOptions &o) {
       mlir::func::FuncOp f = s.traceFunction("__nnxrun_predict", {{"__model", moduleValue(root)}},
                                              inputs, eval);
       if (!f) {
-        s.program().diags().detachFrom("<nnxrun>", describeData(data, "--data"));
+        std::string note = describeData(data, "--data") + ", in batches of " +
+                           std::to_string(n) + " rows (--batch)";
+        bool csv = std::any_of(data.columns.begin(), data.columns.end(), [](const rt::DataColumn &c) {
+          return c.source.find(".csv") != std::string::npos;
+        });
+        if (csv && o.labelCols.empty())
+          note += "; every CSV column is a feature here: if the file's last column is a "
+                  "label, pass --label-cols -1";
+        s.program().diags().detachFrom("<nnxrun>", note);
         return s.fail();
       }
       runners[n] = std::make_unique<Runner>(s.module(), f, backend, s.timings());

@@ -1,6 +1,6 @@
 //===- PlotCommand.cpp - `nnxrun plot`: loss and metric curves ------------===//
 //
-// Draws the curves of a `train --log run.jsonl` file into a PNG with gnuplot (Debian's
+// Draws the curves of a `train --log run.jsonl` (or `run.csv`) file into a PNG with gnuplot (Debian's
 // gnuplot-nox, cairo terminal): the training loss of every step and the evaluation loss of
 // every epoch on top; below, each evaluation metric per epoch (or the learning rate when there
 // is none), against the step. nnxrun reads the log (nlohmann::json), writes the data as gnuplot
@@ -16,6 +16,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <map>
 #include <sstream>
@@ -34,21 +35,74 @@ struct Curves {
   size_t records = 0;
 };
 
-/// Reads the JSON Lines log at `path`; E0504 for a line that is not a record of `train --log`.
-Curves readLog(const std::string &path) {
+/// The records of a log as JSON objects: each line of a JSON Lines log, or each row of a CSV
+/// log (`train --log run.csv`: a header `kind,step,...`, numbers where a cell parses as one,
+/// empty cells left out). E0504 for a line that is not a record of `train --log`.
+std::vector<nlohmann::json> readRecords(const std::string &path) {
   std::string text = rt::readFileBytes(path);
   std::istringstream in(text);
   std::string line;
-  Curves c;
+  bool csv = path.size() >= 4 && path.compare(path.size() - 4, 4, ".csv") == 0;
+  std::vector<std::string> header;
+  std::vector<nlohmann::json> records;
+  auto bad = [&](int64_t lineNo) {
+    return rt::Error("E0504", "`" + path + "` line " + std::to_string(lineNo) +
+                                  " is not a record of `nnxrun train --log`",
+                     {csv ? "plot reads the CSV log of train --log run.csv: a header "
+                            "`kind,step,...`, then one row per record"
+                          : "plot reads the .jsonl log: one JSON object per line with kind "
+                            "and step"});
+  };
   for (int64_t lineNo = 1; std::getline(in, line); ++lineNo) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos)
+    if (!line.empty() && line.back() == '\r')
+      line.pop_back();
+    if (line.find_first_not_of(" \t") == std::string::npos)
       continue;
-    nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
-    if (j.is_discarded() || !j.is_object() || !j.contains("kind") || !j.contains("step") ||
-        !j["step"].is_number())
-      throw rt::Error("E0504", "`" + path + "` line " + std::to_string(lineNo) +
+    if (!csv) {
+      nlohmann::json j = nlohmann::json::parse(line, nullptr, /*allow_exceptions=*/false);
+      if (j.is_discarded() || !j.is_object())
+        throw bad(lineNo);
+      records.push_back(std::move(j));
+      continue;
+    }
+    std::vector<std::string> cells;
+    std::istringstream row(line);
+    for (std::string cell; std::getline(row, cell, ',');)
+      cells.push_back(cell);
+    if (line.back() == ',')
+      cells.push_back("");
+    if (header.empty()) {
+      if (cells.size() < 2 || cells[0] != "kind" || cells[1] != "step")
+        throw bad(lineNo);
+      header = std::move(cells);
+      continue;
+    }
+    if (cells.size() != header.size())
+      throw bad(lineNo);
+    nlohmann::json j = nlohmann::json::object();
+    for (size_t i = 0; i < cells.size(); ++i) {
+      if (cells[i].empty())
+        continue;
+      char *end = nullptr;
+      double v = std::strtod(cells[i].c_str(), &end);
+      if (end && *end == '\0')
+        j[header[i]] = v;
+      else
+        j[header[i]] = cells[i];
+    }
+    records.push_back(std::move(j));
+  }
+  return records;
+}
+
+/// Reads the log at `path` (JSON Lines or CSV, see readRecords) into curves.
+Curves readLog(const std::string &path) {
+  Curves c;
+  for (const nlohmann::json &j : readRecords(path)) {
+    if (!j.contains("kind") || !j.contains("step") || !j["step"].is_number())
+      throw rt::Error("E0504", "`" + path + "` record " + std::to_string(c.records + 1) +
                                    " is not a record of `nnxrun train --log`",
-                      {"plot reads the .jsonl log: one JSON object per line with kind and step"});
+                      {"each record has a kind and a step"});
     double step = j["step"].get<double>();
     ++c.records;
     auto number = [&](const char *key) -> std::optional<double> {
@@ -70,7 +124,7 @@ Curves readLog(const std::string &path) {
   if (c.stepLoss.empty())
     throw rt::Error("E0504", "`" + path + "` holds no step records (" +
                                  std::to_string(c.records) + " records)",
-                    {"write one with nnxrun train --log run.jsonl"});
+                    {"write one with nnxrun train --log run.jsonl (or run.csv)"});
   return c;
 }
 

@@ -122,8 +122,22 @@ const lang::FnDecl *Session::findFunction(const std::string &name, const std::st
                                                 ? "module"
                                                 : "variable kind")
                 : "no function has this name");
-  if (!close.empty())
+  if (!close.empty()) {
     d.help("did you mean `" + close + "`?");
+  } else {
+    // Otherwise the candidates the user wrote (not the stdlib's).
+    std::vector<std::string> own;
+    for (const std::string &n : functions)
+      if (program_->sources().file(program_->lookup(n)->function->span.file).name.rfind(
+              "<stdlib>", 0) != 0)
+        own.push_back(n);
+    std::sort(own.begin(), own.end());
+    std::string list;
+    for (size_t i = 0; i < own.size() && i < 12; ++i)
+      list += std::string(i ? ", " : "") + "`" + own[i] + "`";
+    if (!own.empty())
+      d.note("the functions of the program: " + list + (own.size() > 12 ? ", ..." : ""));
+  }
   return nullptr;
 }
 

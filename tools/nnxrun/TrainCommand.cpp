@@ -271,6 +271,35 @@ struct Trainer {
   }
 };
 
+/// Why a loss may have become nan or inf, for the warning: nan/inf in the data; at step 1,
+/// before any update (`firstUpdate`), the initial model on the data, not the learning rate
+/// (an integer input outside an embedding's range gives nan, as jnp.take does: the integer
+/// arrays' ranges are stated); later, the learning rate.
+std::string nonFiniteCause(const rt::Dataset &data, bool firstUpdate) {
+  if (data.hasNonFinite)
+    return " (the data holds nan or inf values)";
+  if (!firstUpdate)
+    return ": the learning rate may be too high (--lr)";
+  std::string ranges;
+  for (const rt::DataColumn &column : data.columns) {
+    if (!rt::isInteger(column.values.dtype()) || column.values.numel() == 0)
+      continue;
+    double lo = column.values.at(0), hi = lo;
+    for (int64_t i = 1; i < column.values.numel(); ++i) {
+      lo = std::min(lo, column.values.at(i));
+      hi = std::max(hi, column.values.at(i));
+    }
+    ranges += std::string(ranges.empty() ? "" : ", ") + column.name + " (" + column.source +
+              ") holds integers in [" + std::to_string(int64_t(lo)) + ", " +
+              std::to_string(int64_t(hi)) + "]";
+  }
+  return ", before any update: the initial model gives it on this data, whatever the "
+         "learning rate" +
+         (ranges.empty() ? std::string()
+                         : " (an index outside an Embed's or a take's range gives nan, as "
+                           "jnp.take does: " + ranges + ")");
+}
+
 /// Runs the training loop; returns false after reporting a compile error. Sets `interrupted`
 /// when a signal stopped it.
 bool trainLoop(Trainer &t, int64_t firstStep, int64_t lastStep, int64_t stepsPerEpoch,
@@ -303,9 +332,7 @@ bool trainLoop(Trainer &t, int64_t firstStep, int64_t lastStep, int64_t stepsPer
     if (!std::isfinite(loss) && !t.warnedNonFinite) {
       t.warnedNonFinite = true;
       std::fprintf(stderr, "warning: the loss is %s at step %lld%s\n", std::isnan(loss) ? "nan" : "inf",
-                   (long long)(step + 1),
-                   t.data.hasNonFinite ? " (the data holds nan or inf values)"
-                                       : ": the learning rate may be too high (--lr)");
+                   (long long)(step + 1), nonFiniteCause(t.data, step == 0).c_str());
     }
     if (t.every.steps > 0 && (step + 1) % t.every.steps == 0)
       t.checkpoint(step + 1);
@@ -362,9 +389,6 @@ Plan planSteps(const Trainer &t) {
   p.firstStep = int64_t(t.state.find("opt.count")->value.at(0));
   int64_t planned = o.steps > 0 ? o.steps : o.epochs * p.stepsPerEpoch;
   p.lastStep = o.resume.empty() ? p.firstStep + planned : planned;
-  if (p.lastStep <= p.firstStep && !o.resume.empty())
-    std::printf("the checkpoint is at step %lld: nothing left to train for %lld steps\n",
-                (long long)p.firstStep, (long long)planned);
   p.epochs = (p.lastStep + p.stepsPerEpoch - 1) / p.stepsPerEpoch;
   return p;
 }
@@ -499,9 +523,19 @@ int runTrain(const ModelOptions &o) {
   Plan plan = planSteps(t);
   int64_t batch = plan.batch, stepsPerEpoch = plan.stepsPerEpoch, firstStep = plan.firstStep,
           lastStep = plan.lastStep, epochs = plan.epochs;
-  std::printf("training %s on %zu examples (%zu for evaluation), batch %lld, %s\n",
-              root->describe().c_str(), t.split.train.size(), t.evalRows.size(),
-              (long long)batch, tx.c_str());
+  if (lastStep <= firstStep) {
+    // --resume of a run that is already as far as --epochs/--steps ask: nothing to compile.
+    std::printf("the checkpoint is at step %lld: nothing left to train for %lld %s\n",
+                (long long)firstStep, (long long)(o.steps > 0 ? o.steps : o.epochs),
+                o.steps > 0 ? "steps" : "epochs");
+    if (!o.save.empty())
+      save(t.state, o.save, "the model", o);
+    return 0;
+  }
+  std::string evaluation =
+      t.evalRows.empty() ? "" : " (" + std::to_string(t.evalRows.size()) + " for evaluation)";
+  std::printf("training %s on %zu examples%s, batch %lld, %s\n", root->describe().c_str(),
+              t.split.train.size(), evaluation.c_str(), (long long)batch, tx.c_str());
   // Compile the step before the clock of the first epoch starts.
   auto compileStart = std::chrono::steady_clock::now();
   if (!t.loss.trainStep(t.data, batch))

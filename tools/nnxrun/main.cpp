@@ -198,7 +198,8 @@ int main(int argc, char **argv) {
   train->add_option("--val-data", o.valData, "evaluation data after every epoch, like --data");
   train->add_option("--holdout", o.holdout, "fraction held out for evaluation, e.g. 0.2");
   train->add_option("--optimizer", o.optimizer, "sgd, adam or adamw (default sgd)");
-  train->add_option("--lr", o.lr,
+  // --learning-rate: optax's name for it.
+  train->add_option("--lr,--learning-rate", o.lr,
                     "learning rate or schedule, e.g. 0.01 or 'cosine_decay_schedule(0.01, 1000)' "
                     "(default 0.1 for sgd, 0.001 otherwise)");
   train->add_option("--momentum", o.momentum, "sgd momentum (default none)");
