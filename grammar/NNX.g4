@@ -220,7 +220,9 @@ IDENT : [a-zA-Z_] [a-zA-Z_0-9]* ;
 
 NL : ('\r'? '\n' | '\r') { if (nesting > 0) skip(); } ;
 
-COMMENT : '#' ~[\r\n]* -> skip ;
+// Comments are kept on the hidden channel: the parser never sees them, the formatter
+// (lang/syntax/Formatter.cpp) does.
+COMMENT : '#' ~[\r\n]* -> channel(HIDDEN) ;
 
 WS : [ \t\f]+ -> skip ;
 

@@ -33,6 +33,9 @@ struct GlobalDecl {
 /// All loaded files and their top-level names.
 class Program {
 public:
+  /// Source files larger than this are refused (E0500) before being read.
+  static constexpr int64_t kMaxSourceBytes = int64_t(64) << 20;
+
   Program();
 
   SourceManager &sources() { return sources_; }
@@ -76,8 +79,6 @@ private:
   std::set<std::string> loadedPaths_;
   /// The files whose imports are being loaded, outermost first (an import of one is a cycle).
   std::vector<std::string> loading_;
-  /// Source files larger than this are refused (E0500) before being read.
-  static constexpr int64_t kMaxSourceBytes = int64_t(64) << 20;
   bool stdlibLoaded_ = false;
 };
 

@@ -109,6 +109,17 @@ struct PlotOptions {
   std::string size = "900x700";
 };
 int runPlot(const PlotOptions &options);
+
+/// Options of `nnxrun fmt`.
+struct FmtOptions {
+  /// Files and directories (their .nnx files, recursively).
+  std::vector<std::string> paths;
+  /// Write nothing; exit 1 when a file is not formatted.
+  bool check = false;
+  /// Print the formatted text instead of writing the files.
+  bool toStdout = false;
+};
+int runFmt(const FmtOptions &options);
 int runEval(const ModelOptions &options);
 int runPredict(const ModelOptions &options);
 

@@ -254,6 +254,13 @@ int main(int argc, char **argv) {
   plot->add_option("-o,--output", plotOptions.output, "the PNG to write (default: LOG.png)");
   plot->add_option("--size", plotOptions.size, "WIDTHxHEIGHT in pixels (default 900x700)");
 
+  FmtOptions fmtOptions;
+  CLI::App *fmt = app.add_subcommand("fmt", "rewrite .nnx files in the canonical layout");
+  fmt->add_option("PATH", fmtOptions.paths, "files, or directories of .nnx files")->required();
+  fmt->add_flag("--check", fmtOptions.check,
+                "write nothing; exit 1 and name the files that are not formatted");
+  fmt->add_flag("--stdout", fmtOptions.toStdout, "print the formatted text instead of writing");
+
   CLI::App *test = app.add_subcommand("test", "run the `test` blocks of files");
   test->add_option("FILE", o.files, "the .nnx files")->required();
   test->add_option("--backend", o.backend, "interp or jit")->check(CLI::IsMember({"interp", "jit"}));
@@ -315,6 +322,8 @@ int main(int argc, char **argv) {
       return runGrad(o);
     if (*plot)
       return runPlot(plotOptions);
+    if (*fmt)
+      return runFmt(fmtOptions);
     if (*train || *evalCmd || *predict) {
       CLI::App *cmd = *train ? train : *evalCmd ? evalCmd : predict;
       if (cmd->count("--backend") == 0)
