@@ -29,6 +29,14 @@ namespace nnx::lang {
 static constexpr size_t kMaxCallDepth = 64;
 
 Value Evaluator::eval(const Expr &expr) {
+  if (!options_.observer)
+    return evalUnobserved(expr);
+  Value value = evalUnobserved(expr);
+  options_.observer->expression(expr, value);
+  return value;
+}
+
+Value Evaluator::evalUnobserved(const Expr &expr) {
   // Where a tensor created below is reported when it is too large (SizeGuard).
   struct SpanScope {
     Span &current, saved;

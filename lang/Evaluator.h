@@ -68,6 +68,18 @@ struct ModuleCall {
   int64_t flops = 0;
 };
 
+/// Told what each expression and variable declaration of a trace evaluated to: the language
+/// server records the concrete types the file's tests give, for shapes on hover.
+class TraceObserver {
+public:
+  virtual ~TraceObserver() = default;
+  /// `expr` evaluated to `value` (every evaluation, so an expression in a loop or a method
+  /// called twice is reported each time).
+  virtual void expression(const Expr &expr, const Value &value) = 0;
+  /// A variable of `decl` was declared with `dtype` and `shape` (stacked axes included).
+  virtual void variable(const VarDeclStmt &decl, rt::DType dtype, const rt::Shape &shape) = 0;
+};
+
 struct TraceOptions {
   /// `training` in the language: train mode (dropout active) vs eval mode.
   bool training = false;
@@ -77,6 +89,8 @@ struct TraceOptions {
   /// outputs (`nnxrun run --capture intermediates`); the func's `nnx.captured` attribute
   /// names them by path. Empty: sow stores nothing.
   std::vector<std::string> captureKinds;
+  /// When set, told every expression's value and every variable declared.
+  TraceObserver *observer = nullptr;
 };
 
 /// One input of an entry point, given on the command line.
@@ -165,7 +179,9 @@ private:
   void execNestedFn(const FnDecl &fn);
   void assignTo(const Expr &target, Value value, Span span);
 
+  /// The value of `expr`, told to options_.observer when there is one.
   Value eval(const Expr &expr);
+  Value evalUnobserved(const Expr &expr);
   Value evalName(const NameExpr &expr);
   Value evalMember(const MemberExpr &expr);
   Value memberOf(const Value &base, const std::string &name, Span nameSpan, Span whole);

@@ -244,6 +244,8 @@ void Evaluator::declareVariable(const VarDeclStmt &decl, ModuleInstance *inst) {
       d.withLabel(rt::formatShape(full) + " " + rt::overBudget(*bytes)).help(rt::kBudgetNote);
     return;
   }
+  if (options_.observer)
+    options_.observer->variable(decl, *dtype, full);
   rt::InitSpec init;
   if (decl.init) {
     Value v = eval(*decl.init);

@@ -46,6 +46,12 @@ bool Program::loadStdlib() {
   return ok;
 }
 
+void Program::setOverlay(const std::string &path, std::string text) {
+  std::error_code ec;
+  fs::path canonical = fs::weakly_canonical(fs::path(path), ec);
+  overlays_[ec ? path : canonical.string()] = std::move(text);
+}
+
 bool Program::loadFile(const std::string &path, Span importedFrom) {
   std::error_code ec;
   fs::path canonical = fs::weakly_canonical(fs::path(path), ec);
@@ -71,7 +77,8 @@ bool Program::loadFile(const std::string &path, Span importedFrom) {
   }
   std::string text;
   try {
-    text = rt::readFileBytes(path, kMaxSourceBytes);
+    auto overlay = overlays_.find(key);
+    text = overlay != overlays_.end() ? overlay->second : rt::readFileBytes(path, kMaxSourceBytes);
   } catch (const rt::Error &e) { // "cannot read `path`: <why>", with notes
     Diagnostic &d = diags_.error(e.code(), importedFrom, e.what());
     for (const std::string &note : e.notes())

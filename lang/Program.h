@@ -39,6 +39,7 @@ public:
   Program();
 
   SourceManager &sources() { return sources_; }
+  const SourceManager &sources() const { return sources_; }
   DiagnosticEngine &diags() { return diags_; }
 
   /// Loads the embedded stdlib (once).
@@ -46,6 +47,9 @@ public:
   /// Loads a user file and, recursively, its imports. False when it could not be read or
   /// has syntax errors (reported). Loading a file twice is a no-op.
   bool loadFile(const std::string &path, Span importedFrom = {});
+  /// Makes loadFile(path) (and an import of it) read `text` instead of the file: an editor's
+  /// unsaved buffer (the language server).
+  void setOverlay(const std::string &path, std::string text);
   /// Parses and declares a user source that is not a file (tests, tools). Its imports are
   /// not followed. False after reporting syntax errors.
   bool loadText(const std::string &name, const std::string &text);
@@ -77,6 +81,8 @@ private:
   std::map<std::string, GlobalDecl> globals_;
   std::set<uint32_t> stdlibFiles_;
   std::set<std::string> loadedPaths_;
+  /// Texts that stand for files (setOverlay), by canonical path.
+  std::map<std::string, std::string> overlays_;
   /// The files whose imports are being loaded, outermost first (an import of one is a cycle).
   std::vector<std::string> loading_;
   bool stdlibLoaded_ = false;

@@ -62,6 +62,18 @@ static void traceTypedFunctions(Session &s, const lang::FileAST &ast,
   }
 }
 
+void traceChecks(Session &s, uint32_t fileId, const lang::TraceOptions &options) {
+  const lang::FileAST *ast = s.program().fileAST(fileId);
+  if (!ast)
+    return;
+  unsigned n = 0;
+  for (const auto &test : ast->tests) {
+    lang::Evaluator evaluator(s.program(), s.module(), s.space(), options);
+    evaluator.traceTest(*test, "test_" + std::to_string(n++));
+  }
+  traceTypedFunctions(s, *ast, options);
+}
+
 static void checkFile(Session &s, const std::string &file, const ModelOptions &o) {
   if (!s.loadFiles({file}))
     return;
@@ -71,15 +83,7 @@ static void checkFile(Session &s, const std::string &file, const ModelOptions &o
   // tests, the model and the method are traced with `training` true.
   lang::TraceOptions eval;
   eval.training = o.mode == "train";
-  uint32_t fileId = s.program().sources().findFile(file);
-  if (const lang::FileAST *ast = s.program().fileAST(fileId)) {
-    unsigned n = 0;
-    for (const auto &test : ast->tests) {
-      lang::Evaluator evaluator(s.program(), s.module(), s.space(), eval);
-      evaluator.traceTest(*test, "test_" + std::to_string(n++));
-    }
-    traceTypedFunctions(s, *ast, eval);
-  }
+  traceChecks(s, s.program().sources().findFile(file), eval);
   if (o.model.empty())
     return;
   lang::ModuleInstance *root = s.instantiate(o.model, eval);

@@ -1,7 +1,7 @@
 //===- Commands.h - nnxrun's subcommands ----------------------------------===//
 //
 // One function per subcommand of DESIGN §3 (check, params, run, test, emit, grad, train,
-// eval, predict), each taking its parsed options and returning the process exit code: 0 ok,
+// eval, predict, plot, fmt, lsp), each taking its parsed options and returning the process exit code: 0 ok,
 // 1 user error (a diagnostic was printed), 2 usage error. Internal errors propagate as exceptions to main(), which prints
 // "internal compiler error" with the stage and exits 70.
 //
@@ -13,7 +13,13 @@
 #include <string>
 #include <vector>
 
+namespace nnx::lang {
+struct TraceOptions;
+} // namespace nnx::lang
+
 namespace nnx::tool {
+
+class Session;
 
 /// Options shared by the commands that compile a model.
 struct ModelOptions {
@@ -92,6 +98,10 @@ struct ModelOptions {
 };
 
 int runCheck(const ModelOptions &options);
+/// check's deep pass over loaded file `fileId` of `s` (resolved): traces every `test` block and
+/// every top-level function whose parameters all have concrete types, reporting what they
+/// find to the session's diagnostics.
+void traceChecks(Session &s, uint32_t fileId, const lang::TraceOptions &options);
 int runParams(const ModelOptions &options);
 int runRun(const ModelOptions &options);
 int runTest(const ModelOptions &options);
@@ -120,6 +130,8 @@ struct FmtOptions {
   bool toStdout = false;
 };
 int runFmt(const FmtOptions &options);
+/// `nnxrun lsp`: the language server on stdin/stdout until `exit`.
+int runLsp();
 int runEval(const ModelOptions &options);
 int runPredict(const ModelOptions &options);
 

@@ -261,6 +261,10 @@ int main(int argc, char **argv) {
                 "write nothing; exit 1 and name the files that are not formatted");
   fmt->add_flag("--stdout", fmtOptions.toStdout, "print the formatted text instead of writing");
 
+  CLI::App *lsp = app.add_subcommand("lsp", "the language server (LSP over stdin/stdout)");
+  bool stdio = true;
+  lsp->add_flag("--stdio", stdio, "talk over stdin/stdout (the only transport; editors pass it)");
+
   CLI::App *test = app.add_subcommand("test", "run the `test` blocks of files");
   test->add_option("FILE", o.files, "the .nnx files")->required();
   test->add_option("--backend", o.backend, "interp or jit")->check(CLI::IsMember({"interp", "jit"}));
@@ -324,6 +328,8 @@ int main(int argc, char **argv) {
       return runPlot(plotOptions);
     if (*fmt)
       return runFmt(fmtOptions);
+    if (*lsp)
+      return runLsp();
     if (*train || *evalCmd || *predict) {
       CLI::App *cmd = *train ? train : *evalCmd ? evalCmd : predict;
       if (cmd->count("--backend") == 0)

@@ -1,0 +1,383 @@
+//===- Queries.cpp - Hover, definition, references, completion, symbols ---===//
+//
+// See Analysis.h. A name is resolved the way the language resolves it, from the index: after
+// a `.`, a member of the module the expression before holds (a chain of locals, parameters and
+// members created from module calls: `model.block.linear`); otherwise a local or parameter of
+// the enclosing function or test, a member of the enclosing module, then a top-level name.
+//
+//===----------------------------------------------------------------------===//
+#include "tools/nnxrun/lsp/Analysis.h"
+#include "tools/nnxrun/Session.h"
+
+#include <cctype>
+
+namespace nnx::tool::lsp {
+
+namespace {
+
+bool isIdentChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+
+/// The language's keywords (grammar/NNX.g4's KEYWORDS section).
+const char *const kKeywords[] = {"import", "variable", "module", "fn",  "test",  "return",
+                                 "assert", "if",       "else",   "for", "in",    "and",
+                                 "or",     "not",      "true",   "false", "vmap", "scan",
+                                 "grad",   "value_and_grad"};
+
+/// A built-in name and what it is (lang/Builtins.def).
+struct Builtin {
+  const char *name;
+  const char *what;
+};
+const Builtin kBuiltins[] = {
+#define NNX_BUILTIN_FN(n) {#n, "built-in function"},
+#define NNX_INITIALIZER(n) {#n, "initializer (for a variable declaration)"},
+#define NNX_VARIABLE_KIND(n) {#n, "variable kind"},
+#define NNX_DTYPE(n) {#n, "dtype (and a conversion function)"},
+#define NNX_SCALAR_TYPE(n) {#n, "hyper-parameter type"},
+#define NNX_CONSTANT(n) {#n, "built-in constant"},
+#include "lang/Builtins.def"
+};
+
+const Builtin *findBuiltin(const std::string &name) {
+  for (const Builtin &b : kBuiltins)
+    if (name == b.name)
+      return &b;
+  return nullptr;
+}
+
+/// LSP's CompletionItemKind and SymbolKind numbers for a declaration.
+int completionKind(Symbol::Kind kind) {
+  switch (kind) {
+  case Symbol::Kind::Module: return 7;       // Class
+  case Symbol::Kind::Function: return 3;     // Function
+  case Symbol::Kind::Method: return 2;       // Method
+  case Symbol::Kind::Member: return 5;       // Field
+  case Symbol::Kind::VariableKind: return 25; // TypeParameter
+  default: return 6;                          // Variable
+  }
+}
+int symbolKind(Symbol::Kind kind) {
+  switch (kind) {
+  case Symbol::Kind::Module: return 5;        // Class
+  case Symbol::Kind::Function: return 12;     // Function
+  case Symbol::Kind::Method: return 6;        // Method
+  case Symbol::Kind::Member: return 8;        // Field
+  case Symbol::Kind::VariableKind: return 26; // TypeParameter
+  case Symbol::Kind::Test: return 24;         // Event
+  default: return 13;                         // Variable
+  }
+}
+
+bool contains(lang::Span outer, uint32_t file, uint32_t offset) {
+  return outer.file == file && outer.begin <= offset && offset <= outer.end;
+}
+
+} // namespace
+
+lang::Span Analysis::identifierAt(uint32_t fileId, uint32_t offset) const {
+  if (!fileId)
+    return {};
+  const std::string &text = session_->program().sources().file(fileId).text;
+  offset = std::min<uint32_t>(offset, uint32_t(text.size()));
+  uint32_t begin = offset, end = offset;
+  while (begin > 0 && isIdentChar(text[begin - 1]))
+    --begin;
+  while (end < text.size() && isIdentChar(text[end]))
+    ++end;
+  if (begin == end || std::isdigit(static_cast<unsigned char>(text[begin])))
+    return {};
+  // Not inside a comment or a string on this line.
+  size_t lineStart = text.rfind('\n', begin == 0 ? 0 : begin - 1);
+  lineStart = lineStart == std::string::npos ? 0 : lineStart + 1;
+  bool quoted = false;
+  for (size_t i = lineStart; i < begin; ++i) {
+    if (text[i] == '"')
+      quoted = !quoted;
+    else if (text[i] == '#' && !quoted)
+      return {};
+  }
+  if (quoted)
+    return {};
+  return {fileId, begin, end};
+}
+
+std::vector<const Symbol *> Analysis::membersOf(const std::string &module) const {
+  auto it = members_.find(module);
+  return it == members_.end() ? std::vector<const Symbol *>{} : it->second;
+}
+
+std::vector<const Symbol *> Analysis::scopeAt(uint32_t fileId, uint32_t offset) const {
+  // Innermost scope first: a method's locals and parameters before its module's parameters.
+  std::vector<std::pair<uint32_t, const Symbol *>> found;
+  for (const auto &[scope, sym] : scoped_)
+    if (contains(scope, fileId, offset))
+      found.push_back({scope.end - scope.begin, sym});
+  std::stable_sort(found.begin(), found.end(),
+                   [](const auto &a, const auto &b) { return a.first < b.first; });
+  std::vector<const Symbol *> out;
+  for (const auto &[size, sym] : found)
+    out.push_back(sym);
+  // Members and methods of the enclosing module.
+  for (const auto &[name, sym] : globals_)
+    if (sym->kind == Symbol::Kind::Module && contains(sym->span, fileId, offset))
+      for (const Symbol *m : membersOf(name))
+        out.push_back(m);
+  return out;
+}
+
+std::string Analysis::moduleOfChain(uint32_t fileId, uint32_t dot) const {
+  const std::string &text = session_->program().sources().file(fileId).text;
+  std::vector<lang::Span> chain;
+  uint32_t at = dot;
+  while (true) {
+    uint32_t end = at;
+    while (end > 0 && text[end - 1] == ' ')
+      --end;
+    uint32_t begin = end;
+    while (begin > 0 && isIdentChar(text[begin - 1]))
+      --begin;
+    if (begin == end)
+      return "";
+    chain.insert(chain.begin(), lang::Span{fileId, begin, end});
+    uint32_t before = begin;
+    while (before > 0 && text[before - 1] == ' ')
+      --before;
+    if (before == 0 || text[before - 1] != '.')
+      break;
+    at = before - 1;
+  }
+  std::string module;
+  for (size_t i = 0; i < chain.size(); ++i) {
+    std::string name = text.substr(chain[i].begin, chain[i].end - chain[i].begin);
+    const Symbol *found = nullptr;
+    if (i == 0) {
+      for (const Symbol *s : scopeAt(fileId, chain[i].begin))
+        if (s->name == name) {
+          found = s;
+          break;
+        }
+    } else {
+      for (const Symbol *s : membersOf(module))
+        if (s->name == name)
+          found = s;
+    }
+    if (!found || found->moduleType.empty() || !globals_.count(found->moduleType) ||
+        globals_.at(found->moduleType)->kind != Symbol::Kind::Module)
+      return "";
+    module = found->moduleType;
+  }
+  return module;
+}
+
+std::vector<const Symbol *> Analysis::resolve(lang::Span at) const {
+  const std::string &text = session_->program().sources().file(at.file).text;
+  std::string name = text.substr(at.begin, at.end - at.begin);
+  std::vector<const Symbol *> out;
+  uint32_t before = at.begin;
+  while (before > 0 && text[before - 1] == ' ')
+    --before;
+  if (before > 0 && text[before - 1] == '.') {
+    // A member: of the module the chain before holds, else of any module that has one.
+    std::string module = moduleOfChain(at.file, before - 1);
+    for (const auto &[owner, members] : members_)
+      if (module.empty() || owner == module)
+        for (const Symbol *m : members)
+          if (m->name == name)
+            out.push_back(m);
+    return out;
+  }
+  // The declaration itself.
+  for (const auto &s : symbols_)
+    if (s->nameSpan.file == at.file && s->nameSpan.begin == at.begin && s->name == name)
+      return {s.get()};
+  for (const Symbol *s : scopeAt(at.file, at.begin))
+    if (s->name == name)
+      return {s};
+  if (auto it = globals_.find(name); it != globals_.end())
+    out.push_back(it->second);
+  return out;
+}
+
+nlohmann::json Analysis::hover(const std::string &path, Position p) const {
+  uint32_t fileId = fileOf(path);
+  if (!fileId)
+    return nullptr;
+  const std::string &text = session_->program().sources().file(fileId).text;
+  uint32_t offset = LineIndex(text).offset(p);
+  lang::Span at = identifierAt(fileId, offset);
+  if (!at.valid())
+    return nullptr;
+  std::string name = text.substr(at.begin, at.end - at.begin);
+  std::string value;
+  for (const Symbol *s : resolve(at)) {
+    value += "```nnx\n" + s->detail + "\n```\n";
+    if (!s->container.empty() && s->kind != Symbol::Kind::Parameter)
+      value += "in `" + s->container + "`\n\n";
+    if (!s->doc.empty())
+      value += s->doc + "\n";
+    auto types = variableTypes_.find({s->nameSpan.file, s->nameSpan.begin, s->nameSpan.end});
+    if (types == variableTypes_.end() && s->valueSpan.valid())
+      types = expressionTypes_.find({s->valueSpan.file, s->valueSpan.begin, s->valueSpan.end});
+    if (types != variableTypes_.end() && types != expressionTypes_.end()) {
+      value += "\nIn the tests: ";
+      for (size_t i = 0; i < types->second.size(); ++i)
+        value += (i ? ", `" : "`") + types->second[i] + "`";
+      value += "\n";
+    }
+  }
+  if (value.empty())
+    if (const Builtin *b = findBuiltin(name))
+      value = "```nnx\n" + name + "\n```\n" + b->what + " (docs/language.md lists them all)\n";
+  // The value of the smallest traced expression around the name: its shape in the tests.
+  const std::vector<std::string> *types = nullptr;
+  uint32_t smallest = UINT32_MAX;
+  for (auto it = expressionTypes_.lower_bound({fileId, 0, 0});
+       it != expressionTypes_.end() && std::get<0>(it->first) == fileId; ++it) {
+    auto [file, begin, end] = it->first;
+    if (begin <= at.begin && at.end <= end && end - begin < smallest) {
+      smallest = end - begin;
+      types = &it->second;
+    }
+  }
+  if (types) {
+    value += std::string(value.empty() ? "" : "\n---\n") + "`" +
+             text.substr(at.begin, at.end - at.begin) + "`" +
+             (smallest > at.end - at.begin ? " (in the expression around it)" : "") +
+             " in the tests: ";
+    for (size_t i = 0; i < types->size(); ++i)
+      value += (i ? ", `" : "`") + (*types)[i] + "`";
+    value += "\n";
+  }
+  if (value.empty())
+    return nullptr;
+  return {{"contents", {{"kind", "markdown"}, {"value", value}}}, {"range", range(at)}};
+}
+
+nlohmann::json Analysis::definition(const std::string &path, Position p) const {
+  nlohmann::json out = nlohmann::json::array();
+  uint32_t fileId = fileOf(path);
+  if (!fileId)
+    return out;
+  const std::string &text = session_->program().sources().file(fileId).text;
+  uint32_t offset = LineIndex(text).offset(p);
+  // An import's path: the file.
+  if (const lang::FileAST *ast = session_->program().fileAST(fileId))
+    for (const lang::ImportDecl &imp : ast->imports)
+      if (contains(imp.span, fileId, offset)) {
+        std::filesystem::path file =
+            std::filesystem::path(pathOf(fileId)).parent_path() / imp.path;
+        out.push_back({{"uri", uriFromPath(file.lexically_normal().string())},
+                       {"range", {{"start", {{"line", 0}, {"character", 0}}},
+                                  {"end", {{"line", 0}, {"character", 0}}}}}});
+        return out;
+      }
+  lang::Span at = identifierAt(fileId, offset);
+  if (!at.valid())
+    return out;
+  for (const Symbol *s : resolve(at))
+    out.push_back(location(s->nameSpan));
+  return out;
+}
+
+nlohmann::json Analysis::references(const std::string &path, Position p,
+                                    bool withDeclaration) const {
+  nlohmann::json out = nlohmann::json::array();
+  uint32_t fileId = fileOf(path);
+  if (!fileId)
+    return out;
+  const std::string &text = session_->program().sources().file(fileId).text;
+  lang::Span at = identifierAt(fileId, LineIndex(text).offset(p));
+  if (!at.valid())
+    return out;
+  std::vector<const Symbol *> targets = resolve(at);
+  if (targets.empty())
+    return out;
+  std::string name = text.substr(at.begin, at.end - at.begin);
+  for (uint32_t file : userFiles_) {
+    const std::string &source = session_->program().sources().file(file).text;
+    for (size_t pos = source.find(name); pos != std::string::npos;
+         pos = source.find(name, pos + 1)) {
+      if ((pos > 0 && isIdentChar(source[pos - 1])) ||
+          (pos + name.size() < source.size() && isIdentChar(source[pos + name.size()])))
+        continue;
+      lang::Span use = identifierAt(file, uint32_t(pos));
+      if (!use.valid() || use.begin != pos)
+        continue;
+      std::vector<const Symbol *> meant = resolve(use);
+      bool same = std::any_of(meant.begin(), meant.end(), [&](const Symbol *s) {
+        return std::find(targets.begin(), targets.end(), s) != targets.end();
+      });
+      bool declaration = std::any_of(targets.begin(), targets.end(), [&](const Symbol *s) {
+        return s->nameSpan.file == file && s->nameSpan.begin == pos;
+      });
+      if (same && (withDeclaration || !declaration))
+        out.push_back(location(use));
+    }
+  }
+  return out;
+}
+
+nlohmann::json Analysis::completion(const std::string &path, Position p) const {
+  nlohmann::json items = nlohmann::json::array();
+  uint32_t fileId = fileOf(path);
+  if (!fileId)
+    return items;
+  const std::string &text = session_->program().sources().file(fileId).text;
+  uint32_t offset = LineIndex(text).offset(p);
+  uint32_t begin = offset;
+  while (begin > 0 && isIdentChar(text[begin - 1]))
+    --begin;
+  std::string prefix = text.substr(begin, offset - begin);
+  std::set<std::string> seen;
+  auto item = [&](const std::string &label, int kind, const std::string &detail) {
+    if (label.rfind(prefix, 0) != 0 || !seen.insert(label).second || label.rfind("__", 0) == 0)
+      return;
+    items.push_back({{"label", label}, {"kind", kind}, {"detail", detail}});
+  };
+  uint32_t before = begin;
+  while (before > 0 && text[before - 1] == ' ')
+    --before;
+  if (before > 0 && text[before - 1] == '.') {
+    for (const Symbol *m : membersOf(moduleOfChain(fileId, before - 1)))
+      item(m->name, completionKind(m->kind), m->detail);
+    return items;
+  }
+  for (const Symbol *s : scopeAt(fileId, offset))
+    item(s->name, completionKind(s->kind), s->detail);
+  for (const auto &[name, s] : globals_)
+    item(name, completionKind(s->kind), s->detail);
+  for (const Builtin &b : kBuiltins)
+    item(b.name, 3, b.what);
+  for (const char *k : kKeywords)
+    item(k, 14, "keyword");
+  return items;
+}
+
+nlohmann::json Analysis::documentSymbols(const std::string &path) const {
+  nlohmann::json out = nlohmann::json::array();
+  uint32_t fileId = fileOf(path);
+  auto symbol = [&](const Symbol &s) {
+    return nlohmann::json{{"name", s.kind == Symbol::Kind::Test ? s.detail : s.name},
+                          {"detail", s.detail},
+                          {"kind", symbolKind(s.kind)},
+                          {"range", range(s.span)},
+                          {"selectionRange", range(s.nameSpan)}};
+  };
+  for (const auto &s : symbols_) {
+    if (s->span.file != fileId || !s->container.empty() ||
+        (s->kind != Symbol::Kind::Module && s->kind != Symbol::Kind::Function &&
+         s->kind != Symbol::Kind::Test && s->kind != Symbol::Kind::VariableKind))
+      continue;
+    nlohmann::json entry = symbol(*s);
+    if (s->kind == Symbol::Kind::Module) {
+      entry["children"] = nlohmann::json::array();
+      for (const Symbol *m : membersOf(s->name))
+        if (m->span.file == fileId)
+          entry["children"].push_back(symbol(*m));
+    }
+    out.push_back(entry);
+  }
+  return out;
+}
+
+} // namespace nnx::tool::lsp
