@@ -2,7 +2,7 @@
 # install-deps.sh — bring a fresh Debian 12 machine to the point where nnx builds and tests.
 #
 # Installs the Debian packages of DESIGN §7 that are missing (LLVM/MLIR 19, ANTLR4, CLI11,
-# doctest, nlohmann-json, zlib, ccache, vim for the editor tests, npm when node has none,
+# doctest, nlohmann-json, zlib, ccache, vim and neovim for the editor tests, npm when node has none,
 # gnuplot for `nnxrun plot`,
 # clang-19 with its sanitizer runtimes and libFuzzer for `make test-sanitize` / `make fuzz`)
 # and makes the project-local Python virtualenv `.venv` with the oracle/peer packages (jax, flax, optax, numpy, lit, ptxas).
@@ -19,7 +19,7 @@ debs=(build-essential cmake ninja-build ccache pkg-config zlib1g-dev libzstd-dev
       llvm-19-dev libmlir-19-dev mlir-19-tools llvm-19-tools libomp-19-dev
       clang-19 libclang-rt-19-dev libfuzzer-19-dev
       antlr4 libantlr4-runtime-dev libcli11-dev doctest-dev nlohmann-json3-dev
-      default-jre-headless vim-nox nodejs python3 gnuplot-nox)
+      default-jre-headless vim-nox neovim nodejs python3 gnuplot-nox)
 missing=()
 for p in "${debs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

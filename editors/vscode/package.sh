@@ -1,6 +1,7 @@
 #!/bin/sh
 # package.sh — builds build/editors/nnx-<version>.vsix, the VS Code extension, with @vscode/vsce
-# from node_modules (pinned by package-lock.json; run `npm ci` here once). Works offline.
+# from node_modules (pinned by package-lock.json; run `npm ci` here once), with the runtime
+# dependency vscode-languageclient inside. Works offline.
 # Usage (from anywhere): sh editors/vscode/package.sh
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -15,6 +16,6 @@ node "$root/editors/generate.js" --check
 version=$(node -p 'require("./package.json").version')
 mkdir -p "$root/build/editors"
 out="$root/build/editors/nnx-$version.vsix"
-node "$vsce" package --no-dependencies --no-rewrite-relative-links --allow-missing-repository \
+node "$vsce" package --no-rewrite-relative-links --allow-missing-repository \
   --out "$out" >/dev/null
 echo "$out"

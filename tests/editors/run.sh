@@ -7,7 +7,7 @@ cd "$(dirname "$0")/../.."
 
 passed=0
 failed=0
-for t in textmate vim drift; do
+for t in textmate vim drift extension neovim; do
   echo "== tests/editors/$t.test.js"
   out=$(node "tests/editors/$t.test.js" 2>&1)
   rc=$?
