@@ -194,3 +194,36 @@ async def test_errors_are_answers(client: LanguageClient):
         text_document=types.TextDocumentIdentifier(uri=URI),
         position=types.Position(line=999, character=999)))
     assert result is None
+
+
+async def test_semantic_tokens_and_snippets(client: LanguageClient):
+    text = MODEL.read_text()
+    await open_document(client, text)
+    result = await client.text_document_semantic_tokens_full_async(
+        types.SemanticTokensParams(text_document=types.TextDocumentIdentifier(uri=URI)))
+    names = ["keyword", "variable", "function", "class", "parameter", "property", "method",
+             "type", "number", "string", "comment", "operator"]
+    lines = text.split("\n")
+    line = character = 0
+    decoded = {}
+    data = result.data
+    for i in range(0, len(data), 5):
+        line += data[i]
+        character = data[i + 1] if data[i] else character + data[i + 1]
+        decoded[(lines[line][character:character + data[i + 2]], line)] = names[data[i + 3]]
+    at = lambda word, needle: decoded[(word, position_of(text, needle).line)]
+    assert at("module", "module Model") == "keyword"
+    assert at("Model", "module Model") == "class"
+    assert at("hidden", "hidden(x)") == "property"
+    assert at("relu", "relu(hidden") == "function"
+    assert at("x", "hidden(x)") == "parameter"
+    assert at("Linear", "Linear(din") == "class"
+    assert at("# Two dense layers with a relu between.", "# Two dense") == "comment"
+    assert at("784", "Model(784") == "number"
+    # Completion offers declarations as snippets.
+    result = await client.text_document_completion_async(types.CompletionParams(
+        text_document=types.TextDocumentIdentifier(uri=URI),
+        position=position_of(text, "fn loss_fn")))
+    items = {i.label: i for i in (result.items if hasattr(result, "items") else result)}
+    assert items["module"].insert_text_format == types.InsertTextFormat.Snippet
+    assert items["module"].insert_text.startswith("module ${1:Name}(")

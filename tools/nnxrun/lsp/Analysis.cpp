@@ -356,7 +356,9 @@ static std::string createdModule(const lang::Expr *value) {
 
 const Symbol *Analysis::addSymbol(Symbol symbol) {
   symbols_.push_back(std::make_unique<Symbol>(std::move(symbol)));
-  return symbols_.back().get();
+  const Symbol *added = symbols_.back().get();
+  declarations_.emplace(std::make_pair(added->nameSpan.file, added->nameSpan.begin), added);
+  return added;
 }
 
 void Analysis::addParams(const std::vector<lang::Param> &params, const std::string &owner,

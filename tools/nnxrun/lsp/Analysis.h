@@ -96,8 +96,12 @@ public:
   /// Location[] of every use of the declaration of the name at `p` in the user's files.
   nlohmann::json references(const std::string &path, Position p, bool withDeclaration) const;
   /// CompletionItem[] at `p`: members after `.`, otherwise names in scope, built-ins,
-  /// keywords.
+  /// keywords (declarations as snippets).
   nlohmann::json completion(const std::string &path, Position p) const;
+  /// The token types semanticTokens uses, in the order of its legend.
+  static const std::vector<std::string> &semanticTokenTypes();
+  /// SemanticTokens.data of `path`: every token, identifiers classed by what they resolve to.
+  nlohmann::json semanticTokens(const std::string &path) const;
 
   /// The file path a span's file is served from (stdlib files under stdlibDir).
   std::string pathOf(uint32_t fileId) const;
@@ -144,6 +148,8 @@ private:
   std::vector<std::pair<lang::Span, const Symbol *>> scoped_;
   std::map<std::string, std::vector<const Symbol *>> members_;
   std::map<std::string, const Symbol *> globals_;
+  /// Each declaration by the (file, offset) of its name.
+  std::map<std::pair<uint32_t, uint32_t>, const Symbol *> declarations_;
   std::set<uint32_t> userFiles_;
   /// The analysed document's path, as given.
   std::string path_;

@@ -9,6 +9,8 @@
 #include "tools/nnxrun/lsp/Analysis.h"
 #include "tools/nnxrun/Session.h"
 
+#include "lang/syntax/Tokens.h"
+
 #include <cctype>
 
 namespace nnx::tool::lsp {
@@ -187,9 +189,9 @@ std::vector<const Symbol *> Analysis::resolve(lang::Span at) const {
     return out;
   }
   // The declaration itself.
-  for (const auto &s : symbols_)
-    if (s->nameSpan.file == at.file && s->nameSpan.begin == at.begin && s->name == name)
-      return {s.get()};
+  if (auto it = declarations_.find({at.file, at.begin});
+      it != declarations_.end() && it->second->name == name)
+    return {it->second};
   for (const Symbol *s : scopeAt(at.file, at.begin))
     if (s->name == name)
       return {s};
@@ -350,7 +352,85 @@ nlohmann::json Analysis::completion(const std::string &path, Position p) const {
     item(b.name, 3, b.what);
   for (const char *k : kKeywords)
     item(k, 14, "keyword");
+  // Declarations and blocks as snippets (LSP's InsertTextFormat 2: $1 tab stops).
+  static const std::pair<const char *, const char *> kSnippets[] = {
+      {"module", "module ${1:Name}(${2:features: int}) {\n  $0\n}"},
+      {"fn", "fn ${1:name}(${2:x}) {\n  $0\n}"},
+      {"test", "test \"${1:what it checks}\" {\n  $0\n}"},
+      {"if", "if ${1:condition} {\n  $0\n}"},
+      {"for", "for ${1:i} in ${2:range(n)} {\n  $0\n}"},
+      {"import", "import \"${1:file}.nnx\""}};
+  for (auto &entry : items)
+    for (const auto &[keyword, body] : kSnippets)
+      if (entry["label"] == keyword) {
+        entry["kind"] = 15; // Snippet
+        entry["insertText"] = body;
+        entry["insertTextFormat"] = 2;
+      }
   return items;
+}
+
+const std::vector<std::string> &Analysis::semanticTokenTypes() {
+  static const std::vector<std::string> types = {
+      "keyword", "variable", "function", "class",   "parameter", "property",
+      "method",  "type",     "number",   "string",  "comment",   "operator"};
+  return types;
+}
+
+nlohmann::json Analysis::semanticTokens(const std::string &path) const {
+  enum Type { Keyword, Variable, Function, Class, Parameter, Property, Method, TypeName, Number,
+              String, Comment, Operator };
+  nlohmann::json data = nlohmann::json::array();
+  uint32_t fileId = fileOf(path);
+  if (!fileId)
+    return data;
+  const std::string &text = session_->program().sources().file(fileId).text;
+  LineIndex index(text);
+  Position last;
+  for (const lang::LexedToken &t : lang::lexTokens(text)) {
+    int type = -1;
+    switch (t.cls) {
+    case lang::TokenClass::Keyword: type = Keyword; break;
+    case lang::TokenClass::Number: type = Number; break;
+    case lang::TokenClass::String: type = String; break;
+    case lang::TokenClass::Comment: type = Comment; break;
+    case lang::TokenClass::Operator: type = Operator; break;
+    case lang::TokenClass::Punctuation: break;
+    case lang::TokenClass::Identifier: {
+      std::vector<const Symbol *> meant = resolve({fileId, t.begin, t.end});
+      if (meant.empty()) {
+        const Builtin *b = findBuiltin(text.substr(t.begin, t.end - t.begin));
+        type = !b ? Variable : std::string(b->what).find("function") != std::string::npos ||
+                                       std::string(b->what).find("initializer") == 0
+                                   ? Function
+                                   : TypeName;
+        break;
+      }
+      switch (meant.front()->kind) {
+      case Symbol::Kind::Module: type = Class; break;
+      case Symbol::Kind::Function: type = Function; break;
+      case Symbol::Kind::Method: type = Method; break;
+      case Symbol::Kind::Member: type = Property; break;
+      case Symbol::Kind::Parameter: type = Parameter; break;
+      case Symbol::Kind::VariableKind: type = TypeName; break;
+      default: type = Variable; break;
+      }
+      break;
+    }
+    }
+    if (type < 0)
+      continue;
+    Position a = index.position(t.begin), b = index.position(t.end);
+    if (b.line != a.line)
+      continue; // tokens never span lines; defensive
+    data.push_back(a.line - last.line);
+    data.push_back(a.line == last.line ? a.character - last.character : a.character);
+    data.push_back(b.character - a.character);
+    data.push_back(type);
+    data.push_back(0);
+    last = a;
+  }
+  return data;
 }
 
 nlohmann::json Analysis::documentSymbols(const std::string &path) const {

@@ -164,7 +164,11 @@ nlohmann::json Server::request(const std::string &method, const nlohmann::json &
               {"referencesProvider", true},
               {"documentSymbolProvider", true},
               {"documentFormattingProvider", true},
-              {"completionProvider", {{"triggerCharacters", {"."}}}}}},
+              {"completionProvider", {{"triggerCharacters", {"."}}}},
+              {"semanticTokensProvider",
+               {{"legend", {{"tokenTypes", Analysis::semanticTokenTypes()},
+                            {"tokenModifiers", nlohmann::json::array()}}},
+                {"full", true}}}}},
             {"serverInfo", {{"name", "nnxrun lsp"}}}};
   }
   if (!initialized_)
@@ -179,13 +183,17 @@ nlohmann::json Server::request(const std::string &method, const nlohmann::json &
     return format(documentPath(params));
   if (method == "textDocument/hover" || method == "textDocument/definition" ||
       method == "textDocument/references" || method == "textDocument/completion" ||
-      method == "textDocument/documentSymbol") {
+      method == "textDocument/documentSymbol" || method == "textDocument/semanticTokens/full") {
     std::string path = documentPath(params);
     const Analysis *a = analysisOf(path);
     if (!a)
-      return method == "textDocument/hover" ? nlohmann::json() : nlohmann::json::array();
+      return method == "textDocument/hover"                  ? nlohmann::json()
+             : method == "textDocument/semanticTokens/full" ? nlohmann::json{{"data", nlohmann::json::array()}}
+                                                            : nlohmann::json::array();
     if (method == "textDocument/documentSymbol")
       return a->documentSymbols(path);
+    if (method == "textDocument/semanticTokens/full")
+      return {{"data", a->semanticTokens(path)}};
     Position p = positionOf(params);
     if (method == "textDocument/completion")
       return complete(path, p, *a);
