@@ -162,7 +162,7 @@ private:
     switch (type) {
     case L::LBRACE:
       ++depth_;
-      continuation_ = std::nullopt;
+      expressionIndent_ = std::nullopt;
       brackets_.clear();
       break;
     case L::RBRACE:
@@ -203,7 +203,7 @@ private:
     if (prev_ == L::LPAREN || prev_ == L::LBRACK || prev_ == L::DOT)
       return false;
     if (type == L::RPAREN || type == L::RBRACK || type == L::COMMA || type == L::SEMI ||
-        type == L::DOT)
+        type == L::DOT || (type == L::RBRACE && prev_ == L::LBRACE))
       return false;
     if (prev_ == L::COMMA)
       return true;
@@ -227,25 +227,38 @@ private:
   /// later source line came before it), with a blank line before it when the source had one
   /// and it is not the first or last line of a block.
   void startLine(size_t type, size_t line) {
-    bool blank = !lines_.empty() && pendingNewlines_ >= 2 && type != L::RBRACE &&
-                 (lines_.back().code.empty() || lines_.back().code.back() != '{');
-    if (blank && !lines_.empty() && !lines_.back().blank)
+    bool inBrackets = !brackets_.empty() && pendingNewlines_ == 0;
+    bool continues = !inBrackets && prev_ != 0 && pendingNewlines_ > 0 && type != L::COMMENT &&
+                     (isBinaryOperator(prev_) || prev_ == L::ASSIGN);
+    // A blank line in the source stays one, except at the start or end of a block or inside a
+    // statement continued on the next line.
+    size_t gap = inBrackets ? line - lastLine_ : size_t(pendingNewlines_);
+    bool closes = type == L::RBRACE || type == L::RPAREN || type == L::RBRACK;
+    bool opened = !lines_.empty() && !lines_.back().code.empty() &&
+                  std::string("{([").find(lines_.back().code.back()) != std::string::npos;
+    bool blank = !lines_.empty() && gap >= 2 && !continues && !closes && !opened;
+    if (blank && !lines_.back().blank)
       lines_.push_back(Line{0, "", "", true});
     Line next;
-    if (!brackets_.empty() && pendingNewlines_ == 0) {
+    if (inBrackets) {
       // Inside brackets (the lexer drops newlines there).
       const Open &top = brackets_.back();
       bool closing = type == L::RPAREN || type == L::RBRACK;
       next.indent = closing ? top.lineIndent : top.visual ? top.column : top.lineIndent + 4;
-    } else if (prev_ != 0 && pendingNewlines_ > 0 && type != L::COMMENT &&
-               (isBinaryOperator(prev_) || prev_ == L::ASSIGN) && line > lastLine_) {
-      // A statement continued after `fn ... =` or a binary operator.
-      if (!continuation_)
-        continuation_ = size_t(depth_) * 2 + (prev_ == L::ASSIGN ? 2 : 4);
-      next.indent = *continuation_;
+    } else if (continues) {
+      // A statement continued after `fn ... =` (2 in, like a body) or after a binary operator
+      // (4 in from the line the expression started on).
+      if (prev_ == L::ASSIGN) {
+        next.indent = size_t(depth_) * 2 + 2;
+        expressionIndent_ = next.indent;
+      } else {
+        if (!expressionIndent_)
+          expressionIndent_ = lines_.back().indent;
+        next.indent = *expressionIndent_ + 4;
+      }
     } else {
       if (type != L::COMMENT)
-        continuation_ = std::nullopt;
+        expressionIndent_ = std::nullopt;
       next.indent = size_t(depth_) * 2;
     }
     lines_.push_back(next);
@@ -266,7 +279,8 @@ private:
         continue;
       }
       size_t end = i, widest = 0;
-      while (end < lines_.size() && !lines_[end].code.empty() && !lines_[end].comment.empty()) {
+      while (end < lines_.size() && !lines_[end].code.empty() && !lines_[end].comment.empty() &&
+             lines_[end].indent == lines_[i].indent) {
         widest = std::max(widest, lines_[end].indent + width(lines_[end].code));
         ++end;
       }
@@ -299,7 +313,8 @@ private:
   int pendingNewlines_ = 0;
   bool unaryBefore_ = false;
   bool openedOnThisLine_ = false;
-  std::optional<size_t> continuation_;
+  /// The indentation of the line a statement's expression started on, while it continues.
+  std::optional<size_t> expressionIndent_;
 };
 
 /// The tokens that carry meaning: code and comments in order, each run of newlines as one,

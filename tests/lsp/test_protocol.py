@@ -139,3 +139,64 @@ def test_a_10_mb_document(raw):
     assert "fn f0(x)" in reply["result"]["contents"]["value"]
     assert time.monotonic() - start < 120
     assert raw.close() == 0
+
+
+def test_invalid_requests_get_invalid_request(raw):
+    raw.initialize()
+    for body, id in ((b"[]", None), (b"42", None), (b'{"jsonrpc":"2.0","id":98,"method":5}', 98)):
+        raw.send_bytes(body)
+        reply = raw.receive()
+        assert reply["error"]["code"] == -32600 and reply["id"] == id, reply
+    raw.send_bytes(b'{"jsonrpc":"2.0","id":97}')  # a response to nothing: ignored
+    reply = raw.request(12, "initialize", {"capabilities": {}})
+    assert reply["error"]["code"] == -32600  # a second initialize
+    assert raw.close() == 0
+
+
+def test_uris_and_incremental_changes(raw):
+    raw.initialize()
+    # Diagnostics come back under the URI the client used, however it spelt the path.
+    uri = "file:///tmp/nnx-lsp-protocol/../nnx-lsp-protocol//odd%20name.nnx"
+    raw.send({"jsonrpc": "2.0", "method": "textDocument/didOpen",
+              "params": {"textDocument": {"uri": uri, "languageId": "nnx", "version": 1,
+                                          "text": "fn f(*xs) {\n  return reluu(xs)\n}\n"}}})
+    published = raw.receive_until(lambda m: m.get("method") == "textDocument/publishDiagnostics")
+    assert published["params"]["uri"] == uri
+    assert [d["code"] for d in published["params"]["diagnostics"]] == ["E0201"]
+    # The variadic parameter's name, after its star.
+    reply = raw.request(13, "textDocument/definition", {"textDocument": {"uri": uri},
+                                                        "position": {"line": 1, "character": 16}})
+    assert reply["result"][0]["range"]["start"] == {"line": 0, "character": 6}
+    assert reply["result"][0]["range"]["end"] == {"line": 0, "character": 8}
+    # A ranged change is applied where it says.
+    raw.send({"jsonrpc": "2.0", "method": "textDocument/didChange",
+              "params": {"textDocument": {"uri": uri, "version": 2},
+                         "contentChanges": [{"range": {"start": {"line": 1, "character": 9},
+                                                       "end": {"line": 1, "character": 14}},
+                                             "text": "relu"}]}})
+    published = raw.receive_until(lambda m: m.get("method") == "textDocument/publishDiagnostics")
+    assert published["params"]["diagnostics"] == []
+    assert raw.close() == 0
+
+
+def test_an_importer_sees_its_import_change(raw):
+    raw.initialize()
+    os.makedirs("/tmp/nnx-lsp-protocol/imports", exist_ok=True)
+    a = "file:///tmp/nnx-lsp-protocol/imports/a.nnx"
+    b = "file:///tmp/nnx-lsp-protocol/imports/b.nnx"
+    open("/tmp/nnx-lsp-protocol/imports/b.nnx", "w").write("fn helper(x) = x * 2\n")
+    for uri, text in ((b, "fn helper(x) = x * 2\n"),
+                      (a, 'import "b.nnx"\nfn g(x) = helper(x) + 1\n')):
+        raw.send({"jsonrpc": "2.0", "method": "textDocument/didOpen",
+                  "params": {"textDocument": {"uri": uri, "languageId": "nnx", "version": 1,
+                                              "text": text}}})
+        raw.receive_until(lambda m: m.get("method") == "textDocument/publishDiagnostics"
+                          and m["params"]["uri"] == uri)
+    # b renames helper (unsaved): a is analysed again and loses it.
+    raw.send({"jsonrpc": "2.0", "method": "textDocument/didChange",
+              "params": {"textDocument": {"uri": b, "version": 2},
+                         "contentChanges": [{"text": "fn helper3(x) = x * 2\n"}]}})
+    published = raw.receive_until(lambda m: m.get("method") == "textDocument/publishDiagnostics"
+                                  and m["params"]["uri"] == a and m["params"]["diagnostics"])
+    assert "unknown name `helper`" in published["params"]["diagnostics"][0]["message"]
+    assert raw.close() == 0

@@ -3,8 +3,8 @@
 // Rewrites each file (or each .nnx file under a directory) in the layout of
 // lang/syntax/Formatter.h, atomically and keeping its permissions, like `gofmt -w` and
 // `rustfmt`; `--check` writes nothing and fails when a file is not formatted (for CI), with the
-// first line that would change; `--stdout` prints the formatted text instead. A file with
-// syntax errors gets its diagnostics and is left alone.
+// first line that would change; `--stdout` prints the formatted text instead; `-` formats
+// stdin to stdout. A file with syntax errors gets its diagnostics and is left alone.
 //
 //===----------------------------------------------------------------------===//
 #include "tools/nnxrun/Commands.h"
@@ -20,6 +20,7 @@
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
+#include <iterator>
 
 namespace nnx::tool {
 
@@ -59,13 +60,21 @@ size_t firstDifferentLine(const std::string &a, const std::string &b) {
 } // namespace
 
 int runFmt(const FmtOptions &o) {
+  if (o.check && o.toStdout)
+    throw rt::Error("E0406", "give `--check` or `--stdout`, not both",
+                    {"--check only says whether files would change; --stdout prints them"});
   lang::SourceManager sources;
   lang::DiagnosticEngine diags(sources);
   size_t changed = 0, unchanged = 0, failed = 0;
   for (const std::string &path : expandPaths(o.paths)) {
+    // `-`: the text on stdin, formatted to stdout (for editors' filters: `:%!nnxrun fmt -`).
+    bool stdinText = path == "-";
     std::string text;
     try {
-      text = rt::readFileBytes(path, lang::Program::kMaxSourceBytes);
+      if (stdinText)
+        text.assign(std::istreambuf_iterator<char>(std::cin), std::istreambuf_iterator<char>());
+      else
+        text = rt::readFileBytes(path, lang::Program::kMaxSourceBytes);
     } catch (const rt::Error &e) {
       reportRuntimeError(e);
       ++failed;
@@ -78,7 +87,7 @@ int runFmt(const FmtOptions &o) {
       ++failed;
       continue;
     }
-    if (o.toStdout) {
+    if (o.toStdout || (stdinText && !o.check)) {
       std::cout << *formatted;
       continue;
     }
@@ -95,7 +104,7 @@ int runFmt(const FmtOptions &o) {
     rt::writeFileAtomically(path, {{formatted->data(), formatted->size()}});
     std::cout << "formatted " << path << "\n";
   }
-  if (o.toStdout)
+  if (o.toStdout || (o.paths.size() == 1 && o.paths[0] == "-" && !o.check))
     return failed ? 1 : 0;
   auto files = [](size_t n) { return std::to_string(n) + (n == 1 ? " file" : " files"); };
   std::cout << (o.check ? files(changed) + " would be reformatted, "

@@ -256,7 +256,8 @@ int main(int argc, char **argv) {
 
   FmtOptions fmtOptions;
   CLI::App *fmt = app.add_subcommand("fmt", "rewrite .nnx files in the canonical layout");
-  fmt->add_option("PATH", fmtOptions.paths, "files, or directories of .nnx files")->required();
+  fmt->add_option("PATH", fmtOptions.paths, "files, directories of .nnx files, or - for stdin")
+      ->required();
   fmt->add_flag("--check", fmtOptions.check,
                 "write nothing; exit 1 and name the files that are not formatted");
   fmt->add_flag("--stdout", fmtOptions.toStdout, "print the formatted text instead of writing");

@@ -32,8 +32,18 @@ std::string pathFromUri(const std::string &uri) {
   static const std::string kScheme = "file://";
   if (uri.compare(0, kScheme.size(), kScheme) != 0)
     return "";
+  // The authority: empty or localhost (a file on another host is not served).
+  size_t slash = uri.find('/', kScheme.size());
+  if (slash == std::string::npos)
+    return "";
+  std::string host = uri.substr(kScheme.size(), slash - kScheme.size());
+  if (!host.empty() && host != "localhost")
+    return "";
+  size_t end = std::min(uri.find('?', slash), uri.find('#', slash));
+  if (end == std::string::npos)
+    end = uri.size();
   std::string path;
-  for (size_t i = kScheme.size(); i < uri.size(); ++i) {
+  for (size_t i = slash; i < end; ++i) {
     if (uri[i] == '%' && i + 2 < uri.size() && std::isxdigit(static_cast<unsigned char>(uri[i + 1])) &&
         std::isxdigit(static_cast<unsigned char>(uri[i + 2]))) {
       path += char(std::stoi(uri.substr(i + 1, 2), nullptr, 16));
@@ -42,7 +52,7 @@ std::string pathFromUri(const std::string &uri) {
       path += uri[i];
     }
   }
-  return path;
+  return path == "/" ? "" : path;
 }
 
 std::string uriFromPath(const std::string &path) {
@@ -167,6 +177,13 @@ Analysis::Analysis(const std::string &path, const std::map<std::string, std::str
     userFiles_.insert(ast->fileId);
     indexFile(*ast);
   }
+  for (auto &[name, entries] : scoped_) {
+    std::stable_sort(entries.begin(), entries.end(), [](const auto &a, const auto &b) {
+      return std::make_pair(a.first.file, a.first.begin) < std::make_pair(b.first.file, b.first.begin);
+    });
+    for (const auto &[scope, sym] : entries)
+      longestScope_[name] = std::max(longestScope_[name], scope.end - scope.begin);
+  }
   if (!loaded || !lang::resolveProgram(program))
     return;
   lang::TraceOptions options;
@@ -181,6 +198,20 @@ Analysis::Analysis(const std::string &path, const std::map<std::string, std::str
 }
 
 Analysis::~Analysis() = default;
+
+std::set<std::string> Analysis::files() const {
+  std::set<std::string> paths = {pathOf(fileOf(path_))};
+  for (uint32_t id : userFiles_)
+    paths.insert(pathOf(id));
+  return paths;
+}
+
+const LineIndex &Analysis::lineIndex(uint32_t fileId) const {
+  std::unique_ptr<LineIndex> &index = lineIndexes_[fileId];
+  if (!index)
+    index = std::make_unique<LineIndex>(session_->program().sources().file(fileId).text);
+  return *index;
+}
 
 bool Analysis::parsed() const {
   uint32_t id = fileOf(path_);
@@ -208,8 +239,7 @@ uint32_t Analysis::fileOf(const std::string &path) const {
 }
 
 nlohmann::json Analysis::range(lang::Span span) const {
-  const std::string &text = session_->program().sources().file(span.file).text;
-  LineIndex index(text);
+  const LineIndex &index = lineIndex(span.file);
   Position a = index.position(span.begin), b = index.position(std::max(span.end, span.begin));
   return {{"start", {{"line", a.line}, {"character", a.character}}},
           {"end", {{"line", b.line}, {"character", b.character}}}};
@@ -278,6 +308,15 @@ std::string Analysis::declarationLine(lang::Span span) const {
   const std::string &text = session_->program().sources().file(span.file).text;
   size_t end = text.find('\n', span.begin);
   std::string line = text.substr(span.begin, (end == std::string::npos ? text.size() : end) - span.begin);
+  bool quoted = false;
+  for (size_t i = 0; i < line.size(); ++i) { // a comment at the end is not the declaration
+    if (line[i] == '"')
+      quoted = !quoted;
+    else if (line[i] == '#' && !quoted) {
+      line.resize(i);
+      break;
+    }
+  }
   while (!line.empty() && (line.back() == ' ' || line.back() == '{' || line.back() == '\r'))
     line.pop_back();
   return line;
@@ -365,11 +404,15 @@ void Analysis::addParams(const std::vector<lang::Param> &params, const std::stri
                          lang::Span scope) {
   const lang::SourceManager &sources = session_->program().sources();
   for (const lang::Param &p : params) {
-    uint32_t begin = p.span.begin + (p.variadic ? 1u : 0u);
+    // The name inside the parameter's text (`*masks`: after the star).
+    std::string_view text = sources.text(p.span);
+    size_t at = text.find(p.name);
+    uint32_t begin = p.span.begin + uint32_t(at == std::string_view::npos ? 0 : at);
     Symbol s{Symbol::Kind::Parameter, p.name, std::string(sources.text(p.span)), "", p.span,
              lang::Span{p.span.file, begin, begin + uint32_t(p.name.size())}, owner,
              p.type ? p.type->name : ""};
-    scoped_.push_back({scope, addSymbol(std::move(s))});
+    const Symbol *added = addSymbol(std::move(s));
+    scoped_[added->name].push_back({scope, added});
   }
 }
 
@@ -387,7 +430,7 @@ void Analysis::indexBlock(const lang::Block &block, const std::string &container
       if (moduleBody)
         members_[container].push_back(sym);
       else
-        scoped_.push_back({scope, sym});
+        scoped_[sym->name].push_back({scope, sym});
       addParams(fn.params, container, fn.span);
       indexBlock(fn.body, container, fn.span, false);
     } else if (auto *var = dyn_cast<lang::VarDeclStmt>(stmt.get())) {
@@ -406,9 +449,8 @@ void Analysis::indexBlock(const lang::Block &block, const std::string &container
           for (const Symbol *m : members_[container])
             known |= m->name == name->name;
         else
-          for (const auto &[where, sym] : scoped_)
-            known |= where.begin == scope.begin && where.file == scope.file &&
-                     sym->name == name->name;
+          for (const auto &[where, sym] : scoped_[name->name])
+            known |= where.begin == scope.begin && where.file == scope.file;
         if (known)
           continue;
         std::string type = assign->targets.size() == assign->values.size()
@@ -423,7 +465,7 @@ void Analysis::indexBlock(const lang::Block &block, const std::string &container
         if (moduleBody)
           members_[container].push_back(sym);
         else
-          scoped_.push_back({scope, sym});
+          scoped_[sym->name].push_back({scope, sym});
       }
     } else if (auto *ifStmt = dyn_cast<lang::IfStmt>(stmt.get())) {
       indexBlock(ifStmt->thenBlock, container, scope, moduleBody);
@@ -445,6 +487,7 @@ void Analysis::indexFile(const lang::FileAST &ast) {
     globals_[m->name] =
         addSymbol({Symbol::Kind::Module, m->name, header(text, m->span, m->nameSpan.end),
                    docAbove(m->span), m->span, m->nameSpan, "", ""});
+    modules_.push_back(globals_[m->name]);
     members_[m->name].clear();
     addParams(m->params, m->name, m->span); // in scope in the body and the methods
     indexBlock(m->body, m->name, m->span, true);

@@ -51,7 +51,7 @@ public:
   uint32_t offset(Position p) const;
 
 private:
-  const std::string &text_;
+  std::string text_;
   std::vector<uint32_t> starts_;
 };
 
@@ -107,6 +107,8 @@ public:
   std::string pathOf(uint32_t fileId) const;
   /// Whether the document parsed (the index and the queries know its declarations).
   bool parsed() const;
+  /// The paths of the user files it read (the document and what it imports).
+  std::set<std::string> files() const;
 
 private:
   /// The identifier at `offset` of file `fileId`: its span (invalid if none).
@@ -116,9 +118,11 @@ private:
   /// The module whose instance the expression text ending before `dot` (a `.`) holds: the
   /// chain `a.b.c` resolved member by member from a local, a parameter or a member.
   std::string moduleOfChain(uint32_t fileId, uint32_t dot) const;
-  /// Symbols visible by bare name at `offset` of `fileId`: locals and parameters of the
-  /// enclosing function or test, members and parameters of the enclosing module.
-  std::vector<const Symbol *> scopeAt(uint32_t fileId, uint32_t offset) const;
+  /// Symbols visible by bare name at `offset` of `fileId` (only those named `name` when it is
+  /// not empty), innermost first: locals and parameters of the enclosing function or test,
+  /// members and parameters of the enclosing module.
+  std::vector<const Symbol *> scopeAt(uint32_t fileId, uint32_t offset,
+                                      const std::string &name = "") const;
   /// The members and methods of module `name`.
   std::vector<const Symbol *> membersOf(const std::string &module) const;
   nlohmann::json location(lang::Span span) const;
@@ -144,10 +148,19 @@ private:
   std::map<SpanKey, std::vector<std::string>> expressionTypes_, variableTypes_;
   std::string stdlibDir_;
   std::vector<std::unique_ptr<Symbol>> symbols_;
-  /// Locals and parameters, with the span of the function, test or module they live in.
-  std::vector<std::pair<lang::Span, const Symbol *>> scoped_;
+  /// Locals and parameters, with the span of the function, test or module they live in, by
+  /// name.
+  std::map<std::string, std::vector<std::pair<lang::Span, const Symbol *>>> scoped_;
+  /// Per name, the longest scope (scoped_ is sorted by scope start once indexing is done, so
+  /// that the scopes around an offset are found near it).
+  std::map<std::string, uint32_t> longestScope_;
+  /// The LineIndex of each file, made on first use.
+  const LineIndex &lineIndex(uint32_t fileId) const;
+  mutable std::map<uint32_t, std::unique_ptr<LineIndex>> lineIndexes_;
   std::map<std::string, std::vector<const Symbol *>> members_;
   std::map<std::string, const Symbol *> globals_;
+  /// Every module declaration (the enclosing module of an offset is among these).
+  std::vector<const Symbol *> modules_;
   /// Each declaration by the (file, offset) of its name.
   std::map<std::pair<uint32_t, uint32_t>, const Symbol *> declarations_;
   std::set<uint32_t> userFiles_;

@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstdlib>
+#include <iostream>
 #include <poll.h>
 #include <unistd.h>
 
@@ -42,16 +43,29 @@ bool JsonRpc::fill(int millis) {
   return true;
 }
 
+/// Where the header at the start of `buffer` ends and the body begins: after `\r\n\r\n`, or
+/// `\n\n` from a client that writes bare newlines; npos when not there yet.
+static std::pair<size_t, size_t> headerEnd(const std::string &buffer) {
+  size_t crlf = buffer.find("\r\n\r\n"), lf = buffer.find("\n\n");
+  if (crlf != std::string::npos && (lf == std::string::npos || crlf < lf))
+    return {crlf, crlf + 4};
+  if (lf != std::string::npos)
+    return {lf, lf + 2};
+  return {std::string::npos, std::string::npos};
+}
+
 size_t JsonRpc::framed() const {
-  size_t end = buffer_.find("\r\n\r\n");
+  auto [end, body] = headerEnd(buffer_);
   if (end == std::string::npos)
     return buffer_.size() > kMaxHeaderBytes ? std::string::npos : 0;
   size_t length = std::string::npos;
   size_t pos = 0;
   while (pos < end) {
-    size_t eol = buffer_.find("\r\n", pos);
+    size_t eol = std::min(buffer_.find('\n', pos), end);
     std::string field = buffer_.substr(pos, eol - pos);
-    pos = eol + 2;
+    if (!field.empty() && field.back() == '\r')
+      field.pop_back();
+    pos = eol + 1;
     static const std::string kLength = "content-length:";
     std::string lower = field.substr(0, kLength.size());
     for (char &c : lower)
@@ -66,7 +80,7 @@ size_t JsonRpc::framed() const {
   }
   if (length == std::string::npos)
     return std::string::npos;
-  size_t total = end + 4 + length;
+  size_t total = body + length;
   return buffer_.size() >= total ? total : 0;
 }
 
@@ -89,12 +103,20 @@ std::optional<nlohmann::json> JsonRpc::read() {
     if (!fill(-1))
       return std::nullopt;
   if (total == std::string::npos) {
-    // A malformed header: the stream cannot be resynchronised.
+    // A malformed header: the stream cannot be resynchronised. Said on stderr (the editor's
+    // log of the server), then the server stops.
+    std::string header = buffer_.substr(0, std::min<size_t>(buffer_.size(), 80));
+    for (char &c : header)
+      if (c == '\r' || c == '\n')
+        c = ' ';
+    std::cerr << "nnxrun lsp: malformed message header (it needs `Content-Length: N` with N "
+                 "at most 128 MiB): `"
+              << header << "`\n";
     buffer_.clear();
     eof_ = true;
     return std::nullopt;
   }
-  size_t body = buffer_.find("\r\n\r\n") + 4;
+  size_t body = headerEnd(buffer_).second;
   std::string text = buffer_.substr(body, total - body);
   buffer_.erase(0, total);
   nlohmann::json message = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);

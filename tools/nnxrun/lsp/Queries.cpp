@@ -108,22 +108,48 @@ std::vector<const Symbol *> Analysis::membersOf(const std::string &module) const
   return it == members_.end() ? std::vector<const Symbol *>{} : it->second;
 }
 
-std::vector<const Symbol *> Analysis::scopeAt(uint32_t fileId, uint32_t offset) const {
+std::vector<const Symbol *> Analysis::scopeAt(uint32_t fileId, uint32_t offset,
+                                              const std::string &name) const {
   // Innermost scope first: a method's locals and parameters before its module's parameters.
   std::vector<std::pair<uint32_t, const Symbol *>> found;
-  for (const auto &[scope, sym] : scoped_)
-    if (contains(scope, fileId, offset))
-      found.push_back({scope.end - scope.begin, sym});
+  auto collect = [&](const std::vector<std::pair<lang::Span, const Symbol *>> &entries) {
+    for (const auto &[scope, sym] : entries)
+      if (contains(scope, fileId, offset))
+        found.push_back({scope.end - scope.begin, sym});
+  };
+  if (!name.empty()) {
+    // Sorted by start: only the entries starting within the longest scope before `offset`
+    // can contain it.
+    if (auto it = scoped_.find(name); it != scoped_.end()) {
+      const auto &entries = it->second;
+      uint32_t longest = longestScope_.count(name) ? longestScope_.at(name) : 0;
+      auto after = std::upper_bound(entries.begin(), entries.end(), std::make_pair(fileId, offset),
+                                    [](const std::pair<uint32_t, uint32_t> &key, const auto &e) {
+                                      return key < std::make_pair(e.first.file, e.first.begin);
+                                    });
+      for (auto e = after; e != entries.begin();) {
+        --e;
+        if (e->first.file != fileId || e->first.begin + longest < offset)
+          break;
+        if (contains(e->first, fileId, offset))
+          found.push_back({e->first.end - e->first.begin, e->second});
+      }
+    }
+  } else {
+    for (const auto &[n, entries] : scoped_)
+      collect(entries);
+  }
   std::stable_sort(found.begin(), found.end(),
                    [](const auto &a, const auto &b) { return a.first < b.first; });
   std::vector<const Symbol *> out;
   for (const auto &[size, sym] : found)
     out.push_back(sym);
   // Members and methods of the enclosing module.
-  for (const auto &[name, sym] : globals_)
-    if (sym->kind == Symbol::Kind::Module && contains(sym->span, fileId, offset))
-      for (const Symbol *m : membersOf(name))
-        out.push_back(m);
+  for (const Symbol *sym : modules_)
+    if (contains(sym->span, fileId, offset) && globals_.at(sym->name) == sym)
+      for (const Symbol *m : membersOf(sym->name))
+        if (name.empty() || m->name == name)
+          out.push_back(m);
   return out;
 }
 
@@ -153,11 +179,8 @@ std::string Analysis::moduleOfChain(uint32_t fileId, uint32_t dot) const {
     std::string name = text.substr(chain[i].begin, chain[i].end - chain[i].begin);
     const Symbol *found = nullptr;
     if (i == 0) {
-      for (const Symbol *s : scopeAt(fileId, chain[i].begin))
-        if (s->name == name) {
-          found = s;
-          break;
-        }
+      std::vector<const Symbol *> inScope = scopeAt(fileId, chain[i].begin, name);
+      found = inScope.empty() ? nullptr : inScope.front();
     } else {
       for (const Symbol *s : membersOf(module))
         if (s->name == name)
@@ -192,9 +215,8 @@ std::vector<const Symbol *> Analysis::resolve(lang::Span at) const {
   if (auto it = declarations_.find({at.file, at.begin});
       it != declarations_.end() && it->second->name == name)
     return {it->second};
-  for (const Symbol *s : scopeAt(at.file, at.begin))
-    if (s->name == name)
-      return {s};
+  if (std::vector<const Symbol *> inScope = scopeAt(at.file, at.begin, name); !inScope.empty())
+    return {inScope.front()};
   if (auto it = globals_.find(name); it != globals_.end())
     out.push_back(it->second);
   return out;
@@ -205,7 +227,7 @@ nlohmann::json Analysis::hover(const std::string &path, Position p) const {
   if (!fileId)
     return nullptr;
   const std::string &text = session_->program().sources().file(fileId).text;
-  uint32_t offset = LineIndex(text).offset(p);
+  uint32_t offset = lineIndex(fileId).offset(p);
   lang::Span at = identifierAt(fileId, offset);
   if (!at.valid())
     return nullptr;
@@ -261,7 +283,7 @@ nlohmann::json Analysis::definition(const std::string &path, Position p) const {
   if (!fileId)
     return out;
   const std::string &text = session_->program().sources().file(fileId).text;
-  uint32_t offset = LineIndex(text).offset(p);
+  uint32_t offset = lineIndex(fileId).offset(p);
   // An import's path: the file.
   if (const lang::FileAST *ast = session_->program().fileAST(fileId))
     for (const lang::ImportDecl &imp : ast->imports)
@@ -288,7 +310,7 @@ nlohmann::json Analysis::references(const std::string &path, Position p,
   if (!fileId)
     return out;
   const std::string &text = session_->program().sources().file(fileId).text;
-  lang::Span at = identifierAt(fileId, LineIndex(text).offset(p));
+  lang::Span at = identifierAt(fileId, lineIndex(fileId).offset(p));
   if (!at.valid())
     return out;
   std::vector<const Symbol *> targets = resolve(at);
@@ -325,7 +347,7 @@ nlohmann::json Analysis::completion(const std::string &path, Position p) const {
   if (!fileId)
     return items;
   const std::string &text = session_->program().sources().file(fileId).text;
-  uint32_t offset = LineIndex(text).offset(p);
+  uint32_t offset = lineIndex(fileId).offset(p);
   uint32_t begin = offset;
   while (begin > 0 && isIdentChar(text[begin - 1]))
     --begin;
@@ -385,7 +407,7 @@ nlohmann::json Analysis::semanticTokens(const std::string &path) const {
   if (!fileId)
     return data;
   const std::string &text = session_->program().sources().file(fileId).text;
-  LineIndex index(text);
+  const LineIndex &index = lineIndex(fileId);
   Position last;
   for (const lang::LexedToken &t : lang::lexTokens(text)) {
     int type = -1;

@@ -45,7 +45,10 @@ std::string documentPath(const nlohmann::json &params) {
   std::string path = pathFromUri(params["textDocument"]["uri"].get<std::string>());
   if (path.empty())
     throw RequestError{kInvalidParams, "only file:// documents are served"};
-  return path;
+  // One name per file, as the analyses name files: `a/../b//c.nnx` is `b/c.nnx`.
+  std::error_code ec;
+  fs::path canonical = fs::weakly_canonical(fs::path(path), ec);
+  return ec ? path : canonical.string();
 }
 
 /// A request's `position`; InvalidParams when malformed.
@@ -127,8 +130,15 @@ void Server::handle(const nlohmann::json &message) {
                {"error", {{"code", -32700}, {"message", message["parseError"]}}}});
     return;
   }
-  if (!message.is_object() || !message.contains("method") || !message["method"].is_string())
-    return; // a response to nothing we asked, or garbage: ignored
+  if (!message.is_object() || (message.contains("method") && !message["method"].is_string())) {
+    nlohmann::json id = message.is_object() && message.contains("id") ? message["id"] : nlohmann::json();
+    rpc_.send({{"jsonrpc", "2.0"},
+               {"id", id},
+               {"error", {{"code", kInvalidRequest}, {"message", "not a JSON-RPC request"}}}});
+    return;
+  }
+  if (!message.contains("method"))
+    return; // a response: the server asks nothing, so there is nothing to match it with
   std::string method = message["method"].get<std::string>();
   nlohmann::json params = message.value("params", nlohmann::json::object());
   bool isRequest = message.contains("id");
@@ -155,6 +165,8 @@ void Server::handle(const nlohmann::json &message) {
 
 nlohmann::json Server::request(const std::string &method, const nlohmann::json &params) {
   if (method == "initialize") {
+    if (initialized_)
+      throw RequestError{kInvalidRequest, "initialize was already sent"};
     initialized_ = true;
     return {{"capabilities",
              {{"positionEncoding", "utf-16"},
@@ -185,7 +197,11 @@ nlohmann::json Server::request(const std::string &method, const nlohmann::json &
       method == "textDocument/references" || method == "textDocument/completion" ||
       method == "textDocument/documentSymbol" || method == "textDocument/semanticTokens/full") {
     std::string path = documentPath(params);
-    const Analysis *a = analysisOf(path);
+    // The outline and the colours are of the text as it is; the rest use the newest analysis
+    // that parsed, while the text is half-typed.
+    bool ofText = method == "textDocument/documentSymbol" ||
+                  method == "textDocument/semanticTokens/full";
+    const Analysis *a = ofText ? newestOf(path) : analysisOf(path);
     if (!a)
       return method == "textDocument/hover"                  ? nlohmann::json()
              : method == "textDocument/semanticTokens/full" ? nlohmann::json{{"data", nlohmann::json::array()}}
@@ -214,22 +230,26 @@ void Server::notification(const std::string &method, const nlohmann::json &param
     exit_ = true;
     return;
   }
-  if (!initialized_)
+  if (!initialized_ || shutdown_)
     return;
   if (method == "textDocument/didOpen" || method == "textDocument/didChange") {
     std::string path = documentPath(params);
-    std::string text;
     if (method == "textDocument/didOpen") {
-      text = params["textDocument"].value("text", "");
+      documents_[path] = params["textDocument"].value("text", "");
+      uris_[path] = params["textDocument"]["uri"].get<std::string>();
     } else {
-      // Full sync: the last change holds the whole text.
+      auto doc = documents_.find(path);
       const nlohmann::json &changes = params.value("contentChanges", nlohmann::json::array());
-      if (!changes.is_array() || changes.empty() || !changes.back().is_object())
-        return;
-      text = changes.back().value("text", "");
+      if (doc == documents_.end() || !changes.is_array())
+        return; // a change to a document that is not open
+      for (const nlohmann::json &change : changes)
+        applyChange(doc->second, change);
     }
-    documents_[path] = text;
     dirty_.insert(path);
+    // The open documents that import this one see its new text too.
+    for (const auto &[other, analysis] : analyses_)
+      if (other != path && analysis->files().count(path))
+        dirty_.insert(other);
     if (method == "textDocument/didOpen")
       analyze(path); // the first diagnostics at once
     return;
@@ -242,13 +262,15 @@ void Server::notification(const std::string &method, const nlohmann::json &param
   }
   if (method == "textDocument/didClose") {
     std::string path = documentPath(params);
+    std::string uri = uriOf(path);
     documents_.erase(path);
+    uris_.erase(path);
     dirty_.erase(path);
     analyses_.erase(path);
     unparsed_.erase(path);
     rpc_.send({{"jsonrpc", "2.0"},
                {"method", "textDocument/publishDiagnostics"},
-               {"params", {{"uri", uriFromPath(path)}, {"diagnostics", nlohmann::json::array()}}}});
+               {"params", {{"uri", uri}, {"diagnostics", nlohmann::json::array()}}}});
   }
 }
 
@@ -269,12 +291,46 @@ void Server::analyze(const std::string &path) {
   for (const auto &[file, diagnostics] : analysis->diagnostics())
     rpc_.send({{"jsonrpc", "2.0"},
                {"method", "textDocument/publishDiagnostics"},
-               {"params", {{"uri", uriFromPath(file)}, {"diagnostics", diagnostics}}}});
+               {"params", {{"uri", uriOf(file)}, {"diagnostics", diagnostics}}}});
   // The queries keep the last analysis that parsed while the text is half-typed.
   if (analysis->parsed() || !analyses_.count(path))
     analyses_[path] = std::move(analysis);
   else
     unparsed_[path] = std::move(analysis);
+}
+
+std::string Server::uriOf(const std::string &path) const {
+  auto it = uris_.find(path);
+  return it != uris_.end() ? it->second : uriFromPath(path);
+}
+
+void Server::applyChange(std::string &text, const nlohmann::json &change) {
+  if (!change.is_object() || !change.contains("text") || !change["text"].is_string())
+    return;
+  std::string replacement = change["text"].get<std::string>();
+  const nlohmann::json &range = change.value("range", nlohmann::json());
+  if (!range.is_object()) {
+    text = std::move(replacement); // full sync
+    return;
+  }
+  // An incremental change (the server asks for full sync, but a client may send ranges).
+  auto position = [](const nlohmann::json &p) {
+    return Position{p.value("line", 0), p.value("character", 0)};
+  };
+  LineIndex index(text);
+  uint32_t begin = index.offset(position(range.value("start", nlohmann::json::object())));
+  uint32_t end = index.offset(position(range.value("end", nlohmann::json::object())));
+  if (end < begin)
+    std::swap(begin, end);
+  text.replace(begin, end - begin, replacement);
+}
+
+const Analysis *Server::newestOf(const std::string &path) {
+  if (dirty_.count(path))
+    analyze(path);
+  if (auto it = unparsed_.find(path); it != unparsed_.end())
+    return it->second.get();
+  return analysisOf(path);
 }
 
 const Analysis *Server::analysisOf(const std::string &path) {

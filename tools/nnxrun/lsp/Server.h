@@ -41,6 +41,12 @@ private:
   void analyze(const std::string &path);
   /// The newest analysis of `path` (analysed now if it changed since).
   const Analysis *analysisOf(const std::string &path);
+  /// The newest analysis of `path`, parsed or not.
+  const Analysis *newestOf(const std::string &path);
+  /// The URI the client names `path` by (it receives diagnostics under it).
+  std::string uriOf(const std::string &path) const;
+  /// Applies one TextDocumentContentChangeEvent (whole text, or a range) to `text`.
+  static void applyChange(std::string &text, const nlohmann::json &change);
   nlohmann::json format(const std::string &path);
   /// Completion items at `p`: from `current`, or from an analysis of the text with a
   /// placeholder at `p` when only that parses (after a `.`).
@@ -50,8 +56,8 @@ private:
   int debounceMillis_;
   std::string stdlibDir_;
   bool initialized_ = false, shutdown_ = false, exit_ = false;
-  /// Open documents: path -> text.
-  std::map<std::string, std::string> documents_;
+  /// Open documents: path -> text, and the URI the client gave.
+  std::map<std::string, std::string> documents_, uris_;
   /// Documents changed since their last analysis.
   std::set<std::string> dirty_;
   /// Per document, the newest analysis that parsed (what the queries use) ...
