@@ -178,8 +178,9 @@ Analysis::Analysis(const std::string &path, const std::map<std::string, std::str
     indexFile(*ast);
   }
   for (auto &[name, entries] : scoped_) {
-    std::stable_sort(entries.begin(), entries.end(), [](const auto &a, const auto &b) {
-      return std::make_pair(a.first.file, a.first.begin) < std::make_pair(b.first.file, b.first.begin);
+    std::sort(entries.begin(), entries.end(), [](const auto &a, const auto &b) {
+      return std::make_tuple(a.first.file, a.first.begin, a.second->nameSpan.begin) <
+             std::make_tuple(b.first.file, b.first.begin, b.second->nameSpan.begin);
     });
     for (const auto &[scope, sym] : entries)
       longestScope_[name] = std::max(longestScope_[name], scope.end - scope.begin);

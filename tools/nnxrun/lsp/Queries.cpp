@@ -139,8 +139,10 @@ std::vector<const Symbol *> Analysis::scopeAt(uint32_t fileId, uint32_t offset,
     for (const auto &[n, entries] : scoped_)
       collect(entries);
   }
-  std::stable_sort(found.begin(), found.end(),
-                   [](const auto &a, const auto &b) { return a.first < b.first; });
+  std::sort(found.begin(), found.end(), [](const auto &a, const auto &b) {
+    return std::make_pair(a.first, a.second->nameSpan.begin) <
+           std::make_pair(b.first, b.second->nameSpan.begin);
+  });
   std::vector<const Symbol *> out;
   for (const auto &[size, sym] : found)
     out.push_back(sym);
