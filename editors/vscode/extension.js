@@ -65,6 +65,10 @@ async function activate(context) {
   const server = { command: found, args: ['lsp'], transport: TransportKind.stdio };
   client = new LanguageClient('nnx', 'nnx language server', server, {
     documentSelector: [{ scheme: 'file', language: 'nnx' }],
+    // nnx.instances: the modules hover traces where the file's tests do not; changes are sent
+    // as workspace/didChangeConfiguration.
+    initializationOptions: { instances: vscode.workspace.getConfiguration('nnx').get('instances') || [] },
+    synchronize: { configurationSection: 'nnx' },
   });
   await client.start();
   context.subscriptions.push({ dispose: () => client && client.stop() });

@@ -87,7 +87,7 @@ function loadExtension(vscode, clients) {
 
   await check('activation starts `nnxrun lsp` from nnx.server.path', async () => {
     const clients = [];
-    const { vscode, log } = stubVscode({ 'server.path': NNXRUN });
+    const { vscode, log } = stubVscode({ 'server.path': NNXRUN, instances: ['Model(1, 2, 3)'] });
     const ext = loadExtension(vscode, clients);
     await ext.activate({ subscriptions: [] });
     assert(log.errors.length === 0, `errors: ${log.errors}`);
@@ -95,6 +95,8 @@ function loadExtension(vscode, clients) {
     assert(clients[0].server.command === NNXRUN, `command ${clients[0].server.command}`);
     assert(JSON.stringify(clients[0].server.args) === '["lsp"]', `args ${clients[0].server.args}`);
     assert(clients[0].options.documentSelector[0].language === 'nnx', 'selector');
+    assert(JSON.stringify(clients[0].options.initializationOptions) === '{"instances":["Model(1, 2, 3)"]}',
+      `initializationOptions ${JSON.stringify(clients[0].options.initializationOptions)}`);
     assert(log.commands['nnx.checkFile'] && log.commands['nnx.runTests'], 'commands not registered');
   });
 

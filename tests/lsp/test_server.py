@@ -111,7 +111,9 @@ async def test_hover_shows_kinds_and_shapes(client: LanguageClient):
     result = await client.text_document_hover_async(types.HoverParams(
         text_document=types.TextDocumentIdentifier(uri=URI),
         position=position_of(text, "relu(")))
-    assert "built-in function" in hover_text(result)
+    value = hover_text(result)
+    assert "built-in function (elementwise)" in value, value  # from docs/language.md's table
+    assert "`relu gelu tanh" in value, value
 
 
 async def test_definition_and_references(client: LanguageClient):
@@ -227,3 +229,27 @@ async def test_semantic_tokens_and_snippets(client: LanguageClient):
     items = {i.label: i for i in (result.items if hasattr(result, "items") else result)}
     assert items["module"].insert_text_format == types.InsertTextFormat.Snippet
     assert items["module"].insert_text.startswith("module ${1:Name}(")
+
+
+async def test_hover_where_no_test_reaches(client: LanguageClient):
+    # A module no test instantiates: hover traces it with its hyper-parameters and the batch
+    # standing by name; with the nnx.instances setting, with those sizes.
+    text = ("module Head(din: int, dmid: int) {\n"
+            "  lin = Linear(din, dmid)\n"
+            "  fn __call__(x: f32[B, din]) {\n"
+            "    h = lin(x)\n"
+            "    return relu(h)\n"
+            "  }\n"
+            "}\n")
+    uri = (HERE / "head.nnx").as_uri()
+    await open_document(client, text, uri=uri)
+    assert list(client.diagnostics[uri]) == []
+    hover = lambda: client.text_document_hover_async(types.HoverParams(
+        text_document=types.TextDocumentIdentifier(uri=uri),
+        position=position_of(text, "relu(h)", offset=len("relu("))))
+    value = hover_text(await hover())
+    assert "f32[B, dmid] for Head(din, dmid)" in value, value
+    client.workspace_did_change_configuration(types.DidChangeConfigurationParams(
+        settings={"nnx": {"instances": ["Head(8, 4)"]}}))
+    value = hover_text(await hover())
+    assert "f32[B, 4] for Head(8, 4)" in value, value

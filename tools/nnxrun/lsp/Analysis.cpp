@@ -6,11 +6,13 @@
 //
 //===----------------------------------------------------------------------===//
 #include "tools/nnxrun/lsp/Analysis.h"
+#include "tools/nnxrun/lsp/Recorder.h"
 #include "tools/nnxrun/Commands.h"
 #include "tools/nnxrun/Session.h"
 
 #include "ir/Types.h"
 #include "lang/Evaluator.h"
+#include "lang/Instance.h"
 #include "lang/Resolve.h"
 #include "runtime/Error.h"
 
@@ -23,6 +25,7 @@ namespace nnx::tool::lsp {
 
 namespace fs = std::filesystem;
 using llvm::dyn_cast;
+using llvm::dyn_cast_or_null;
 
 //===----------------------------------------------------------------------===//
 // URIs and positions
@@ -106,56 +109,11 @@ uint32_t LineIndex::offset(Position p) const {
 }
 
 //===----------------------------------------------------------------------===//
-// The recorder of traced types
-//===----------------------------------------------------------------------===//
-
-/// Keeps, per expression and per variable declaration, the distinct types the traces gave
-/// (a few at most: a method called with two batch sizes shows both).
-class Analysis::Recorder : public lang::TraceObserver {
-public:
-  using Types = std::map<SpanKey, std::vector<std::string>>;
-  Recorder(Types &expressions, Types &variables)
-      : expressions_(expressions), variables_(variables) {}
-
-  void expression(const lang::Expr &expr, const lang::Value &value) override {
-    std::string type = describe(value);
-    if (!type.empty())
-      add(expressions_[{expr.span.file, expr.span.begin, expr.span.end}], type);
-  }
-  void variable(const lang::VarDeclStmt &decl, rt::DType dtype, const rt::Shape &shape) override {
-    add(variables_[{decl.nameSpan.file, decl.nameSpan.begin, decl.nameSpan.end}],
-        std::string(rt::dtypeName(dtype)) + rt::formatShape(shape));
-  }
-
-private:
-  static constexpr size_t kMaxTypes = 4;
-  Types &expressions_, &variables_;
-
-  static void add(std::vector<std::string> &types, const std::string &type) {
-    if (types.size() < kMaxTypes && std::find(types.begin(), types.end(), type) == types.end())
-      types.push_back(type);
-  }
-  /// A tensor's type, or a static number's; "" for what hover does not show (modules...).
-  static std::string describe(const lang::Value &value) {
-    switch (value.kind) {
-    case lang::Value::Kind::Tensor:
-      return value.tensor ? ir::formatType(value.tensor.getType()) : "";
-    case lang::Value::Kind::Int:
-      return "int " + std::to_string(value.i);
-    case lang::Value::Kind::Bool:
-      return value.b ? "bool true" : "bool false";
-    default:
-      return "";
-    }
-  }
-};
-
-//===----------------------------------------------------------------------===//
 // Running the front end
 //===----------------------------------------------------------------------===//
 
 Analysis::Analysis(const std::string &path, const std::map<std::string, std::string> &overlays,
-                   const std::string &stdlibDir)
+                   const std::string &stdlibDir, const std::vector<std::string> &instances)
     : session_(std::make_unique<Session>()),
       recorder_(std::make_unique<Recorder>(expressionTypes_, variableTypes_)),
       stdlibDir_(stdlibDir), path_(path) {
@@ -196,6 +154,8 @@ Analysis::Analysis(const std::string &path, const std::map<std::string, std::str
     for (const std::string &note : e.notes())
       d.note(note);
   }
+  documentDiagnostics_ = program.diags().diagnostics().size();
+  traceForHover(instances);
 }
 
 Analysis::~Analysis() = default;
@@ -262,7 +222,9 @@ std::map<std::string, nlohmann::json> Analysis::diagnostics() const {
   byFile[main ? pathOf(main) : path_] = nlohmann::json::array();
   for (uint32_t id : userFiles_)
     byFile[pathOf(id)] = nlohmann::json::array();
-  for (const lang::Diagnostic &d : session_->program().diags().diagnostics()) {
+  const auto &all = session_->program().diags().diagnostics();
+  for (size_t i = 0; i < documentDiagnostics_ && i < all.size(); ++i) {
+    const lang::Diagnostic &d = all[i];
     lang::Span span = d.span;
     std::string prefix;
     // A fault in the stdlib or in generated text is shown at the top of the file.

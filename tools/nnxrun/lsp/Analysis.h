@@ -16,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdint>
 #include <map>
 #include <memory>
 #include <optional>
@@ -81,8 +82,10 @@ public:
   /// (path -> text) from there instead of the disk; traces its tests and typed functions,
   /// recording the types they give. `stdlibDir` is where the stdlib's sources are served from
   /// (so that definitions in the stdlib have a file to open).
+  /// `instances`: module expressions a workspace setting gives (`Model(784, 256, 10)`), with
+  /// which the document's modules are traced for hover where its tests do not reach.
   Analysis(const std::string &path, const std::map<std::string, std::string> &overlays,
-           const std::string &stdlibDir);
+           const std::string &stdlibDir, const std::vector<std::string> &instances = {});
   ~Analysis();
 
   /// LSP Diagnostic arrays by file path: one entry (maybe empty) per user file loaded.
@@ -139,6 +142,13 @@ private:
   std::string declarationLine(lang::Span span) const;
   std::string docAbove(lang::Span span) const;
 
+  /// Traces, for hover, what the tests do not: each module of the document, instantiated from
+  /// `instances` or else with stand-in extents for its `int` hyper-parameters, and its
+  /// `__call__` with stand-ins for the dimension variables of its annotated parameters; the
+  /// types recorded show each stand-in by name (`f32[B, dmid]`). Errors of these traces are
+  /// not the document's: they are not published, and a failed trace records nothing.
+  void traceForHover(const std::vector<std::string> &instances);
+
   class Recorder;
   using SpanKey = std::tuple<uint32_t, uint32_t, uint32_t>; // file, begin, end
   std::unique_ptr<Session> session_;
@@ -146,6 +156,10 @@ private:
   /// The distinct types the traces gave each expression and each variable declaration
   /// (by the span of its name).
   std::map<SpanKey, std::vector<std::string>> expressionTypes_, variableTypes_;
+  /// The types traceForHover found, each with the instance it stands for.
+  std::map<SpanKey, std::vector<std::string>> hoverTypes_;
+  /// The diagnostics of the document (those after are traceForHover's).
+  size_t documentDiagnostics_ = SIZE_MAX;
   std::string stdlibDir_;
   std::vector<std::unique_ptr<Symbol>> symbols_;
   /// Locals and parameters, with the span of the function, test or module they live in, by

@@ -47,6 +47,61 @@ const Builtin *findBuiltin(const std::string &name) {
   return nullptr;
 }
 
+} // namespace
+
+extern const char *const kBuiltinDocs; // docs/language.md's built-ins (EmbedDocs.cmake)
+
+namespace {
+
+/// What docs/language.md says of built-in `name`: the code span that shows it (`softmax(x,
+/// axis=-1)`, or the list naming it) and its table row's group and text. Empty when the table
+/// does not name it.
+struct BuiltinDoc {
+  std::string signature, group, row;
+};
+BuiltinDoc builtinDoc(const std::string &name) {
+  std::string docs = kBuiltinDocs;
+  size_t pos = 0;
+  while (pos < docs.size()) {
+    size_t eol = docs.find('\n', pos);
+    std::string line = docs.substr(pos, eol == std::string::npos ? std::string::npos : eol - pos);
+    pos = eol == std::string::npos ? docs.size() : eol + 1;
+    if (line.rfind("| ", 0) != 0)
+      continue;
+    size_t bar = line.find(" | ", 2);
+    if (bar == std::string::npos)
+      continue;
+    std::string group = line.substr(2, bar - 2);
+    std::string row = line.substr(bar + 3);
+    if (row.size() >= 2 && row.compare(row.size() - 2, 2, " |") == 0)
+      row.resize(row.size() - 2);
+    // The code spans of the row; the first that starts with the name, or lists it.
+    for (size_t open = row.find('`'); open != std::string::npos;) {
+      size_t close = row.find('`', open + 1);
+      if (close == std::string::npos)
+        break;
+      std::string code = row.substr(open + 1, close - open - 1);
+      open = row.find('`', close + 1);
+      if (code.rfind(name + "(", 0) == 0)
+        return {code, group, row};
+      std::string word;
+      bool listed = false, plain = true;
+      for (char c : code + " ") {
+        if (isIdentChar(c)) {
+          word += c;
+          continue;
+        }
+        plain &= c == ' ';
+        listed |= word == name;
+        word.clear();
+      }
+      if (listed && plain)
+        return {name, group, row};
+    }
+  }
+  return {};
+}
+
 /// LSP's CompletionItemKind and SymbolKind numbers for a declaration.
 int completionKind(Symbol::Kind kind) {
   switch (kind) {
@@ -252,8 +307,12 @@ nlohmann::json Analysis::hover(const std::string &path, Position p) const {
     }
   }
   if (value.empty())
-    if (const Builtin *b = findBuiltin(name))
-      value = "```nnx\n" + name + "\n```\n" + b->what + " (docs/language.md lists them all)\n";
+    if (const Builtin *b = findBuiltin(name)) {
+      BuiltinDoc doc = builtinDoc(name);
+      value = "```nnx\n" + (doc.signature.empty() ? name : doc.signature) + "\n```\n" + b->what +
+              (doc.group.empty() ? "" : " (" + doc.group + ")") + "\n\n" +
+              (doc.row.empty() ? "" : doc.row + "\n");
+    }
   // The value of the smallest traced expression around the name: its shape in the tests.
   const std::vector<std::string> *types = nullptr;
   uint32_t smallest = UINT32_MAX;
@@ -265,11 +324,22 @@ nlohmann::json Analysis::hover(const std::string &path, Position p) const {
       types = &it->second;
     }
   }
+  bool fromTests = types != nullptr;
+  if (!types) {
+    // Where no test reaches: the types traced for the setting's instance or for stand-ins.
+    for (const auto &[key, found] : hoverTypes_) {
+      auto [file, begin, end] = key;
+      if (file == fileId && begin <= at.begin && at.end <= end && end - begin < smallest) {
+        smallest = end - begin;
+        types = &found;
+      }
+    }
+  }
   if (types) {
     value += std::string(value.empty() ? "" : "\n---\n") + "`" +
              text.substr(at.begin, at.end - at.begin) + "`" +
              (smallest > at.end - at.begin ? " (in the expression around it)" : "") +
-             " in the tests: ";
+             (fromTests ? " in the tests: " : ": ");
     for (size_t i = 0; i < types->size(); ++i)
       value += (i ? ", `" : "`") + (*types)[i] + "`";
     value += "\n";
@@ -284,7 +354,6 @@ nlohmann::json Analysis::definition(const std::string &path, Position p) const {
   uint32_t fileId = fileOf(path);
   if (!fileId)
     return out;
-  const std::string &text = session_->program().sources().file(fileId).text;
   uint32_t offset = lineIndex(fileId).offset(p);
   // An import's path: the file.
   if (const lang::FileAST *ast = session_->program().fileAST(fileId))
@@ -372,8 +441,10 @@ nlohmann::json Analysis::completion(const std::string &path, Position p) const {
     item(s->name, completionKind(s->kind), s->detail);
   for (const auto &[name, s] : globals_)
     item(name, completionKind(s->kind), s->detail);
-  for (const Builtin &b : kBuiltins)
-    item(b.name, 3, b.what);
+  for (const Builtin &b : kBuiltins) {
+    std::string signature = builtinDoc(b.name).signature;
+    item(b.name, 3, signature.empty() || signature == b.name ? b.what : signature);
+  }
   for (const char *k : kKeywords)
     item(k, 14, "keyword");
   // Declarations and blocks as snippets (LSP's InsertTextFormat 2: $1 tab stops).

@@ -168,6 +168,7 @@ nlohmann::json Server::request(const std::string &method, const nlohmann::json &
     if (initialized_)
       throw RequestError{kInvalidRequest, "initialize was already sent"};
     initialized_ = true;
+    readSettings(params.value("initializationOptions", nlohmann::json::object()));
     return {{"capabilities",
              {{"positionEncoding", "utf-16"},
               {"textDocumentSync", {{"openClose", true}, {"change", 1}, {"save", true}}},
@@ -254,6 +255,13 @@ void Server::notification(const std::string &method, const nlohmann::json &param
       analyze(path); // the first diagnostics at once
     return;
   }
+  if (method == "workspace/didChangeConfiguration") {
+    nlohmann::json settings = params.value("settings", nlohmann::json::object());
+    readSettings(settings.is_object() && settings.contains("nnx") ? settings["nnx"] : settings);
+    for (const auto &[path, text] : documents_)
+      dirty_.insert(path);
+    return;
+  }
   if (method == "textDocument/didSave") {
     std::string path = documentPath(params);
     if (documents_.count(path))
@@ -281,7 +289,7 @@ void Server::analyze(const std::string &path) {
     return;
   std::unique_ptr<Analysis> analysis;
   try {
-    analysis = std::make_unique<Analysis>(path, documents_, stdlibDir_);
+    analysis = std::make_unique<Analysis>(path, documents_, stdlibDir_, instances_);
   } catch (const std::exception &e) {
     // An internal error of the front end: said on stderr (the client's log); the previous
     // analysis stays for the queries.
@@ -297,6 +305,15 @@ void Server::analyze(const std::string &path) {
     analyses_[path] = std::move(analysis);
   else
     unparsed_[path] = std::move(analysis);
+}
+
+void Server::readSettings(const nlohmann::json &settings) {
+  if (!settings.is_object() || !settings.contains("instances") || !settings["instances"].is_array())
+    return;
+  instances_.clear();
+  for (const nlohmann::json &instance : settings["instances"])
+    if (instance.is_string())
+      instances_.push_back(instance.get<std::string>());
 }
 
 std::string Server::uriOf(const std::string &path) const {

@@ -64,6 +64,10 @@ private:
   std::map<std::string, std::unique_ptr<Analysis>> analyses_;
   /// ... and a newer one that did not, kept until the next.
   std::map<std::string, std::unique_ptr<Analysis>> unparsed_;
+  /// The setting `nnx.instances`: module expressions hover traces the modules with.
+  std::vector<std::string> instances_;
+  /// Reads `nnx.instances` from initializationOptions or a configuration change.
+  void readSettings(const nlohmann::json &settings);
 };
 
 /// The directory the stdlib's sources are served from for go-to-definition (written once,

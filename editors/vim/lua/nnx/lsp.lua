@@ -18,6 +18,8 @@ local function attach(bufnr, opts)
     name = 'nnx',
     cmd = opts.cmd,
     root_dir = root,
+    -- The modules hover traces where the file's tests do not (nnx.instances in VS Code).
+    init_options = { instances = opts.instances or {} },
     on_attach = function(client, buf)
       vim.api.nvim_buf_set_option(buf, 'omnifunc', 'v:lua.vim.lsp.omnifunc')
       if opts.on_attach then
@@ -41,6 +43,7 @@ local function attach(bufnr, opts)
 end
 
 --- Registers the server for filetype nnx. `opts.cmd`: the command (default {'nnxrun', 'lsp'});
+--- `opts.instances`: module expressions hover traces with ({ 'Model(784, 256, 10)' });
 --- `opts.on_attach(client, bufnr)`: called for each buffer, e.g. to map keys.
 function M.setup(opts)
   opts = vim.tbl_extend('force', { cmd = { 'nnxrun', 'lsp' } }, opts or {})
