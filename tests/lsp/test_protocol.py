@@ -199,4 +199,13 @@ def test_an_importer_sees_its_import_change(raw):
     published = raw.receive_until(lambda m: m.get("method") == "textDocument/publishDiagnostics"
                                   and m["params"]["uri"] == a and m["params"]["diagnostics"])
     assert "unknown name `helper`" in published["params"]["diagnostics"][0]["message"]
+    # Back: references from the imported file find the use in the open importer too.
+    raw.send({"jsonrpc": "2.0", "method": "textDocument/didChange",
+              "params": {"textDocument": {"uri": b, "version": 3},
+                         "contentChanges": [{"text": "fn helper(x) = x * 2\n"}]}})
+    reply = raw.request(14, "textDocument/references",
+                        {"textDocument": {"uri": b}, "position": {"line": 0, "character": 4},
+                         "context": {"includeDeclaration": True}})
+    found = sorted((r["uri"].rsplit("/", 1)[1], r["range"]["start"]["line"]) for r in reply["result"])
+    assert found == [("a.nnx", 1), ("b.nnx", 0)], found
     assert raw.close() == 0

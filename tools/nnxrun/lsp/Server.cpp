@@ -219,9 +219,9 @@ nlohmann::json Server::request(const std::string &method, const nlohmann::json &
     if (method == "textDocument/definition")
       return a->definition(path, p);
     if (method == "textDocument/references")
-      return a->references(path, p,
-                           params.value("context", nlohmann::json::object())
-                               .value("includeDeclaration", true));
+      return references(path, p,
+                        params.value("context", nlohmann::json::object())
+                            .value("includeDeclaration", true));
   }
   throw RequestError{kMethodNotFound, "`" + method + "` is not served"};
 }
@@ -373,6 +373,28 @@ nlohmann::json Server::complete(const std::string &path, Position p, const Analy
   patched[path] = text.substr(0, offset) + "__nnx_completion__" + text.substr(offset);
   Analysis probe(path, patched, stdlibDir_);
   return probe.completion(path, p);
+}
+
+nlohmann::json Server::references(const std::string &path, Position p, bool withDeclaration) {
+  // The document's own analysis, and every open document's that imports it: the uses in
+  // importers are found too.
+  nlohmann::json out = nlohmann::json::array();
+  std::set<std::string> seen;
+  auto add = [&](const Analysis &a) {
+    for (const nlohmann::json &location : a.references(path, p, withDeclaration))
+      if (seen.insert(location.dump()).second)
+        out.push_back(location);
+  };
+  if (const Analysis *own = analysisOf(path))
+    add(*own);
+  for (const auto &[other, text] : documents_) {
+    if (other == path)
+      continue;
+    const Analysis *a = analysisOf(other);
+    if (a && a->files().count(path))
+      add(*a);
+  }
+  return out;
 }
 
 nlohmann::json Server::format(const std::string &path) {

@@ -48,6 +48,9 @@ private:
   /// Applies one TextDocumentContentChangeEvent (whole text, or a range) to `text`.
   static void applyChange(std::string &text, const nlohmann::json &change);
   nlohmann::json format(const std::string &path);
+  /// Location[] of the uses of the name at `p` in `path` and in the open documents that
+  /// import it.
+  nlohmann::json references(const std::string &path, Position p, bool withDeclaration);
   /// Completion items at `p`: from `current`, or from an analysis of the text with a
   /// placeholder at `p` when only that parses (after a `.`).
   nlohmann::json complete(const std::string &path, Position p, const Analysis &current);
