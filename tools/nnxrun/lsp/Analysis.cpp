@@ -135,6 +135,11 @@ Analysis::Analysis(const std::string &path, const std::map<std::string, std::str
     userFiles_.insert(ast->fileId);
     indexFile(*ast);
   }
+  // The files read, once: the server asks on every edit of any open document.
+  if (uint32_t main = fileOf(path_))
+    files_.insert(pathOf(main));
+  for (uint32_t id : userFiles_)
+    files_.insert(pathOf(id));
   for (auto &[name, entries] : scoped_) {
     std::sort(entries.begin(), entries.end(), [](const auto &a, const auto &b) {
       return std::make_tuple(a.first.file, a.first.begin, a.second->nameSpan.begin) <
@@ -160,12 +165,6 @@ Analysis::Analysis(const std::string &path, const std::map<std::string, std::str
 
 Analysis::~Analysis() = default;
 
-std::set<std::string> Analysis::files() const {
-  std::set<std::string> paths = {pathOf(fileOf(path_))};
-  for (uint32_t id : userFiles_)
-    paths.insert(pathOf(id));
-  return paths;
-}
 
 const LineIndex &Analysis::lineIndex(uint32_t fileId) const {
   std::unique_ptr<LineIndex> &index = lineIndexes_[fileId];

@@ -111,7 +111,7 @@ public:
   /// Whether the document parsed (the index and the queries know its declarations).
   bool parsed() const;
   /// The paths of the user files it read (the document and what it imports).
-  std::set<std::string> files() const;
+  const std::set<std::string> &files() const { return files_; }
 
 private:
   /// The identifier at `offset` of file `fileId`: its span (invalid if none).
@@ -178,6 +178,7 @@ private:
   /// Each declaration by the (file, offset) of its name.
   std::map<std::pair<uint32_t, uint32_t>, const Symbol *> declarations_;
   std::set<uint32_t> userFiles_;
+  std::set<std::string> files_;
   /// The analysed document's path, as given.
   std::string path_;
 };

@@ -59,7 +59,7 @@ namespace {
 struct BuiltinDoc {
   std::string signature, group, row;
 };
-BuiltinDoc builtinDoc(const std::string &name) {
+BuiltinDoc findBuiltinDoc(const std::string &name) {
   std::string docs = kBuiltinDocs;
   size_t pos = 0;
   while (pos < docs.size()) {
@@ -129,6 +129,16 @@ bool contains(lang::Span outer, uint32_t file, uint32_t offset) {
   return outer.file == file && outer.begin <= offset && offset <= outer.end;
 }
 
+
+/// builtinDoc of `name`, read from the table once per name: completion asks for every
+/// built-in on each request.
+const BuiltinDoc &builtinDoc(const std::string &name) {
+  static std::map<std::string, BuiltinDoc> cache;
+  auto it = cache.find(name);
+  if (it == cache.end())
+    it = cache.emplace(name, findBuiltinDoc(name)).first;
+  return it->second;
+}
 } // namespace
 
 lang::Span Analysis::identifierAt(uint32_t fileId, uint32_t offset) const {
@@ -308,7 +318,7 @@ nlohmann::json Analysis::hover(const std::string &path, Position p) const {
   }
   if (value.empty())
     if (const Builtin *b = findBuiltin(name)) {
-      BuiltinDoc doc = builtinDoc(name);
+      const BuiltinDoc &doc = builtinDoc(name);
       value = "```nnx\n" + (doc.signature.empty() ? name : doc.signature) + "\n```\n" + b->what +
               (doc.group.empty() ? "" : " (" + doc.group + ")") + "\n\n" +
               (doc.row.empty() ? "" : doc.row + "\n");
