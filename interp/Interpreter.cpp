@@ -194,6 +194,23 @@ public:
           return true;
         })
         .Case([&](MatmulOp) { set(result, matmul(in(0), in(1))); return true; })
+        .Case([&](ConvOp o) {
+          set(result, conv(in(0), in(1), toVector(o.getWindowStrides()),
+                           toVector(o.getRhsDilation()), o.getFeatureGroupCount()));
+          return true;
+        })
+        .Case([&](PoolSumOp o) {
+          set(result, pool(ReduceOp::Sum, in(0), toVector(o.getWindow()), toVector(o.getStrides())));
+          return true;
+        })
+        .Case([&](PoolMaxOp o) {
+          set(result, pool(ReduceOp::Max, in(0), toVector(o.getWindow()), toVector(o.getStrides())));
+          return true;
+        })
+        .Case([&](PoolMinOp o) {
+          set(result, pool(ReduceOp::Min, in(0), toVector(o.getWindow()), toVector(o.getStrides())));
+          return true;
+        })
         .Case([&](SoftmaxOp o) { set(result, softmax(in(0), o.getAxis())); return true; })
         .Case([&](LogSoftmaxOp o) { set(result, logSoftmax(in(0), o.getAxis())); return true; })
         .Case([&](RandomUniformOp o) {

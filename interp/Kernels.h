@@ -106,6 +106,22 @@ void putLeading(rt::Tensor &stacked, int64_t index, const rt::Tensor &slice);
 /// a[m, k] * b[k, n] in the element type for k ascending from 0.
 rt::Tensor matmul(const rt::Tensor &a, const rt::Tensor &b);
 
+/// Convolution of x [N, S..., C] with kernel [K..., C / groups, F] (float dtypes, equal),
+/// VALID, with window `strides` and kernel `dilation` (one per spatial axis, >= 1) and
+/// `groups` feature groups (nnx.conv, lax.conv_general_dilated's semantics): result
+/// [N, O..., F], O = (S - (K - 1) * dilation - 1) / stride + 1; each output accumulates
+/// over the kernel's taps row-major, then its group's channels ascending.
+rt::Tensor conv(const rt::Tensor &x, const rt::Tensor &kernel,
+                const std::vector<int64_t> &strides, const std::vector<int64_t> &dilation,
+                int64_t groups);
+
+/// Sliding-window reduction of x [N, S..., C] over `window` with `strides` (VALID; nnx's
+/// pool_sum/max/min, lax.reduce_window): result [N, O..., C], O = (S - K) / stride + 1. The
+/// taps are combined row-major from the identity of `op`, as reduce() does (NaN propagates
+/// through Max/Min; integer sums wrap). Numeric dtypes.
+rt::Tensor pool(ReduceOp op, const rt::Tensor &x, const std::vector<int64_t> &window,
+                const std::vector<int64_t> &strides);
+
 /// exp(x - max) / sum(exp(x - max)) along `axis` (0 <= axis < rank), float dtypes.
 rt::Tensor softmax(const rt::Tensor &x, int64_t axis);
 

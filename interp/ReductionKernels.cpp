@@ -1,7 +1,8 @@
 //===- ReductionKernels.cpp - Reductions, matmul and softmax --------------===//
 //
-// The kernels that combine many elements into one: reduce, matmul, softmax and logSoftmax.
-// Their order of combination is fixed (row-major for reduce, k ascending for matmul, axis
+// The kernels that combine many elements into one: reduce, matmul, conv, the window pools,
+// softmax and logSoftmax. Their order of combination is fixed (row-major for reduce, k
+// ascending for matmul, window offsets row-major then channels for conv and the pools, axis
 // ascending for the softmax sums) because the JIT follows the same order and the end-to-end
 // tests compare the two at 1e-5.
 //
@@ -170,6 +171,125 @@ Tensor matmul(const Tensor &a, const Tensor &b) {
           }
       }
     }
+  });
+  return out;
+}
+
+namespace {
+
+/// The geometry of a VALID sliding window over x [N, S..., C]: spatial extents, window,
+/// strides, dilation and output extents, with row-major offsets of the window's taps.
+struct Window {
+  int64_t batch = 0, channels = 0, taps = 1, outCount = 1;
+  std::vector<int64_t> in, out, window, strides, dilation;
+
+  Window(const Shape &shape, std::vector<int64_t> k, std::vector<int64_t> w,
+         std::vector<int64_t> d)
+      : batch(shape.front()), channels(shape.back()), window(std::move(k)),
+        strides(std::move(w)), dilation(std::move(d)) {
+    for (size_t i = 0; i < window.size(); ++i) {
+      in.push_back(shape[i + 1]);
+      out.push_back((in[i] - (window[i] - 1) * dilation[i] - 1) / strides[i] + 1);
+      taps *= window[i];
+      outCount *= out[i];
+    }
+  }
+
+  /// The flat spatial index of the input under tap `tap` (row-major over the window) of
+  /// output position `pos` (row-major over the output's spatial extents).
+  int64_t inputSite(int64_t pos, int64_t tap) const {
+    int64_t site = 0;
+    std::vector<int64_t> o(out.size()), k(out.size());
+    for (size_t i = out.size(); i-- > 0;) {
+      o[i] = pos % out[i];
+      pos /= out[i];
+      k[i] = tap % window[i];
+      tap /= window[i];
+    }
+    for (size_t i = 0; i < out.size(); ++i)
+      site = site * in[i] + o[i] * strides[i] + k[i] * dilation[i];
+    return site;
+  }
+
+  /// The spatial element count of the input.
+  int64_t inCount() const {
+    int64_t n = 1;
+    for (int64_t e : in)
+      n *= e;
+    return n;
+  }
+};
+
+} // namespace
+
+Tensor conv(const Tensor &x, const Tensor &kernel, const std::vector<int64_t> &strides,
+            const std::vector<int64_t> &dilation, int64_t groups) {
+  assert(x.dtype() == kernel.dtype() && rt::isFloat(x.dtype()) && "conv needs equal floats");
+  int64_t nd = kernel.rank() - 2;
+  assert(nd >= 1 && x.rank() == nd + 2 && "conv ranks");
+  Window win(x.shape(), std::vector<int64_t>(kernel.shape().begin(), kernel.shape().end() - 2),
+             strides, dilation);
+  int64_t perGroup = kernel.shape()[nd], features = kernel.shape().back();
+  int64_t featuresPerGroup = features / groups;
+  assert(perGroup * groups == win.channels && "conv channels");
+  Shape resultShape{win.batch};
+  resultShape.insert(resultShape.end(), win.out.begin(), win.out.end());
+  resultShape.push_back(features);
+  Tensor out(x.dtype(), resultShape);
+  // Each tap's input sites, once for all outputs.
+  std::vector<int64_t> sites(static_cast<size_t>(win.outCount * win.taps));
+  for (int64_t pos = 0; pos < win.outCount; ++pos)
+    for (int64_t tap = 0; tap < win.taps; ++tap)
+      sites[pos * win.taps + tap] = win.inputSite(pos, tap);
+  int64_t inCount = win.inCount();
+  rt::dispatchDType(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    if constexpr (std::is_floating_point_v<T>) {
+      const T *in = x.data<T>(), *w = kernel.data<T>();
+      T *dst = out.data<T>();
+      for (int64_t n = 0; n < win.batch; ++n)
+        for (int64_t pos = 0; pos < win.outCount; ++pos)
+          for (int64_t f = 0; f < features; ++f) {
+            int64_t firstChannel = (f / featuresPerGroup) * perGroup;
+            T acc = 0;
+            for (int64_t tap = 0; tap < win.taps; ++tap) {
+              const T *row =
+                  in + (n * inCount + sites[pos * win.taps + tap]) * win.channels + firstChannel;
+              const T *col = w + tap * perGroup * features + f;
+              for (int64_t c = 0; c < perGroup; ++c)
+                acc += row[c] * col[c * features];
+            }
+            dst[(n * win.outCount + pos) * features + f] = acc;
+          }
+    }
+  });
+  return out;
+}
+
+Tensor pool(ReduceOp op, const Tensor &x, const std::vector<int64_t> &window,
+            const std::vector<int64_t> &strides) {
+  assert(x.rank() == static_cast<int64_t>(window.size()) + 2 && "pool rank");
+  Window win(x.shape(), window, strides, std::vector<int64_t>(window.size(), 1));
+  Shape resultShape{win.batch};
+  resultShape.insert(resultShape.end(), win.out.begin(), win.out.end());
+  resultShape.push_back(win.channels);
+  Tensor out(x.dtype(), resultShape);
+  int64_t inCount = win.inCount();
+  rt::dispatchDType(x.dtype(), [&](auto tag) {
+    using T = decltype(tag);
+    const T *in = x.data<T>();
+    T *dst = out.data<T>();
+    for (int64_t n = 0; n < win.batch; ++n)
+      for (int64_t pos = 0; pos < win.outCount; ++pos) {
+        T *row = dst + (n * win.outCount + pos) * win.channels;
+        for (int64_t c = 0; c < win.channels; ++c)
+          row[c] = reductionIdentity<T>(op);
+        for (int64_t tap = 0; tap < win.taps; ++tap) {
+          const T *src = in + (n * inCount + win.inputSite(pos, tap)) * win.channels;
+          for (int64_t c = 0; c < win.channels; ++c)
+            row[c] = combine(op, row[c], src[c]);
+        }
+      }
   });
   return out;
 }

@@ -150,7 +150,8 @@ LogicalResult backpropagate(Operation *op, AdjointBuilder &adj) {
   if (op->getNumResults() == 1) {
     adj.setLoc(op->getLoc());
     Value grad = adj.lookup(op->getResult(0));
-    if (detail::emitElementwiseVjp(op, grad, adj) || detail::emitStructuralVjp(op, grad, adj))
+    if (detail::emitElementwiseVjp(op, grad, adj) || detail::emitStructuralVjp(op, grad, adj) ||
+        detail::emitWindowVjp(op, grad, adj))
       return success();
   }
   return op->emitError("autodiff: no derivative rule for '") << op->getName() << "'";

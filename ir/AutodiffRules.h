@@ -3,7 +3,8 @@
 // The reverse sweep of Autodiff.cpp hands each forward op, with the adjoint of its result, to
 // the vector-Jacobian-product rules of its family: AutodiffElementwise.cpp (unary, binary,
 // select, convert), AutodiffStructural.cpp (broadcast, reductions, shape ops, matmul,
-// softmax) and AutodiffScan.cpp (scan, the one op with a region). A rule asks the
+// softmax), AutodiffWindow.cpp (conv and the window pools) and AutodiffScan.cpp (scan, the
+// one op with a region). A rule asks the
 // AdjointBuilder which operands want an adjoint, builds nnx ops with its small helpers and adds
 // each contribution with accumulate(). Rules follow JAX's conventions (abs' is sign with
 // sign(0) = 0, ties of max/min split the gradient evenly, pow's derivative is guarded at a
@@ -105,5 +106,9 @@ mlir::LogicalResult emitScanVjp(ScanOp op, AdjointBuilder &adj);
 /// accepts the ops that pass no gradient (constants, iota, comparisons, logic, random draws).
 /// Returns false for any other op.
 bool emitStructuralVjp(mlir::Operation *op, mlir::Value grad, AdjointBuilder &adj);
+
+/// Emits the VJP of conv, pool_sum, pool_max or pool_min (AutodiffWindow.cpp). Returns false
+/// for any other op.
+bool emitWindowVjp(mlir::Operation *op, mlir::Value grad, AdjointBuilder &adj);
 
 } // namespace nnx::ir::detail

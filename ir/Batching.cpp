@@ -17,6 +17,8 @@
 //                            of the batch gets its own samples (nnx splits rng keys by index
 //                            itself, no split_rngs); with batched keys or counters, a scan over
 //                            the batch draws each element from its own key
+//   conv, pool_*             the batch merges into the leading (N) dimension; a batched
+//                            kernel: one convolution per element
 //   gather                   along axis + 1 for a batched operand; batched indices put the
 //                            batch at the axis, moved to the front; both: one per element
 //   scan                     the body is batched (recursively); a carry becomes batched when
@@ -117,7 +119,7 @@ public:
   /// a [..., M, K] @ b [K, N] or [..., K, N].
   LogicalResult batchMatmul(MatmulOp o) {
     Location loc = o.getLoc();
-    BatchedValue a = get(o.getLhs()), bm = get(o.getRhs());
+    BatchedValue bm = get(o.getRhs());
     auto aType = llvm::cast<RankedTensorType>(o.getLhs().getType());
     auto bType = llvm::cast<RankedTensorType>(o.getRhs().getType());
     Value lhs = batched(o.getLhs(), loc), rhs;
@@ -137,6 +139,31 @@ public:
       }
     }
     cloneBatched(o, {lhs, rhs});
+    return success();
+  }
+
+  /// conv and the pools: [B, N, ...] is convolved as [B * N, ...]; a batched kernel loops.
+  LogicalResult batchWindow(Operation *o) {
+    if (o->getNumOperands() > 1 && get(o->getOperand(1)).batched)
+      return loopOverBatch(o);
+    Location loc = o->getLoc();
+    auto merge = [&](Type type) {
+      auto ranked = llvm::cast<RankedTensorType>(type);
+      SmallVector<int64_t> shape(ranked.getShape());
+      shape[0] *= n_;
+      return RankedTensorType::get(shape, ranked.getElementType());
+    };
+    Value input = b_.create<ReshapeOp>(loc, merge(o->getOperand(0).getType()),
+                                       get(o->getOperand(0)).value);
+    IRMapping mapping;
+    mapping.map(o->getOperand(0), input);
+    if (o->getNumOperands() > 1)
+      mapping.map(o->getOperand(1), get(o->getOperand(1)).value);
+    Operation *copy = b_.clone(*o, mapping);
+    Value merged = copy->getResult(0);
+    merged.setType(merge(o->getResult(0).getType()));
+    map_[o->getResult(0)] = {
+        b_.create<ReshapeOp>(loc, prependDim(o->getResult(0).getType(), n_), merged), true};
     return success();
   }
 
@@ -349,6 +376,8 @@ public:
           return success();
         })
         .Case([&](MatmulOp o) { return batchMatmul(o); })
+        .Case<ConvOp, PoolSumOp, PoolMaxOp, PoolMinOp>(
+            [&](Operation *o) { return batchWindow(o); })
         .Case<RandomUniformOp, RandomNormalOp>([&](Operation *o) { return batchDraw(o); })
         .Case([&](GatherOp o) { return batchGather(o); })
         .Case([&](ScanOp o) { return batchScan(o); })

@@ -44,6 +44,11 @@ mlir::RankedTensorType prependDim(mlir::Type type, int64_t extent);
 /// `type` (a ranked tensor of rank >= 1) without its leading dimension.
 mlir::RankedTensorType dropLeadingDim(mlir::Type type);
 
+/// The output extent of a VALID sliding window over `extent` elements: the window covers
+/// (window - 1) * dilation + 1 elements and moves by `stride` (all >= 1); 0 when it does not
+/// fit. (lax.conv_general_dilated / reduce_window: (extent - span) / stride + 1.)
+int64_t windowOutputExtent(int64_t extent, int64_t window, int64_t stride, int64_t dilation);
+
 /// Registers the dialects nnx IR uses (nnx, func, arith for nothing else) in `registry`.
 void registerNNXDialects(mlir::DialectRegistry &registry);
 

@@ -318,6 +318,101 @@ LogicalResult PadOp::verify() {
 }
 
 //===----------------------------------------------------------------------===//
+// ConvOp, pooling
+//===----------------------------------------------------------------------===//
+
+int64_t nnx::ir::windowOutputExtent(int64_t extent, int64_t window, int64_t stride,
+                                    int64_t dilation) {
+  int64_t span = (window - 1) * dilation + 1;
+  return extent < span ? 0 : (extent - span) / stride + 1;
+}
+
+namespace {
+
+/// Checks `values` (one per spatial axis, `count` of them) are >= 1.
+LogicalResult checkWindowAttr(Operation *op, StringRef name, ArrayRef<int64_t> values,
+                              int64_t count) {
+  if (static_cast<int64_t>(values.size()) != count)
+    return op->emitOpError() << name << " needs " << count << " entries (one per spatial axis)";
+  if (llvm::any_of(values, [](int64_t v) { return v < 1; }))
+    return op->emitOpError() << name << " must be positive, got " << shapeString(values);
+  return success();
+}
+
+/// Checks a sliding window's result: [N, O..., `last`] where O are the VALID output extents
+/// of input [N, S..., C]; the window must fit in every spatial axis.
+LogicalResult checkWindowResult(Operation *op, RankedTensorType in, RankedTensorType out,
+                                ArrayRef<int64_t> window, ArrayRef<int64_t> strides,
+                                ArrayRef<int64_t> dilation, int64_t last) {
+  int64_t nd = in.getRank() - 2;
+  SmallVector<int64_t> expected{in.getDimSize(0)};
+  for (int64_t d = 0; d < nd; ++d) {
+    int64_t extent = in.getDimSize(d + 1);
+    int64_t span = (window[d] - 1) * dilation[d] + 1;
+    if (extent < span)
+      return op->emitOpError("the window spans ")
+             << span << " elements of spatial axis " << d << ", which has " << extent;
+    expected.push_back(windowOutputExtent(extent, window[d], strides[d], dilation[d]));
+  }
+  expected.push_back(last);
+  if (out.getShape() != ArrayRef<int64_t>(expected))
+    return op->emitOpError("result must have shape ") << shapeString(expected);
+  if (out.getElementType() != in.getElementType())
+    return op->emitOpError("changes the element type");
+  return success();
+}
+
+/// The checks shared by pool_sum, pool_max and pool_min.
+LogicalResult verifyPool(Operation *op, RankedTensorType in, RankedTensorType out,
+                         ArrayRef<int64_t> window, ArrayRef<int64_t> strides) {
+  int64_t nd = in.getRank() - 2;
+  if (nd < 1)
+    return op->emitOpError("needs an input [N, spatial..., C] of rank >= 3, got rank ")
+           << in.getRank();
+  if (failed(checkWindowAttr(op, "window", window, nd)) ||
+      failed(checkWindowAttr(op, "strides", strides, nd)))
+    return failure();
+  SmallVector<int64_t> ones(nd, 1);
+  return checkWindowResult(op, in, out, window, strides, ones, in.getShape().back());
+}
+
+} // namespace
+
+LogicalResult ConvOp::verify() {
+  auto in = rankedType(getInput()), kernel = rankedType(getKernel());
+  int64_t nd = kernel.getRank() - 2, groups = getFeatureGroupCount();
+  if (nd < 1 || in.getRank() != nd + 2)
+    return emitOpError("needs an input [N, spatial..., C] and a kernel [spatial..., C/G, F] "
+                       "with as many spatial axes, got ranks ")
+           << in.getRank() << " and " << kernel.getRank();
+  if (in.getElementType() != kernel.getElementType())
+    return emitOpError("input and kernel must share one element type");
+  if (failed(checkWindowAttr(*this, "window_strides", getWindowStrides(), nd)) ||
+      failed(checkWindowAttr(*this, "rhs_dilation", getRhsDilation(), nd)))
+    return failure();
+  int64_t channels = in.getShape().back(), perGroup = kernel.getDimSize(nd),
+          features = kernel.getShape().back();
+  if (groups < 1 || channels != perGroup * groups || features % groups != 0)
+    return emitOpError("input channels ")
+           << channels << " must be the kernel's " << perGroup << " x feature_group_count "
+           << groups << ", and its " << features << " features a multiple of it";
+  return checkWindowResult(*this, in, getType(), kernel.getShape().take_front(nd),
+                           getWindowStrides(), getRhsDilation(), features);
+}
+
+LogicalResult PoolSumOp::verify() {
+  return verifyPool(*this, rankedType(getInput()), getType(), getWindow(), getStrides());
+}
+
+LogicalResult PoolMaxOp::verify() {
+  return verifyPool(*this, rankedType(getInput()), getType(), getWindow(), getStrides());
+}
+
+LogicalResult PoolMinOp::verify() {
+  return verifyPool(*this, rankedType(getInput()), getType(), getWindow(), getStrides());
+}
+
+//===----------------------------------------------------------------------===//
 // MatmulOp, softmax
 //===----------------------------------------------------------------------===//
 

@@ -2,6 +2,7 @@
 //
 // Families: constants and fills; elementwise unary, binary, compare and select; conversion;
 // broadcast; reductions; shape ops (reshape, transpose, concat, slice, pad, reverse); matmul;
+// convolution and window pooling;
 // softmax and log-softmax; iota; random draws from a counter-based key; and the one op with a
 // region, `scan` (a loop over a leading axis, with its `yield`). All are pure: a random draw is
 // a function of its key and counter operands, and a scan is as pure as its body.
@@ -247,6 +248,57 @@ def NNX_MatmulOp : NNX_Op<"matmul", [Pure]> {
   let assemblyFormat = "$lhs `,` $rhs attr-dict `:` type($lhs) `,` type($rhs) `->` type($result)";
   let hasVerifier = 1;
 }
+
+def NNX_ConvOp : NNX_Op<"conv", [Pure]> {
+  let summary = "convolution over the spatial axes, channels last, no padding";
+  let description = [{
+    `input` [N, S_1..S_d, C] and `kernel` [K_1..K_d, C / G, F] (Flax's layout; G is
+    `feature_group_count`, dividing C and F) give [N, O_1..O_d, F] with
+    O_i = (S_i - D_i (K_i - 1) - 1) / W_i + 1 (floor, at least 1) for the window strides W
+    and the kernel (rhs) dilation D:
+
+      result[n, o, f] = sum over k, c < C/G of
+                        input[n, o * W + k * D, g * C/G + c] * kernel[k, c, f],  g = f / (F/G)
+
+    summed with k row-major, then c, ascending (the im2col order). This is
+    jax.lax.conv_general_dilated with VALID padding and no lhs dilation: the front end pads
+    (and dilates the input for transposed convolutions) with nnx.pad. Its VJPs are
+    convolutions again (JAX's conv transpose rules); the CPU JIT lowers it to linalg's named
+    convolutions (conv_1d_nwc_wcf, conv_2d_nhwc_hwcf, conv_3d_ndhwc_dhwcf, the depthwise and
+    grouped forms).
+  }];
+  let arguments = (ins NNX_FloatTensor:$input, NNX_FloatTensor:$kernel,
+                       DenseI64ArrayAttr:$window_strides, DenseI64ArrayAttr:$rhs_dilation,
+                       I64Attr:$feature_group_count);
+  let results = (outs NNX_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $kernel `strides` $window_strides `dilation` $rhs_dilation
+    `groups` $feature_group_count attr-dict `:` type($input) `,` type($kernel) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+class NNX_PoolOp<string mnemonic, string doc> : NNX_Op<mnemonic, [Pure]> {
+  let summary = doc;
+  let description = [{
+    `input` [N, S_1..S_d, C] gives [N, O_1..O_d, C], O_i = (S_i - K_i) / W_i + 1 (floor, at
+    least 1) for the window K and the strides W: each output reduces the window
+    input[n, o * W + k, c] over k (row-major, ascending). lax.reduce_window with VALID
+    padding on the spatial axes; the front end pads (with -inf/+inf for max/min). Float max
+    and min propagate NaN. The CPU JIT lowers these to linalg's pooling_{nwc,nhwc,ndhwc} ops.
+  }];
+  let arguments = (ins NNX_NumericTensor:$input, DenseI64ArrayAttr:$window,
+                       DenseI64ArrayAttr:$strides);
+  let results = (outs NNX_NumericTensor:$result);
+  let assemblyFormat = [{
+    $input `window` $window `strides` $strides attr-dict `:` type($input) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def NNX_PoolSumOp : NNX_PoolOp<"pool_sum", "sum over a sliding window (sum/avg pooling)">;
+def NNX_PoolMaxOp : NNX_PoolOp<"pool_max", "maximum over a sliding window (max pooling)">;
+def NNX_PoolMinOp : NNX_PoolOp<"pool_min", "minimum over a sliding window (min pooling)">;
 
 class NNX_SoftmaxLikeOp<string mnemonic, string doc>
     : NNX_Op<mnemonic, [Pure, SameOperandsAndResultType]> {

@@ -1,19 +1,16 @@
-//===- EvalConv.cpp - Convolution and pooling as windows and one matmul ---===//
+//===- EvalConv.cpp - Convolution and pooling -----------------------------===//
 //
 // `conv_general_dilated` (jax.lax's, with Flax's channels-last layout: inputs [N, spatial...,
 // C], kernels [spatial..., C / feature_group_count, F]) and the pools of flax.linen.pooling
-// (`max_pool`, `min_pool`, `avg_pool`), built from ops the IR already has:
+// (`max_pool`, `min_pool`, `avg_pool`): the arguments are checked and canonicalised here
+// (strings and ints to explicit (low, high) pairs, as lax.padtype_to_pads and flax's
+// canonicalize_padding), the padding and the input (lhs) dilation become one nnx.pad (zeros;
+// -inf/+inf for max/min pools), negative padding a crop, and the window itself one nnx.conv
+// or nnx.pool_sum/max/min, VALID. avg_pool divides a pool_sum by the window size, or with
+// count_include_pad=false by the pool_sum of a padded tensor of ones.
 //
-//   pad (zeros, interior zeros for lhs_dilation; -inf/+inf for the pools)
-//   -> one strided slice per window offset, stacked:  patches [N, out..., K, C]
-//   -> conv: [N * out, K * C] @ kernel [K * C, F]      (per group: a batched matmul)
-//   -> pools: the first extremum of the K axis, or its sum
-//
-// (im2col). Every piece has a VJP, a batching rule, an interpreter kernel and a JIT lowering,
-// so convolutions differentiate, vmap and compile with no rules of their own, and the GEMM
-// does the arithmetic. Negative padding crops, as lax's. One difference from JAX, on purpose: a
-// window larger than the padded input is an error (E0232), where JAX returns an empty result. The patches hold K copies of the input: right for the small kernels of
-// the models this language is for; a direct convolution op is CPU-performance work.
+// One difference from JAX, on purpose: a window larger than the padded input is an error
+// (E0232), where JAX returns an empty result.
 //
 //===----------------------------------------------------------------------===//
 #include "lang/BuiltinArgs.h"
@@ -140,48 +137,10 @@ Value Evaluator::padWith(const Value &x, llvm::ArrayRef<int64_t> low, llvm::Arra
                                                      type.getShape().end())),
                        span);
   Value mask = Value::tensorOf(
-      builder_.create<ir::PadOp>(loc(span), ir::getI1SameShape(padType).cast<RankedTensorType>(),
+      builder_.create<ir::PadOp>(loc(span), mlir::cast<RankedTensorType>(ir::getI1SameShape(padType)),
                                  inside.tensor, low, high, interior),
       Origin{span, "", nullptr});
   return select(mask, padded, splat(value, padType, span), span);
-}
-
-Value Evaluator::windowPatches(const Value &x, const std::vector<int64_t> &window,
-                               const std::vector<int64_t> &strides,
-                               const std::vector<int64_t> &dilation, Span span) {
-  // x [N, S..., C] -> [N, out..., K, C]: offset j of the window (row-major over `window`)
-  // reads x[:, j*dil : j*dil + (out-1)*stride + 1 : stride, :] on each spatial axis.
-  auto type = typeOf(x);
-  size_t n = window.size();
-  std::vector<int64_t> out;
-  for (size_t d = 0; d < n; ++d)
-    out.push_back((type.getDimSize(int64_t(d) + 1) - (window[d] - 1) * dilation[d] - 1) /
-                      strides[d] +
-                  1);
-  int64_t count = 1;
-  for (int64_t k : window)
-    count *= k;
-  SmallVector<int64_t> sliceShape{type.getDimSize(0)};
-  sliceShape.append(out.begin(), out.end());
-  sliceShape.push_back(1);
-  sliceShape.push_back(type.getDimSize(type.getRank() - 1));
-  std::vector<Value> pieces;
-  for (int64_t flat = 0; flat < count; ++flat) {
-    SmallVector<int64_t> start(type.getRank(), 0), limit(type.getShape()), stride(type.getRank(), 1);
-    int64_t rest = flat;
-    for (size_t d = n; d-- > 0;) {
-      int64_t j = rest % window[d];
-      rest /= window[d];
-      start[d + 1] = j * dilation[d];
-      limit[d + 1] = start[d + 1] + (out[d] - 1) * strides[d] + 1;
-      stride[d + 1] = strides[d];
-    }
-    Value piece = slice(x, start, limit, stride, span);
-    if (piece.isError())
-      return piece;
-    pieces.push_back(reshape(piece, sliceShape, span));
-  }
-  return pieces.size() == 1 ? pieces[0] : concat(pieces, int64_t(n) + 1, span);
 }
 
 Value Evaluator::builtinConv(std::vector<Value> &args,
@@ -281,28 +240,32 @@ Value Evaluator::builtinConv(std::vector<Value> &args,
       limit[d] -= cropHigh[d];
     input = slice(input, cropLow, limit, stride, span);
   }
-  Value patches = windowPatches(input, window, *strides, *rhsDilation, span);
-  if (patches.isError())
-    return patches;
-  auto pType = typeOf(patches); // [N, out..., K, C]
-  int64_t rows = 1, taps = pType.getDimSize(nd + 1);
-  for (int64_t d = 0; d <= nd; ++d)
-    rows *= pType.getDimSize(d);
-  SmallVector<int64_t> outShape(pType.getShape().begin(), pType.getShape().begin() + nd + 1);
-  outShape.push_back(features);
-  if (*groups == 1) {
-    Value cols = reshape(patches, {rows, taps * channels}, span);
-    Value y = matmul(cols, reshape(*rhsArg, {taps * perGroup, features}, span), span, span);
-    return reshape(y, outShape, span);
+  if (input.isError())
+    return input;
+  std::optional<rt::DType> dt = resultDType(*lhsArg, *rhsArg, BinOp::Mul, span);
+  if (!dt)
+    return Value::error();
+  if (!isFloat(*dt)) {
+    error("E0203", span, "a convolution needs float tensors").withLabel(shapes);
+    return Value::error();
   }
-  // Group g reads channels [g*cg, (g+1)*cg) and writes features [g*fg, (g+1)*fg).
-  int64_t g = *groups, fg = features / g;
-  Value cols = reshape(patches, {rows, taps, g, perGroup}, span);
-  cols = reshape(transpose(cols, {2, 0, 1, 3}, span), {g, rows, taps * perGroup}, span);
-  Value kernel = reshape(*rhsArg, {taps, perGroup, g, fg}, span);
-  kernel = reshape(transpose(kernel, {2, 0, 1, 3}, span), {g, taps * perGroup, fg}, span);
-  Value y = matmul(cols, kernel, span, span); // [G, rows, fg]
-  return reshape(transpose(y, {1, 0, 2}, span), outShape, span);
+  Value kernel = *rhsArg;
+  if (typeOf(input).getElementType() != ir::tensorType(context(), *dt, {}).getElementType())
+    input = convert(input, *dt, span);
+  if (typeOf(kernel).getElementType() != typeOf(input).getElementType())
+    kernel = convert(kernel, *dt, span);
+  auto inType = typeOf(input);
+  SmallVector<int64_t> outShape{inType.getDimSize(0)};
+  for (int64_t d = 0; d < nd; ++d)
+    outShape.push_back(ir::windowOutputExtent(inType.getDimSize(d + 1), window[size_t(d)],
+                                              (*strides)[size_t(d)],
+                                              (*rhsDilation)[size_t(d)]));
+  outShape.push_back(features);
+  auto outType = RankedTensorType::get(outShape, inType.getElementType());
+  return Value::tensorOf(builder_.create<ir::ConvOp>(loc(span), outType, input.tensor,
+                                                     kernel.tensor, *strides, *rhsDilation,
+                                                     *groups),
+                         Origin{span, "", nullptr});
 }
 
 Value Evaluator::builtinPool(BuiltinId id, std::vector<Value> &args,
@@ -387,19 +350,38 @@ Value Evaluator::builtinPool(BuiltinId id, std::vector<Value> &args,
       limit[d] -= cropHigh[d];
     return slice(v, cropLow, limit, stride, span);
   };
-  std::vector<int64_t> ones(size_t(nd), 1);
+  if (typeOf(x).getElementType().isInteger(1)) {
+    error("E0203", span, "`" + name + "` needs a numeric tensor")
+        .withLabel("the input is " + ir::formatType(type));
+    return Value::error();
+  }
   double inf = std::numeric_limits<double>::infinity();
-  bool isMax = id == BuiltinId::max_pool, isAvg = id == BuiltinId::avg_pool;
-  Value source = id == BuiltinId::min_pool ? unary(UnOp::Neg, x, span) : x;
-  Value patches =
-      windowPatches(cropped(padWith(source, low, high, interior, isAvg ? 0.0 : -inf, span)),
-                    *window, *strides, ones, span);
-  if (patches.isError())
-    return patches;
-  int64_t axis = nd + 1;
-  Value y;
-  if (isAvg) {
-    y = reduce(RedOp::Sum, patches, std::vector<int64_t>{axis}, false, span);
+  bool isAvg = id == BuiltinId::avg_pool;
+  double fill = isAvg ? 0.0 : id == BuiltinId::max_pool ? -inf : inf;
+  // One VALID window reduction of the padded input: pool_sum, pool_max or pool_min.
+  auto poolOf = [&](const Value &v, BuiltinId kind) -> Value {
+    if (v.isError())
+      return v;
+    auto vType = typeOf(v);
+    SmallVector<int64_t> shape{vType.getDimSize(0)};
+    for (int64_t d = 0; d < nd; ++d)
+      shape.push_back(ir::windowOutputExtent(vType.getDimSize(d + 1), (*window)[size_t(d)],
+                                             (*strides)[size_t(d)], 1));
+    shape.push_back(vType.getShape().back());
+    auto outType = RankedTensorType::get(shape, vType.getElementType());
+    mlir::Operation *op;
+    if (kind == BuiltinId::max_pool)
+      op = builder_.create<ir::PoolMaxOp>(loc(span), outType, v.tensor, *window, *strides);
+    else if (kind == BuiltinId::min_pool)
+      op = builder_.create<ir::PoolMinOp>(loc(span), outType, v.tensor, *window, *strides);
+    else
+      op = builder_.create<ir::PoolSumOp>(loc(span), outType, v.tensor, *window, *strides);
+    return Value::tensorOf(op->getResult(0), Origin{span, "", nullptr});
+  };
+  // max/min take the first extremum of each window (NaN counts as one), as XLA's
+  // select_and_scatter does: its gradient goes to that element only, not split among ties.
+  Value y = poolOf(cropped(padWith(x, low, high, interior, fill, span)), id);
+  if (isAvg && !y.isError()) {
     bool include = !includePad || includePad->kind != Value::Kind::Bool || includePad->b;
     if (include) {
       int64_t size = 1;
@@ -411,29 +393,9 @@ Value Evaluator::builtinPool(BuiltinId id, std::vector<Value> &args,
       oneShape[0] = 1;
       oneShape.back() = 1;
       Value count = splat(1.0, RankedTensorType::get(oneShape, typeOf(x).getElementType()), span);
-      count = reduce(RedOp::Sum,
-                     windowPatches(cropped(padWith(count, low, high, interior, 0.0, span)),
-                                   *window, *strides, ones, span),
-                     std::vector<int64_t>{axis}, false, span);
+      count = poolOf(cropped(padWith(count, low, high, interior, 0.0, span)), BuiltinId::avg_pool);
       y = binary(BinOp::Div, y, count, span, span);
     }
-  } else {
-    // The first extremum of each window (NaN counts as one), as XLA's select_and_gather_add
-    // picks it: its gradient goes to that element only, not split among ties.
-    auto pType = typeOf(patches);
-    int64_t taps = pType.getDimSize(axis);
-    Value peak = reduce(RedOp::Max, patches, std::vector<int64_t>{axis}, true, span);
-    Value hit = binary(BinOp::Or, binary(BinOp::Eq, patches, peak, span, span),
-                       binary(BinOp::Ne, patches, patches, span, span), span, span);
-    Value positions = iota(rt::DType::I32, pType.getShape(), axis, span);
-    Value first = reduce(RedOp::Min,
-                         select(hit, positions, splat(double(taps), typeOf(positions), span), span),
-                         std::vector<int64_t>{axis}, true, span);
-    Value chosen = binary(BinOp::Eq, positions, first, span, span);
-    y = reduce(RedOp::Sum, select(chosen, patches, splat(0.0, pType, span), span),
-               std::vector<int64_t>{axis}, false, span);
-    if (!isMax)
-      y = unary(UnOp::Neg, y, span);
   }
   if (y.isError())
     return y;

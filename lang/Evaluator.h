@@ -494,10 +494,10 @@ private:
   /// negative ones counted from the end; E0231 for other values, E0222 for known indices out
   /// of -extent..extent-1.
   Value indicesTensor(const Value &v, int64_t extent, Span span);
-  /// jax.lax.conv_general_dilated with Flax's layout, as windows and one matmul
+  /// jax.lax.conv_general_dilated with Flax's layout, as nnx.pad and one nnx.conv
   /// (EvalConv.cpp): input [N, spatial..., C], kernel [spatial..., C / groups, F] ->
   /// [N, out..., F]. E0232 for ranks that do not fit or a window larger than the padded input,
-  /// E0203 for channels that do not match.
+  /// E0203 for channels that do not match or non-float operands.
   Value builtinConv(std::vector<Value> &args,
                     std::vector<std::pair<std::string, Value>> &kwargs, Span span);
   /// max_pool, min_pool, avg_pool (flax.linen.pooling) (EvalConv.cpp).
@@ -516,10 +516,6 @@ private:
   /// x padded with `value` (nnx.pad, then a select for a non-zero value).
   Value padWith(const Value &x, llvm::ArrayRef<int64_t> low, llvm::ArrayRef<int64_t> high,
                 llvm::ArrayRef<int64_t> interior, double value, Span span);
-  /// The windows of x [N, S..., C] stacked: [N, out..., prod(window), C].
-  Value windowPatches(const Value &x, const std::vector<int64_t> &window,
-                      const std::vector<int64_t> &strides, const std::vector<int64_t> &dilation,
-                      Span span);
   /// einsum with one or two operands as transposes, reshapes and one nnx.matmul
   /// (EvalEinsum.cpp).
   Value builtinEinsum(std::vector<Value> &args, Span span);

@@ -13,7 +13,6 @@
 #include "mlir/IR/PatternMatch.h"
 #include "mlir/Pass/Pass.h"
 
-#include <numeric>
 
 namespace nnx::codegen {
 
@@ -23,18 +22,27 @@ namespace nnx::codegen {
 
 namespace {
 
-/// Replaces a (batch) matmul, plain or with a transposed operand, by the equivalent generic whose last two loops are (k, j).
+/// Replaces a (batch) matmul, plain or with a transposed operand, or a named window op, by
+/// the equivalent generic whose last parallel loop comes last: (k, j) for a matmul.
 mlir::LogicalResult reorderContraction(mlir::RewriterBase &rewriter, mlir::linalg::LinalgOp op) {
   rewriter.setInsertionPoint(op);
   mlir::FailureOr<mlir::linalg::GenericOp> generic =
       mlir::linalg::generalizeNamedOp(rewriter, op);
   if (mlir::failed(generic))
     return op->emitError("cannot generalize the contraction");
-  unsigned loops = generic->getNumLoops();
-  // Loops ..., j, k become ..., k, j.
-  llvm::SmallVector<unsigned> order(loops);
-  std::iota(order.begin(), order.end(), 0u);
-  std::swap(order[loops - 1], order[loops - 2]);
+  auto iterators = generic->getIteratorTypesArray();
+  unsigned loops = generic->getNumLoops(), last = loops;
+  for (unsigned i = 0; i < loops; ++i)
+    if (iterators[i] == mlir::utils::IteratorType::parallel)
+      last = i;
+  if (last == loops || last + 1 == loops)
+    return mlir::success();
+  // The loops after `last` (all reductions) move one place up; `last` goes innermost.
+  llvm::SmallVector<unsigned> order;
+  for (unsigned i = 0; i < loops; ++i)
+    if (i != last)
+      order.push_back(i);
+  order.push_back(last);
   if (mlir::failed(mlir::linalg::interchangeGenericOp(rewriter, *generic, order)))
     return generic->emitError("cannot interchange the contraction's loops");
   return mlir::success();
@@ -48,7 +56,8 @@ struct ContractionLoopOrderPass
       if (llvm::isa<mlir::linalg::MatmulOp, mlir::linalg::BatchMatmulOp,
                     mlir::linalg::MatmulTransposeAOp, mlir::linalg::MatmulTransposeBOp,
                     mlir::linalg::BatchMatmulTransposeAOp,
-                    mlir::linalg::BatchMatmulTransposeBOp>(op.getOperation()))
+                    mlir::linalg::BatchMatmulTransposeBOp>(op.getOperation()) ||
+          llvm::isa<mlir::linalg::ConvolutionOpInterface>(op.getOperation()))
         contractions.push_back(op);
     });
     mlir::IRRewriter rewriter(&getContext());

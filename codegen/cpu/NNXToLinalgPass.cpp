@@ -30,6 +30,7 @@ namespace nnx::codegen {
 void populateNNXToLinalgPatterns(mlir::RewritePatternSet &patterns) {
   populateElementwiseLoweringPatterns(patterns);
   populateMatmulLoweringPatterns(patterns);
+  populateConvLoweringPatterns(patterns);
   populateReductionLoweringPatterns(patterns);
   populateShapeLoweringPatterns(patterns);
   populateRandomLoweringPatterns(patterns);

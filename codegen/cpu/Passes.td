@@ -29,6 +29,32 @@ def NNXToLinalgPass : Pass<"nnx-to-linalg", "::mlir::ModuleOp"> {
   ];
 }
 
+def ConvToGemmPass : Pass<"nnx-conv-to-gemm", "::mlir::ModuleOp"> {
+  let summary = "Run single-group convolutions as im2col and one linalg.matmul";
+  let description = [{
+    Rewrites linalg.conv_1d_nwc_wcf, conv_2d_nhwc_hwcf and conv_3d_ndhwc_dhwcf on tensors
+    into a parallel linalg.generic that gathers every window into a row of a patches tensor
+    [N, O..., K..., C] and a linalg.matmul of its [N * prod(O), prod(K) * C] view with the
+    filter's [prod(K) * C, F] view, accumulating into the convolution's own init. The sums
+    keep the convolution's order (window row-major, then channels). Convolutions with fewer
+    than `min-rows` output rows, `min-depth` window elements or `min-features` features stay
+    as they are. Runs on tensors after nnx-to-linalg, so that nnx-gemm-schedule later sees
+    the named matmul.
+  }];
+  let options = [
+    Option<"minRows", "min-rows", "int64_t", /*default=*/"6",
+           "the least N * prod(O) to rewrite (the GEMM's register tile has 6 rows)">,
+    Option<"minDepth", "min-depth", "int64_t", /*default=*/"8",
+           "the least prod(K) * C to rewrite">,
+    Option<"minFeatures", "min-features", "int64_t", /*default=*/"8",
+           "the least F to rewrite (one vector of f32 lanes)">,
+  ];
+  let dependentDialects = [
+    "::mlir::linalg::LinalgDialect",
+    "::mlir::tensor::TensorDialect",
+  ];
+}
+
 def ScanToScfPass : Pass<"nnx-scan-to-scf", "::mlir::ModuleOp"> {
   let summary = "Turn every nnx.scan (with a lowered body) into one scf.for";
   let description = [{
@@ -158,22 +184,30 @@ def ParallelizeElementwisePass : Pass<"nnx-parallelize-elementwise", "::mlir::Mo
   let summary = "Run large all-parallel linalg ops as scf.parallel loop nests";
   let description = [{
     Every linalg op on buffers with static loop ranges, only parallel loops and at least
-    2^18 points becomes an scf.parallel nest (linalg's own linalgOpToParallelLoops), which
-    convert-scf-to-openmp then spreads over threads. Reductions, contractions and small ops
-    are left for convert-linalg-to-loops. Runs on buffers, after the GEMM schedule.
+    2^18 points is tiled (linalg's tileLinalgOp) into an scf.parallel loop over its leading
+    loops, tile size 1 until they hold 64 tiles (a one-loop op: 64 chunks of whole 16-lane
+    vectors), each tile the same op on subviews; convert-scf-to-openmp then spreads the tiles
+    over threads, and convert-linalg-to-loops makes each tile's inner loops serial and
+    vectorisable. Reductions, contractions and small ops are left for convert-linalg-to-loops.
+    Runs on buffers, after the GEMM schedule.
   }];
   let dependentDialects = [
+    "::mlir::affine::AffineDialect",
+    "::mlir::arith::ArithDialect",
     "::mlir::linalg::LinalgDialect",
+    "::mlir::memref::MemRefDialect",
     "::mlir::scf::SCFDialect",
   ];
 }
 
 def ContractionLoopOrderPass : Pass<"nnx-contraction-loop-order", "::mlir::ModuleOp"> {
-  let summary = "Run matmul loops as (i, k, j) so the innermost loop vectorises";
+  let summary = "Run matmul and window loops with a parallel loop innermost, to vectorise";
   let description = [{
     Rewrites linalg.matmul and linalg.batch_matmul into linalg.generic with the reduction
-    loop k moved outside the last parallel loop j. Each result element still accumulates its
-    products for k ascending, in the element type, exactly as the interpreter does, so the
+    loop k moved outside the last parallel loop j, and the named convolutions and poolings
+    (linalg's ConvolutionOpInterface) with their last parallel loop (the features or the
+    channels) moved innermost, behind the window and channel reductions. Each result element
+    still accumulates its products for k ascending, in the element type, exactly as the interpreter does, so the
     results do not change by a bit; but the innermost loop now runs over independent output
     elements, which LLVM's loop vectorizer turns into vector code without reassociating
     floating-point sums. Runs on buffers, right before the loops are materialised.

@@ -17,6 +17,9 @@ void populateElementwiseLoweringPatterns(mlir::RewritePatternSet &patterns);
 /// nnx.matmul to linalg.matmul / linalg.batch_matmul (Matmul.cpp).
 void populateMatmulLoweringPatterns(mlir::RewritePatternSet &patterns);
 
+/// conv, pool_sum, pool_max and pool_min to linalg's named window ops (Conv.cpp).
+void populateConvLoweringPatterns(mlir::RewritePatternSet &patterns);
+
 /// Reductions, softmax and log_softmax (Reduction.cpp).
 void populateReductionLoweringPatterns(mlir::RewritePatternSet &patterns);
 

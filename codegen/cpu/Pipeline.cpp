@@ -43,6 +43,7 @@ using namespace mlir;
 namespace nnx::codegen {
 
 #define GEN_PASS_DECL_CONTRACTIONLOOPORDERPASS
+#define GEN_PASS_DECL_CONVTOGEMMPASS
 #define GEN_PASS_DECL_FORWARDRESULTALLOCSPASS
 #define GEN_PASS_DECL_FUSEELEMENTWISEPASS
 #define GEN_PASS_DECL_GEMMSCHEDULEPASS
@@ -150,6 +151,9 @@ void buildCpuPipeline(OpPassManager &pm, PipelineHalf half) {
     // Scans (whose bodies are now linalg) become scf.for loops, before fusion and
     // canonicalization, which then work inside the loop bodies like anywhere else.
     pm.addPass(createScanToScfPass());
+    // Convolutions of one feature group become im2col and a linalg.matmul, on tensors, so
+    // that the GEMM schedule later runs them (and the patches' generic can fuse its producers).
+    pm.addPass(createConvToGemmPass());
     // Fold constants and drop dead values first, so that fusion sees single-use producers.
     pm.addPass(createCanonicalizerPass());
     // Fuse producer generics (broadcasts, elementwise chains) into their consumers: the
@@ -185,7 +189,8 @@ void buildCpuPipeline(OpPassManager &pm, PipelineHalf half) {
   // the packing buffers it allocates and frees itself are not seen by deallocation, and
   // while the products are still named linalg ops.
   pm.addPass(createHostGemmSchedulePass());
-  // The remaining matmuls loop (i, k, j): same sums, but the innermost loop vectorises.
+  // The remaining matmuls loop (i, k, j), convolutions and pools with the features or
+  // channels innermost: same sums, but the innermost loop vectorises.
   pm.addPass(createContractionLoopOrderPass());
   // Large elementwise ops (dropout's RNG, bias and activation, optimizer updates) become
   // parallel loops, spread over the threads like the GEMMs.

@@ -20,6 +20,8 @@
 #include "mlir/Transforms/Passes.h"
 
 namespace nnx::codegen {
+#define GEN_PASS_DECL_CONTRACTIONLOOPORDERPASS
+#define GEN_PASS_DECL_CONVTOGEMMPASS
 #define GEN_PASS_DECL_FUSEELEMENTWISEPASS
 #define GEN_PASS_DECL_GEMMSCHEDULEPASS
 #define GEN_PASS_DECL_SPLITEMPTYTENSORSPASS
@@ -33,6 +35,8 @@ int main(int argc, char **argv) {
   mlir::DialectRegistry registry;
   nnx::codegen::registerCodegenDialects(registry);
   mlir::registerPass([] { return nnx::ir::createGradPass(); });
+  mlir::registerPass([] { return nnx::codegen::createContractionLoopOrderPass(); });
+  mlir::registerPass([] { return nnx::codegen::createConvToGemmPass(); });
   mlir::registerPass([] { return nnx::codegen::createFuseElementwisePass(); });
   mlir::registerPass([] { return nnx::codegen::createGemmSchedulePass(); });
   mlir::registerPass([] { return nnx::codegen::createInlineAllocaScopesPass(); });

@@ -1,0 +1,205 @@
+//===- AutodiffWindow.cpp - VJP rules of conv and the window pools --------===//
+//
+// A convolution's adjoints are convolutions again (JAX's _conv_general_dilated_transpose_lhs
+// and _rhs, for channels-last operands):
+//
+//   input:  the adjoint dilated by the strides and padded by the kernel's dilated reach,
+//           convolved (stride 1, the same kernel dilation and groups) with the kernel flipped
+//           in space and its in/out channels swapped per group;
+//   kernel: the input with batch and channels swapped (one group of batch elements per
+//           feature group) convolved with the adjoint as its kernel, with the roles of strides
+//           and dilation exchanged, cut to the kernel's extent.
+//
+// pool_sum's adjoint is a pool_sum of the adjoint, dilated by the strides and padded by the
+// window. pool_max/min send each window's adjoint to its first extremum (a NaN counts as one)
+// and to no other element, as XLA's select_and_scatter does: per window offset, a strided
+// slice of the input is compared with the result, the first hit takes the adjoint, and the
+// contributions are padded back into place (the transpose of the slice).
+//
+//===----------------------------------------------------------------------===//
+#include "ir/AutodiffRules.h"
+
+#include "llvm/ADT/TypeSwitch.h"
+
+using namespace mlir;
+
+namespace nnx::ir::detail {
+namespace {
+
+RankedTensorType rankedType(Value v) { return llvm::cast<RankedTensorType>(v.getType()); }
+
+/// `shape` with `value` appended.
+SmallVector<int64_t> with(ArrayRef<int64_t> shape, int64_t value) {
+  SmallVector<int64_t> out(shape);
+  out.push_back(value);
+  return out;
+}
+
+/// The adjoint `g` [N, O..., F] of a window op over x [N, X..., *] dilated by `strides` and
+/// padded so that a stride-1 window of `reach[d] + 1` elements (reach: the dilated window's
+/// extent minus one) sums every output that read an input element.
+Value spreadAdjoint(Value g, RankedTensorType x, ArrayRef<int64_t> strides,
+                    ArrayRef<int64_t> reach, AdjointBuilder &adj) {
+  RankedTensorType gType = rankedType(g);
+  int64_t nd = gType.getRank() - 2;
+  SmallVector<int64_t> low(nd + 2, 0), high(nd + 2, 0), interior(nd + 2, 0);
+  SmallVector<int64_t> shape(gType.getShape());
+  for (int64_t d = 0; d < nd; ++d) {
+    int64_t out = gType.getDimSize(d + 1), extent = x.getDimSize(d + 1);
+    int64_t covered = (out - 1) * strides[d] + reach[d] + 1; // input elements any window read
+    low[d + 1] = reach[d];
+    interior[d + 1] = strides[d] - 1;
+    high[d + 1] = reach[d] + (extent - covered);
+    shape[d + 1] = extent + reach[d];
+  }
+  auto type = RankedTensorType::get(shape, gType.getElementType());
+  return adj.create<PadOp>(type, g, low, high, interior);
+}
+
+/// conv x [N, X..., C] * w [K..., C/G, F] -> [N, O..., F] (strides S, dilation D, G groups).
+void convVjp(ConvOp op, Value g, AdjointBuilder &adj) {
+  Value x = op.getInput(), w = op.getKernel();
+  RankedTensorType xType = rankedType(x), wType = rankedType(w);
+  int64_t nd = wType.getRank() - 2, groups = op.getFeatureGroupCount();
+  ArrayRef<int64_t> strides = op.getWindowStrides(), dilation = op.getRhsDilation();
+  ArrayRef<int64_t> window = wType.getShape().take_front(nd);
+  int64_t batch = xType.getDimSize(0), perGroup = wType.getDimSize(nd),
+          features = wType.getShape().back(), featuresPerGroup = features / groups;
+  Type elem = xType.getElementType();
+  SmallVector<int64_t> spatial = llvm::to_vector(llvm::seq<int64_t>(0, nd));
+  if (adj.wants(x)) {
+    SmallVector<int64_t> reach;
+    for (int64_t d = 0; d < nd; ++d)
+      reach.push_back((window[d] - 1) * dilation[d]);
+    Value spread = spreadAdjoint(g, xType, strides, reach, adj);
+    // [K..., C/G, G, F/G] -> [K..., F/G, G, C/G] -> [K..., F/G, C], flipped in space.
+    SmallVector<int64_t> split = with(with(with(window, perGroup), groups), featuresPerGroup);
+    SmallVector<int64_t> perm = with(with(with(spatial, nd + 2), nd + 1), nd);
+    Value swapped = adj.transpose(adj.reshape(w, RankedTensorType::get(split, elem)), perm);
+    auto flippedType =
+        RankedTensorType::get(with(with(window, featuresPerGroup), xType.getShape().back()), elem);
+    Value flipped =
+        adj.create<ReverseOp>(flippedType, adj.reshape(swapped, flippedType), spatial);
+    SmallVector<int64_t> ones(nd, 1);
+    adj.accumulate(x, adj.create<ConvOp>(xType, spread, flipped, ones, dilation, groups));
+  }
+  if (!adj.wants(w))
+    return;
+  // x [N, X..., G, C/G] -> [C/G, X..., G, N] -> [C/G, X..., G * N]: batch and channels swap.
+  ArrayRef<int64_t> extents = xType.getShape().slice(1, nd);
+  SmallVector<int64_t> split{batch};
+  split.append(extents.begin(), extents.end());
+  split.push_back(groups);
+  split.push_back(perGroup);
+  SmallVector<int64_t> perm{nd + 2};
+  for (int64_t d = 1; d <= nd; ++d)
+    perm.push_back(d);
+  perm.push_back(nd + 1);
+  perm.push_back(0);
+  Value xs = adj.transpose(adj.reshape(x, RankedTensorType::get(split, elem)), perm);
+  SmallVector<int64_t> lhsShape{perGroup};
+  lhsShape.append(extents.begin(), extents.end());
+  lhsShape.push_back(groups * batch);
+  xs = adj.reshape(xs, RankedTensorType::get(lhsShape, elem));
+  // g [N, O..., F] -> [O..., N, F], the kernel of this convolution.
+  SmallVector<int64_t> gPerm;
+  for (int64_t d = 1; d <= nd; ++d)
+    gPerm.push_back(d);
+  gPerm.push_back(0);
+  gPerm.push_back(nd + 1);
+  Value gs = adj.transpose(g, gPerm);
+  RankedTensorType gsType = rankedType(gs);
+  // Windows of the adjoint's extent O at stride D, dilated by S: [C/G, K'..., F], K' >= K.
+  SmallVector<int64_t> outShape{perGroup}, start(nd + 2, 0), limit{perGroup}, step(nd + 2, 1);
+  bool cut = false;
+  for (int64_t d = 0; d < nd; ++d) {
+    int64_t extent =
+        windowOutputExtent(extents[d], gsType.getDimSize(d), dilation[d], strides[d]);
+    outShape.push_back(extent);
+    limit.push_back(window[d]);
+    cut |= extent != window[d];
+  }
+  outShape.push_back(features);
+  limit.push_back(features);
+  Value dw = adj.create<ConvOp>(RankedTensorType::get(outShape, elem), xs, gs, dilation, strides,
+                                groups);
+  if (cut)
+    dw = adj.slice(dw, start, limit, step);
+  SmallVector<int64_t> back;
+  for (int64_t d = 1; d <= nd; ++d)
+    back.push_back(d);
+  back.push_back(0);
+  back.push_back(nd + 1);
+  adj.accumulate(w, adj.transpose(dw, back));
+}
+
+/// pool_sum: every input element receives the sum of the adjoints of the windows reading it.
+void poolSumVjp(PoolSumOp op, Value g, AdjointBuilder &adj) {
+  RankedTensorType xType = rankedType(op.getInput());
+  SmallVector<int64_t> reach, ones(op.getWindow().size(), 1);
+  for (int64_t k : op.getWindow())
+    reach.push_back(k - 1);
+  Value spread = spreadAdjoint(g, xType, op.getStrides(), reach, adj);
+  adj.accumulate(op.getInput(),
+                 adj.create<PoolSumOp>(xType, spread, op.getWindow(), ones));
+}
+
+/// pool_max/min: each window's adjoint goes to its first extremum (or first NaN).
+void poolChooserVjp(Operation *op, ArrayRef<int64_t> window, ArrayRef<int64_t> strides, Value g,
+                    AdjointBuilder &adj) {
+  Value x = op->getOperand(0), y = op->getResult(0);
+  RankedTensorType xType = rankedType(x), yType = rankedType(y);
+  int64_t nd = static_cast<int64_t>(window.size()), taps = 1;
+  for (int64_t k : window)
+    taps *= k;
+  Value zero = adj.zeros(yType), taken, total;
+  for (int64_t tap = 0; tap < taps; ++tap) {
+    SmallVector<int64_t> start(nd + 2, 0), limit(xType.getShape()), stride(nd + 2, 1);
+    SmallVector<int64_t> low(nd + 2, 0), high(nd + 2, 0), interior(nd + 2, 0);
+    int64_t rest = tap;
+    for (int64_t d = nd; d-- > 0;) {
+      int64_t k = rest % window[d];
+      rest /= window[d];
+      int64_t last = k + (yType.getDimSize(d + 1) - 1) * strides[d];
+      start[d + 1] = low[d + 1] = k;
+      limit[d + 1] = last + 1;
+      stride[d + 1] = strides[d];
+      interior[d + 1] = strides[d] - 1;
+      high[d + 1] = xType.getDimSize(d + 1) - last - 1;
+    }
+    Value xk = adj.slice(x, start, limit, stride);
+    Value hit = adj.create<OrOp>(getI1SameShape(yType), adj.cmp(CmpPredicate::eq, xk, y),
+                                 adj.cmp(CmpPredicate::ne, xk, xk));
+    Value chosen = hit;
+    if (taken) {
+      Type mask = getI1SameShape(yType);
+      chosen = adj.create<AndOp>(mask, hit, adj.create<NotOp>(mask, taken));
+      if (tap + 1 < taps)
+        taken = adj.create<OrOp>(mask, taken, hit);
+    } else {
+      taken = hit;
+    }
+    Value part = adj.create<PadOp>(xType, adj.select(chosen, g, zero), low, high, interior);
+    total = total ? adj.add(total, part) : part;
+  }
+  adj.accumulate(x, total);
+}
+
+} // namespace
+
+bool emitWindowVjp(Operation *op, Value grad, AdjointBuilder &adj) {
+  return llvm::TypeSwitch<Operation *, bool>(op)
+      .Case([&](ConvOp o) { convVjp(o, grad, adj); return true; })
+      .Case([&](PoolSumOp o) { poolSumVjp(o, grad, adj); return true; })
+      .Case([&](PoolMaxOp o) {
+        poolChooserVjp(o, o.getWindow(), o.getStrides(), grad, adj);
+        return true;
+      })
+      .Case([&](PoolMinOp o) {
+        poolChooserVjp(o, o.getWindow(), o.getStrides(), grad, adj);
+        return true;
+      })
+      .Default([](Operation *) { return false; });
+}
+
+} // namespace nnx::ir::detail
