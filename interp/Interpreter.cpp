@@ -196,6 +196,7 @@ public:
         .Case([&](MatmulOp) { set(result, matmul(in(0), in(1))); return true; })
         .Case([&](ConvOp o) {
           set(result, conv(in(0), in(1), toVector(o.getWindowStrides()),
+                           toVector(o.getPaddingLow()), toVector(o.getPaddingHigh()),
                            toVector(o.getRhsDilation()), o.getFeatureGroupCount()));
           return true;
         })

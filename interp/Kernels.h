@@ -106,13 +106,16 @@ void putLeading(rt::Tensor &stacked, int64_t index, const rt::Tensor &slice);
 /// a[m, k] * b[k, n] in the element type for k ascending from 0.
 rt::Tensor matmul(const rt::Tensor &a, const rt::Tensor &b);
 
-/// Convolution of x [N, S..., C] with kernel [K..., C / groups, F] (float dtypes, equal),
-/// VALID, with window `strides` and kernel `dilation` (one per spatial axis, >= 1) and
-/// `groups` feature groups (nnx.conv, lax.conv_general_dilated's semantics): result
-/// [N, O..., F], O = (S - (K - 1) * dilation - 1) / stride + 1; each output accumulates
-/// over the kernel's taps row-major, then its group's channels ascending.
+/// Convolution of x [N, S..., C], zero-padded by `low`/`high` (>= 0) on each spatial axis to
+/// P = low + S + high, with kernel [K..., C / groups, F] (float dtypes, equal), window
+/// `strides` and kernel `dilation` (one per spatial axis, >= 1) and `groups` feature groups
+/// (nnx.conv, lax.conv_general_dilated's semantics): result [N, O..., F],
+/// O = (P - (K - 1) * dilation - 1) / stride + 1; each output accumulates over the kernel's
+/// taps row-major, then its group's channels ascending (padding included, as 0 * w, so that
+/// inf/NaN weights propagate as in the padded sum).
 rt::Tensor conv(const rt::Tensor &x, const rt::Tensor &kernel,
-                const std::vector<int64_t> &strides, const std::vector<int64_t> &dilation,
+                const std::vector<int64_t> &strides, const std::vector<int64_t> &low,
+                const std::vector<int64_t> &high, const std::vector<int64_t> &dilation,
                 int64_t groups);
 
 /// Sliding-window reduction of x [N, S..., C] over `window` with `strides` (VALID; nnx's

@@ -177,26 +177,30 @@ Tensor matmul(const Tensor &a, const Tensor &b) {
 
 namespace {
 
-/// The geometry of a VALID sliding window over x [N, S..., C]: spatial extents, window,
-/// strides, dilation and output extents, with row-major offsets of the window's taps.
+/// The geometry of a sliding window over x [N, S..., C] zero-padded by low/high: spatial
+/// extents, window, strides, dilation and output extents, with row-major offsets of the
+/// window's taps.
 struct Window {
   int64_t batch = 0, channels = 0, taps = 1, outCount = 1;
-  std::vector<int64_t> in, out, window, strides, dilation;
+  std::vector<int64_t> in, low, out, window, strides, dilation;
 
   Window(const Shape &shape, std::vector<int64_t> k, std::vector<int64_t> w,
-         std::vector<int64_t> d)
-      : batch(shape.front()), channels(shape.back()), window(std::move(k)),
+         std::vector<int64_t> d, std::vector<int64_t> lo = {}, const std::vector<int64_t> &hi = {})
+      : batch(shape.front()), channels(shape.back()), low(std::move(lo)), window(std::move(k)),
         strides(std::move(w)), dilation(std::move(d)) {
+    if (low.empty())
+      low.assign(window.size(), 0);
     for (size_t i = 0; i < window.size(); ++i) {
       in.push_back(shape[i + 1]);
-      out.push_back((in[i] - (window[i] - 1) * dilation[i] - 1) / strides[i] + 1);
+      int64_t padded = low[i] + in[i] + (hi.empty() ? 0 : hi[i]);
+      out.push_back((padded - (window[i] - 1) * dilation[i] - 1) / strides[i] + 1);
       taps *= window[i];
       outCount *= out[i];
     }
   }
 
   /// The flat spatial index of the input under tap `tap` (row-major over the window) of
-  /// output position `pos` (row-major over the output's spatial extents).
+  /// output position `pos` (row-major over the output's spatial extents); -1 in the padding.
   int64_t inputSite(int64_t pos, int64_t tap) const {
     int64_t site = 0;
     std::vector<int64_t> o(out.size()), k(out.size());
@@ -206,8 +210,12 @@ struct Window {
       k[i] = tap % window[i];
       tap /= window[i];
     }
-    for (size_t i = 0; i < out.size(); ++i)
-      site = site * in[i] + o[i] * strides[i] + k[i] * dilation[i];
+    for (size_t i = 0; i < out.size(); ++i) {
+      int64_t at = o[i] * strides[i] + k[i] * dilation[i] - low[i];
+      if (at < 0 || at >= in[i])
+        return -1;
+      site = site * in[i] + at;
+    }
     return site;
   }
 
@@ -223,12 +231,13 @@ struct Window {
 } // namespace
 
 Tensor conv(const Tensor &x, const Tensor &kernel, const std::vector<int64_t> &strides,
+            const std::vector<int64_t> &low, const std::vector<int64_t> &high,
             const std::vector<int64_t> &dilation, int64_t groups) {
   assert(x.dtype() == kernel.dtype() && rt::isFloat(x.dtype()) && "conv needs equal floats");
   int64_t nd = kernel.rank() - 2;
   assert(nd >= 1 && x.rank() == nd + 2 && "conv ranks");
   Window win(x.shape(), std::vector<int64_t>(kernel.shape().begin(), kernel.shape().end() - 2),
-             strides, dilation);
+             strides, dilation, low, high);
   int64_t perGroup = kernel.shape()[nd], features = kernel.shape().back();
   int64_t featuresPerGroup = features / groups;
   assert(perGroup * groups == win.channels && "conv channels");
@@ -253,9 +262,14 @@ Tensor conv(const Tensor &x, const Tensor &kernel, const std::vector<int64_t> &s
             int64_t firstChannel = (f / featuresPerGroup) * perGroup;
             T acc = 0;
             for (int64_t tap = 0; tap < win.taps; ++tap) {
-              const T *row =
-                  in + (n * inCount + sites[pos * win.taps + tap]) * win.channels + firstChannel;
+              int64_t site = sites[pos * win.taps + tap];
               const T *col = w + tap * perGroup * features + f;
+              if (site < 0) { // padding: zeros times the kernel, as the padded sum has them
+                for (int64_t c = 0; c < perGroup; ++c)
+                  acc += T(0) * col[c * features];
+                continue;
+              }
+              const T *row = in + (n * inCount + site) * win.channels + firstChannel;
               for (int64_t c = 0; c < perGroup; ++c)
                 acc += row[c] * col[c * features];
             }

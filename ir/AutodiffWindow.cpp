@@ -3,12 +3,14 @@
 // A convolution's adjoints are convolutions again (JAX's _conv_general_dilated_transpose_lhs
 // and _rhs, for channels-last operands):
 //
-//   input:  the adjoint dilated by the strides and padded by the kernel's dilated reach,
-//           convolved (stride 1, the same kernel dilation and groups) with the kernel flipped
-//           in space and its in/out channels swapped per group;
+//   input:  the adjoint dilated by the strides and padded by the kernel's dilated reach less
+//           the forward padding, convolved (stride 1, the same kernel dilation and groups) with
+//           the kernel flipped in space and its in/out channels swapped per group: only the
+//           unpadded input's adjoint is computed;
 //   kernel: the input with batch and channels swapped (one group of batch elements per
-//           feature group) convolved with the adjoint as its kernel, with the roles of strides
-//           and dilation exchanged, cut to the kernel's extent.
+//           feature group), with the forward padding, convolved with the adjoint as its
+//           kernel, with the roles of strides and dilation exchanged, cut to the kernel's
+//           extent.
 //
 // pool_sum's adjoint is a pool_sum of the adjoint, dilated by the strides and padded by the
 // window. pool_max/min send each window's adjoint to its first extremum (a NaN counts as one)
@@ -56,33 +58,73 @@ Value spreadAdjoint(Value g, RankedTensorType x, ArrayRef<int64_t> strides,
   return adj.create<PadOp>(type, g, low, high, interior);
 }
 
-/// conv x [N, X..., C] * w [K..., C/G, F] -> [N, O..., F] (strides S, dilation D, G groups).
+/// The input adjoint of conv x [N, X..., C] (padded by lo/hi to P) * w [K..., C/G, F] ->
+/// g [N, O..., F]: g dilated by the strides, padded so that a stride-1 window of the dilated
+/// kernel covers every output that read an element, and convolved with w flipped in space and
+/// its in/out channels swapped per group. The padding that would be negative (a forward pad
+/// wider than the kernel's reach) is cropped from the result instead.
+Value convInputAdjoint(ConvOp op, Value g, AdjointBuilder &adj) {
+  Value x = op.getInput(), w = op.getKernel();
+  RankedTensorType xType = rankedType(x), wType = rankedType(w), gType = rankedType(g);
+  int64_t nd = wType.getRank() - 2, groups = op.getFeatureGroupCount();
+  ArrayRef<int64_t> strides = op.getWindowStrides(), dilation = op.getRhsDilation();
+  ArrayRef<int64_t> lo = op.getPaddingLow(), hi = op.getPaddingHigh();
+  ArrayRef<int64_t> window = wType.getShape().take_front(nd);
+  int64_t perGroup = wType.getDimSize(nd), features = wType.getShape().back();
+  Type elem = xType.getElementType();
+  SmallVector<int64_t> spatial = llvm::to_vector(llvm::seq<int64_t>(0, nd));
+  // g dilated by the strides (interior zeros), then padded through the convolution.
+  SmallVector<int64_t> zeros(nd + 2, 0), interior(nd + 2, 0), dilated(gType.getShape());
+  SmallVector<int64_t> padLow, padHigh, start(nd + 2, 0), limit(xType.getShape()),
+      step(nd + 2, 1);
+  bool crop = false;
+  for (int64_t d = 0; d < nd; ++d) {
+    int64_t out = gType.getDimSize(d + 1), extent = xType.getDimSize(d + 1);
+    int64_t reach = (window[d] - 1) * dilation[d];
+    int64_t padded = lo[d] + extent + hi[d];
+    int64_t covered = (out - 1) * strides[d] + reach + 1; // padded elements any window read
+    interior[d + 1] = strides[d] - 1;
+    dilated[d + 1] = (out - 1) * strides[d] + 1;
+    int64_t low = reach - lo[d], high = reach + (padded - covered) - hi[d];
+    padLow.push_back(std::max<int64_t>(low, 0));
+    padHigh.push_back(std::max<int64_t>(high, 0));
+    start[d + 1] = padLow.back() - low;
+    limit[d + 1] = start[d + 1] + extent;
+    crop |= low < 0 || high < 0;
+  }
+  Value spread = g;
+  if (llvm::any_of(interior, [](int64_t v) { return v > 0; }))
+    spread = adj.create<PadOp>(RankedTensorType::get(dilated, elem), g, zeros, zeros, interior);
+  // [K..., C/G, G, F/G] -> [K..., F/G, G, C/G] -> [K..., F/G, C], flipped in space.
+  SmallVector<int64_t> split = with(with(with(window, perGroup), groups), features / groups);
+  SmallVector<int64_t> perm = with(with(with(spatial, nd + 2), nd + 1), nd);
+  Value swapped = adj.transpose(adj.reshape(w, RankedTensorType::get(split, elem)), perm);
+  auto flippedType = RankedTensorType::get(
+      with(with(window, features / groups), xType.getShape().back()), elem);
+  Value flipped = adj.create<ReverseOp>(flippedType, adj.reshape(swapped, flippedType), spatial);
+  SmallVector<int64_t> outShape(xType.getShape()), ones(nd, 1);
+  for (int64_t d = 0; d < nd; ++d)
+    outShape[d + 1] = windowOutputExtent(padLow[d] + dilated[d + 1] + padHigh[d], window[d], 1,
+                                         dilation[d]);
+  Value dx = adj.create<ConvOp>(RankedTensorType::get(outShape, elem), spread, flipped, ones,
+                                padLow, padHigh, dilation, groups);
+  return crop ? adj.slice(dx, start, limit, step) : dx;
+}
+
+/// conv x [N, X..., C] * w [K..., C/G, F] -> [N, O..., F] (strides S, padding, dilation D,
+/// G groups).
 void convVjp(ConvOp op, Value g, AdjointBuilder &adj) {
   Value x = op.getInput(), w = op.getKernel();
   RankedTensorType xType = rankedType(x), wType = rankedType(w);
   int64_t nd = wType.getRank() - 2, groups = op.getFeatureGroupCount();
   ArrayRef<int64_t> strides = op.getWindowStrides(), dilation = op.getRhsDilation();
+  ArrayRef<int64_t> lo = op.getPaddingLow(), hi = op.getPaddingHigh();
   ArrayRef<int64_t> window = wType.getShape().take_front(nd);
   int64_t batch = xType.getDimSize(0), perGroup = wType.getDimSize(nd),
-          features = wType.getShape().back(), featuresPerGroup = features / groups;
+          features = wType.getShape().back();
   Type elem = xType.getElementType();
-  SmallVector<int64_t> spatial = llvm::to_vector(llvm::seq<int64_t>(0, nd));
-  if (adj.wants(x)) {
-    SmallVector<int64_t> reach;
-    for (int64_t d = 0; d < nd; ++d)
-      reach.push_back((window[d] - 1) * dilation[d]);
-    Value spread = spreadAdjoint(g, xType, strides, reach, adj);
-    // [K..., C/G, G, F/G] -> [K..., F/G, G, C/G] -> [K..., F/G, C], flipped in space.
-    SmallVector<int64_t> split = with(with(with(window, perGroup), groups), featuresPerGroup);
-    SmallVector<int64_t> perm = with(with(with(spatial, nd + 2), nd + 1), nd);
-    Value swapped = adj.transpose(adj.reshape(w, RankedTensorType::get(split, elem)), perm);
-    auto flippedType =
-        RankedTensorType::get(with(with(window, featuresPerGroup), xType.getShape().back()), elem);
-    Value flipped =
-        adj.create<ReverseOp>(flippedType, adj.reshape(swapped, flippedType), spatial);
-    SmallVector<int64_t> ones(nd, 1);
-    adj.accumulate(x, adj.create<ConvOp>(xType, spread, flipped, ones, dilation, groups));
-  }
+  if (adj.wants(x))
+    adj.accumulate(x, convInputAdjoint(op, g, adj));
   if (!adj.wants(w))
     return;
   // x [N, X..., G, C/G] -> [C/G, X..., G, N] -> [C/G, X..., G * N]: batch and channels swap.
@@ -113,16 +155,16 @@ void convVjp(ConvOp op, Value g, AdjointBuilder &adj) {
   SmallVector<int64_t> outShape{perGroup}, start(nd + 2, 0), limit{perGroup}, step(nd + 2, 1);
   bool cut = false;
   for (int64_t d = 0; d < nd; ++d) {
-    int64_t extent =
-        windowOutputExtent(extents[d], gsType.getDimSize(d), dilation[d], strides[d]);
+    int64_t extent = windowOutputExtent(lo[d] + extents[d] + hi[d], gsType.getDimSize(d),
+                                        dilation[d], strides[d]);
     outShape.push_back(extent);
     limit.push_back(window[d]);
     cut |= extent != window[d];
   }
   outShape.push_back(features);
   limit.push_back(features);
-  Value dw = adj.create<ConvOp>(RankedTensorType::get(outShape, elem), xs, gs, dilation, strides,
-                                groups);
+  Value dw = adj.create<ConvOp>(RankedTensorType::get(outShape, elem), xs, gs, dilation, lo, hi,
+                                strides, groups);
   if (cut)
     dw = adj.slice(dw, start, limit, step);
   SmallVector<int64_t> back;

@@ -340,14 +340,16 @@ LogicalResult checkWindowAttr(Operation *op, StringRef name, ArrayRef<int64_t> v
 }
 
 /// Checks a sliding window's result: [N, O..., `last`] where O are the VALID output extents
-/// of input [N, S..., C]; the window must fit in every spatial axis.
+/// of input [N, S..., C] padded by `padding` (per spatial axis, or none); the window must fit
+/// in every spatial axis.
 LogicalResult checkWindowResult(Operation *op, RankedTensorType in, RankedTensorType out,
                                 ArrayRef<int64_t> window, ArrayRef<int64_t> strides,
-                                ArrayRef<int64_t> dilation, int64_t last) {
+                                ArrayRef<int64_t> dilation, int64_t last,
+                                ArrayRef<int64_t> padding = {}) {
   int64_t nd = in.getRank() - 2;
   SmallVector<int64_t> expected{in.getDimSize(0)};
   for (int64_t d = 0; d < nd; ++d) {
-    int64_t extent = in.getDimSize(d + 1);
+    int64_t extent = in.getDimSize(d + 1) + (padding.empty() ? 0 : padding[d]);
     int64_t span = (window[d] - 1) * dilation[d] + 1;
     if (extent < span)
       return op->emitOpError("the window spans ")
@@ -390,6 +392,15 @@ LogicalResult ConvOp::verify() {
   if (failed(checkWindowAttr(*this, "window_strides", getWindowStrides(), nd)) ||
       failed(checkWindowAttr(*this, "rhs_dilation", getRhsDilation(), nd)))
     return failure();
+  ArrayRef<int64_t> low = getPaddingLow(), high = getPaddingHigh();
+  if (static_cast<int64_t>(low.size()) != nd || static_cast<int64_t>(high.size()) != nd)
+    return emitOpError("padding needs ") << nd << " low and high entries (one per spatial axis)";
+  if (llvm::any_of(low, [](int64_t v) { return v < 0; }) ||
+      llvm::any_of(high, [](int64_t v) { return v < 0; }))
+    return emitOpError("negative padding ") << shapeString(low) << ", " << shapeString(high);
+  SmallVector<int64_t> padding;
+  for (int64_t d = 0; d < nd; ++d)
+    padding.push_back(low[d] + high[d]);
   int64_t channels = in.getShape().back(), perGroup = kernel.getDimSize(nd),
           features = kernel.getShape().back();
   if (groups < 1 || channels != perGroup * groups || features % groups != 0)
@@ -397,7 +408,7 @@ LogicalResult ConvOp::verify() {
            << channels << " must be the kernel's " << perGroup << " x feature_group_count "
            << groups << ", and its " << features << " features a multiple of it";
   return checkWindowResult(*this, in, getType(), kernel.getShape().take_front(nd),
-                           getWindowStrides(), getRhsDilation(), features);
+                           getWindowStrides(), getRhsDilation(), features, padding);
 }
 
 LogicalResult PoolSumOp::verify() {

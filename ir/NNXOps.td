@@ -250,30 +250,33 @@ def NNX_MatmulOp : NNX_Op<"matmul", [Pure]> {
 }
 
 def NNX_ConvOp : NNX_Op<"conv", [Pure]> {
-  let summary = "convolution over the spatial axes, channels last, no padding";
+  let summary = "convolution over the spatial axes, channels last, with zero padding";
   let description = [{
-    `input` [N, S_1..S_d, C] and `kernel` [K_1..K_d, C / G, F] (Flax's layout; G is
-    `feature_group_count`, dividing C and F) give [N, O_1..O_d, F] with
-    O_i = (S_i - D_i (K_i - 1) - 1) / W_i + 1 (floor, at least 1) for the window strides W
+    `input` [N, S_1..S_d, C], zero-padded by `padding_low`/`padding_high` (>= 0) elements on
+    each spatial axis to P_i = low_i + S_i + high_i, and `kernel` [K_1..K_d, C / G, F]
+    (Flax's layout; G is `feature_group_count`, dividing C and F) give [N, O_1..O_d, F] with
+    O_i = (P_i - D_i (K_i - 1) - 1) / W_i + 1 (floor, at least 1) for the window strides W
     and the kernel (rhs) dilation D:
 
       result[n, o, f] = sum over k, c < C/G of
-                        input[n, o * W + k * D, g * C/G + c] * kernel[k, c, f],  g = f / (F/G)
+                        padded[n, o * W + k * D, g * C/G + c] * kernel[k, c, f],  g = f / (F/G)
 
     summed with k row-major, then c, ascending (the im2col order). This is
-    jax.lax.conv_general_dilated with VALID padding and no lhs dilation: the front end pads
-    (and dilates the input for transposed convolutions) with nnx.pad. Its VJPs are
-    convolutions again (JAX's conv transpose rules); the CPU JIT lowers it to linalg's named
-    convolutions (conv_1d_nwc_wcf, conv_2d_nhwc_hwcf, conv_3d_ndhwc_dhwcf, the depthwise and
-    grouped forms).
+    jax.lax.conv_general_dilated without lhs dilation: the front end dilates the input of a
+    transposed convolution with nnx.pad and crops negative padding with nnx.slice. Its VJPs
+    are convolutions again (JAX's conv transpose rules), over the unpadded input; the CPU JIT
+    pads and lowers it to linalg's named convolutions (conv_1d_nwc_wcf, conv_2d_nhwc_hwcf,
+    conv_3d_ndhwc_dhwcf, the depthwise and grouped forms).
   }];
   let arguments = (ins NNX_FloatTensor:$input, NNX_FloatTensor:$kernel,
-                       DenseI64ArrayAttr:$window_strides, DenseI64ArrayAttr:$rhs_dilation,
+                       DenseI64ArrayAttr:$window_strides, DenseI64ArrayAttr:$padding_low,
+                       DenseI64ArrayAttr:$padding_high, DenseI64ArrayAttr:$rhs_dilation,
                        I64Attr:$feature_group_count);
   let results = (outs NNX_FloatTensor:$result);
   let assemblyFormat = [{
-    $input `,` $kernel `strides` $window_strides `dilation` $rhs_dilation
-    `groups` $feature_group_count attr-dict `:` type($input) `,` type($kernel) `->` type($result)
+    $input `,` $kernel `strides` $window_strides `padding` $padding_low `,` $padding_high
+    `dilation` $rhs_dilation `groups` $feature_group_count attr-dict `:` type($input) `,`
+    type($kernel) `->` type($result)
   }];
   let hasVerifier = 1;
 }

@@ -4,9 +4,10 @@
 // C], kernels [spatial..., C / feature_group_count, F]) and the pools of flax.linen.pooling
 // (`max_pool`, `min_pool`, `avg_pool`): the arguments are checked and canonicalised here
 // (strings and ints to explicit (low, high) pairs, as lax.padtype_to_pads and flax's
-// canonicalize_padding), the padding and the input (lhs) dilation become one nnx.pad (zeros;
-// -inf/+inf for max/min pools), negative padding a crop, and the window itself one nnx.conv
-// or nnx.pool_sum/max/min, VALID. avg_pool divides a pool_sum by the window size, or with
+// canonicalize_padding). A convolution's input (lhs) dilation becomes an nnx.pad with
+// interior zeros, negative padding a crop (nnx.slice), and the rest one nnx.conv with the
+// positive padding as its own; a pool's padding is an nnx.pad (zeros; -inf/+inf for
+// max/min) before one VALID nnx.pool_sum/max/min. avg_pool divides a pool_sum by the window size, or with
 // count_include_pad=false by the pool_sum of a padded tensor of ones.
 //
 // One difference from JAX, on purpose: a window larger than the padded input is an error
@@ -213,12 +214,13 @@ Value Evaluator::builtinConv(std::vector<Value> &args,
   auto pads = windowPadding(padding, extents, effective, *strides, span);
   if (!pads)
     return Value::error();
-  // Negative padding crops (lax's semantics): pad the positive part, then slice.
-  SmallVector<int64_t> low(nd + 2, 0), high(nd + 2, 0), interior(nd + 2, 0);
+  // The input dilation is an nnx.pad with interior zeros; negative padding crops (lax's
+  // semantics) with a slice; the positive padding is the convolution's own.
+  SmallVector<int64_t> low(nd, 0), high(nd, 0), interior(nd + 2, 0), none(nd + 2, 0);
   SmallVector<int64_t> cropLow(nd + 2, 0), cropHigh(nd + 2, 0);
   for (int64_t d = 0; d < nd; ++d) {
-    low[d + 1] = std::max<int64_t>((*pads)[d].first, 0);
-    high[d + 1] = std::max<int64_t>((*pads)[d].second, 0);
+    low[d] = std::max<int64_t>((*pads)[d].first, 0);
+    high[d] = std::max<int64_t>((*pads)[d].second, 0);
     cropLow[d + 1] = std::max<int64_t>(-(*pads)[d].first, 0);
     cropHigh[d + 1] = std::max<int64_t>(-(*pads)[d].second, 0);
     interior[d + 1] = (*lhsDilation)[d] - 1;
@@ -231,7 +233,7 @@ Value Evaluator::builtinConv(std::vector<Value> &args,
       return Value::error();
     }
   }
-  Value input = padWith(*lhsArg, low, high, interior, 0.0, span);
+  Value input = padWith(*lhsArg, none, none, interior, 0.0, span);
   if (llvm::any_of(cropLow, [](int64_t c) { return c > 0; }) ||
       llvm::any_of(cropHigh, [](int64_t c) { return c > 0; })) {
     auto type = typeOf(input);
@@ -257,14 +259,14 @@ Value Evaluator::builtinConv(std::vector<Value> &args,
   auto inType = typeOf(input);
   SmallVector<int64_t> outShape{inType.getDimSize(0)};
   for (int64_t d = 0; d < nd; ++d)
-    outShape.push_back(ir::windowOutputExtent(inType.getDimSize(d + 1), window[size_t(d)],
-                                              (*strides)[size_t(d)],
+    outShape.push_back(ir::windowOutputExtent(low[d] + inType.getDimSize(d + 1) + high[d],
+                                              window[size_t(d)], (*strides)[size_t(d)],
                                               (*rhsDilation)[size_t(d)]));
   outShape.push_back(features);
   auto outType = RankedTensorType::get(outShape, inType.getElementType());
   return Value::tensorOf(builder_.create<ir::ConvOp>(loc(span), outType, input.tensor,
-                                                     kernel.tensor, *strides, *rhsDilation,
-                                                     *groups),
+                                                     kernel.tensor, *strides, low, high,
+                                                     *rhsDilation, *groups),
                          Origin{span, "", nullptr});
 }
 

@@ -1,7 +1,8 @@
 //===- Conv.cpp - Lowering of nnx.conv and the window pools ----------------===//
 //
-// nnx.conv and nnx.pool_sum/max/min (VALID, channels last) become linalg's named window ops
-// on a filled init tensor, with the op's strides and kernel dilation as their attributes:
+// nnx.conv (its input zero-padded first, as nnx.pad lowers) and nnx.pool_sum/max/min (VALID,
+// channels last) become linalg's named window ops on a filled init tensor, with the op's
+// strides and kernel dilation as their attributes:
 //
 //   conv, one group             conv_1d_nwc_wcf, conv_2d_nhwc_hwcf, conv_3d_ndhwc_dhwcf
 //   conv, one channel per group depthwise_conv_{1d_nwc_wcm,2d_nhwc_hwcm,3d_ndhwc_dhwcm}: the
@@ -87,6 +88,33 @@ Value createGroupedConv(OpBuilder &b, Location loc, Value input, Value kernel, V
   return generic->getResult(0);
 }
 
+/// `input` [N, S..., C] zero-padded by low/high on its spatial axes (itself when both are
+/// zero): a filled tensor with the input inserted, as nnx.pad lowers.
+Value padSpatial(OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> low,
+                 ArrayRef<int64_t> high) {
+  if (llvm::all_of(low, [](int64_t v) { return v == 0; }) &&
+      llvm::all_of(high, [](int64_t v) { return v == 0; }))
+    return input;
+  auto type = llvm::cast<RankedTensorType>(input.getType());
+  SmallVector<int64_t> shape(type.getShape());
+  SmallVector<OpFoldResult> offsets{b.getIndexAttr(0)}, sizes, strides;
+  for (size_t d = 0; d < low.size(); ++d) {
+    shape[d + 1] += low[d] + high[d];
+    offsets.push_back(b.getIndexAttr(low[d]));
+  }
+  offsets.push_back(b.getIndexAttr(0));
+  for (int64_t extent : type.getShape()) {
+    sizes.push_back(b.getIndexAttr(extent));
+    strides.push_back(b.getIndexAttr(1));
+  }
+  auto paddedType = RankedTensorType::get(shape, type.getElementType());
+  Value zeros = createFilledTensor(b, loc, paddedType,
+                                   createFloatConstant(b, loc, type.getElementType(), 0.0));
+  if (type.getNumElements() == 0)
+    return zeros;
+  return b.create<tensor::InsertSliceOp>(loc, input, zeros, offsets, sizes, strides);
+}
+
 struct ConvLowering : OpConversionPattern<ConvOp> {
   using OpConversionPattern::OpConversionPattern;
 
@@ -103,7 +131,10 @@ struct ConvLowering : OpConversionPattern<ConvOp> {
     Type elem = resultType.getElementType();
     Value zero = createFloatConstant(rewriter, loc, elem, 0.0);
     ArrayRef<int64_t> strides = op.getWindowStrides(), dilations = op.getRhsDilation();
-    Value input = adaptor.getInput(), kernel = adaptor.getKernel(), result;
+    Value input = padSpatial(rewriter, loc, adaptor.getInput(), op.getPaddingLow(),
+                             op.getPaddingHigh());
+    inType = llvm::cast<RankedTensorType>(input.getType());
+    Value kernel = adaptor.getKernel(), result;
     ArrayRef<int64_t> window = kType.getShape().take_front(nd);
     if (groups == 1 && nd <= 3) {
       Value init = createFilledTensor(rewriter, loc, resultType, zero);

@@ -2,8 +2,9 @@
 //
 // nnx.conv's input and kernel gradients (themselves convolutions) against central
 // differences, in f64, over the cases the VJP's index arithmetic distinguishes: 1-, 2- and
-// 3-D, strides that leave input elements no window reads, kernel dilation, feature groups
-// (grouped and depthwise), and a batch of one. The pools likewise: pool_sum through its
+// 3-D, strides that leave input elements no window reads, kernel dilation, padding (also
+// wider than the kernel's reach, which the input adjoint crops), feature groups (grouped and
+// depthwise), and a batch of one. The pools likewise: pool_sum through its
 // spread adjoint, pool_max/min with overlapping and strided windows; and the tie rule of
 // max pooling (the first extremum of a window takes its whole adjoint, as XLA's
 // select_and_scatter) checked on exact values.
@@ -38,21 +39,26 @@ int64_t outExtent(int64_t n, int64_t k, int64_t stride, int64_t dilation) {
   return (n - (k - 1) * dilation - 1) / stride + 1;
 }
 
-/// Checks conv(x, w) for x [N, S..., C], w [K..., C / groups, F].
+/// Checks conv(x, w) for x [N, S..., C], w [K..., C / groups, F], padded by low/high (none
+/// when empty).
 void checkConv(const Shape &x, const Shape &w, const std::vector<int64_t> &strides,
-               const std::vector<int64_t> &dilation, int64_t groups, uint64_t seed) {
+               const std::vector<int64_t> &dilation, int64_t groups, uint64_t seed,
+               std::vector<int64_t> low = {}, std::vector<int64_t> high = {}) {
   size_t nd = w.size() - 2;
+  low.resize(nd, 0);
+  high.resize(nd, 0);
   Shape out{x[0]};
   for (size_t d = 0; d < nd; ++d)
-    out.push_back(outExtent(x[d + 1], w[d], strides[d], dilation[d]));
+    out.push_back(outExtent(low[d] + x[d + 1] + high[d], w[d], strides[d], dilation[d]));
   out.push_back(w.back());
   Tensor a = uniform(x, seed), b = uniform(w, seed + 1);
-  INFO("x " << ty(x) << " w " << ty(w) << " strides " << ints(strides) << " dilation "
-            << ints(dilation) << " groups " << groups);
+  INFO("x " << ty(x) << " w " << ty(w) << " strides " << ints(strides) << " padding "
+            << ints(low) << ints(high) << " dilation " << ints(dilation) << " groups "
+            << groups);
   checkOp({{"x", a}, {"k", b}},
-          "  %y = nnx.conv %x, %k strides " + ints(strides) + " dilation " + ints(dilation) +
-              " groups " + std::to_string(groups) + " : " + ty(x) + ", " + ty(w) + " -> " +
-              ty(out),
+          "  %y = nnx.conv %x, %k strides " + ints(strides) + " padding " + ints(low) + ", " +
+              ints(high) + " dilation " + ints(dilation) + " groups " + std::to_string(groups) +
+              " : " + ty(x) + ", " + ty(w) + " -> " + ty(out),
           out);
 }
 
@@ -83,6 +89,13 @@ TEST_CASE("autodiff: conv with strides that skip input elements, and kernel dila
   checkConv({1, 7, 9, 2}, {2, 3, 2, 3}, {2, 3}, {1, 1}, 1, 313);
   checkConv({2, 9, 2}, {3, 2, 3}, {1}, {3}, 1, 315);       // dilated, stride 1
   checkConv({1, 9, 8, 2}, {2, 2, 2, 2}, {2, 1}, {3, 2}, 1, 317);
+}
+
+TEST_CASE("autodiff: conv with padding, within and beyond the kernel's reach") {
+  checkConv({2, 6, 3}, {3, 3, 4}, {1}, {1}, 1, 341, {1}, {1});           // SAME
+  checkConv({1, 5, 6, 2}, {3, 2, 2, 3}, {2, 1}, {1, 1}, 1, 343, {2, 0}, {1, 1});
+  checkConv({1, 4, 2}, {2, 2, 2}, {1}, {1}, 1, 345, {3}, {4});            // pad > reach: crop
+  checkConv({2, 5, 5, 4}, {2, 3, 2, 4}, {2, 2}, {2, 1}, 2, 347, {0, 3}, {2, 0});
 }
 
 TEST_CASE("autodiff: conv with feature groups, grouped and depthwise") {

@@ -26,18 +26,22 @@ int64_t outExtent(int64_t n, int64_t k, int64_t stride, int64_t dilation) {
   return (n - (k - 1) * dilation - 1) / stride + 1;
 }
 
-/// conv(x, w) compiled and interpreted, for x [N, S..., C], w [K..., C / groups, F].
+/// conv(x, w) compiled and interpreted, for x [N, S..., C], w [K..., C / groups, F], padded
+/// by low/high (none when empty).
 void checkConv(DType dtype, const Shape &x, const Shape &w, const std::vector<int64_t> &strides,
-               const std::vector<int64_t> &dilation, int64_t groups, uint64_t seed) {
+               const std::vector<int64_t> &dilation, int64_t groups, uint64_t seed,
+               std::vector<int64_t> low = {}, std::vector<int64_t> high = {}) {
   size_t nd = w.size() - 2;
+  low.resize(nd, 0);
+  high.resize(nd, 0);
   Shape out{x[0]};
   for (size_t d = 0; d < nd; ++d)
-    out.push_back(outExtent(x[d + 1], w[d], strides[d], dilation[d]));
+    out.push_back(outExtent(low[d] + x[d + 1] + high[d], w[d], strides[d], dilation[d]));
   out.push_back(w.back());
   std::string a = ty(dtype, x), b = ty(dtype, w), r = ty(dtype, out);
-  std::string body = "%r = nnx.conv %a, %b strides " + ints(strides) + " dilation " +
-                     ints(dilation) + " groups " + std::to_string(groups) + " : " + a + ", " +
-                     b + " -> " + r;
+  std::string body = "%r = nnx.conv %a, %b strides " + ints(strides) + " padding " + ints(low) +
+                     ", " + ints(high) + " dilation " + ints(dilation) + " groups " +
+                     std::to_string(groups) + " : " + a + ", " + b + " -> " + r;
   checkAgainstInterpreter(makeFunction({a, b}, body, r),
                           {sample(dtype, x, seed), sample(dtype, w, seed + 1)});
 }
@@ -62,7 +66,9 @@ TEST_CASE("codegen: single-group convolutions through im2col and the GEMM, 1-3 D
     checkConv(dtype, {3, 17, 5}, {3, 5, 10}, {1}, {1}, 1, 501);
     checkConv(dtype, {2, 13, 11, 3}, {3, 3, 3, 17}, {2, 1}, {1, 2}, 1, 503);
     checkConv(dtype, {1, 5, 7, 6, 2}, {2, 3, 2, 2, 9}, {1, 2, 1}, {2, 1, 1}, 1, 505);
-    checkConv(dtype, {32, 8, 8, 16}, {3, 3, 16, 32}, {1, 1}, {1, 1}, 1, 507); // the CNN's
+    checkConv(dtype, {32, 8, 8, 16}, {3, 3, 16, 32}, {1, 1}, {1, 1}, 1, 507, {1, 1},
+              {1, 1}); // the CNN's, SAME
+    checkConv(dtype, {2, 7, 6, 3}, {3, 2, 3, 9}, {2, 1}, {1, 2}, 1, 509, {2, 0}, {1, 3});
   }
 }
 
@@ -70,7 +76,7 @@ TEST_CASE("codegen: thin, depthwise, grouped and 4-D convolutions") {
   for (DType dtype : {DType::F32, DType::F64}) {
     checkConv(dtype, {2, 9, 7, 3}, {3, 3, 3, 5}, {1, 2}, {1, 1}, 1, 511);   // F < 8: direct
     checkConv(dtype, {1, 11, 2}, {3, 2, 1}, {1}, {3}, 1, 513);              // depth 6 < 8
-    checkConv(dtype, {2, 7, 9, 3}, {3, 2, 1, 6}, {2, 1}, {1, 1}, 3, 515);   // depthwise x2
+    checkConv(dtype, {2, 7, 9, 3}, {3, 2, 1, 6}, {2, 1}, {1, 1}, 3, 515, {1, 1}, {1, 0});
     checkConv(dtype, {2, 10, 3}, {3, 1, 3}, {1}, {2}, 3, 517);              // depthwise 1-D
     checkConv(dtype, {1, 5, 4, 3, 2}, {2, 2, 2, 1, 4}, {1, 1, 1}, {1, 1, 1}, 2, 519);
     checkConv(dtype, {2, 9, 6}, {2, 3, 8}, {2}, {1}, 2, 521);               // 2 groups of 3
