@@ -27,6 +27,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
+#include <future>
 #include <stdexcept>
 
 // libomp's API (omp.h is the compiler's, not a system header).
@@ -192,7 +194,43 @@ llvm::Error CpuJit::loadObject(std::unique_ptr<llvm::MemoryBuffer> object,
 
 llvm::Error CpuJit::createEngine(ModuleOp module, llvm::StringRef name, int optLevel,
                                  std::string *object) {
-  // The GEMM kernels the module declares come from the kernel library.
+  // NNX_PERF=1 needs mlir::ExecutionEngine's perf listener: compile in it, kernels first.
+  if (const char *perf = std::getenv("NNX_PERF"); perf && *perf == '1')
+    return createProfiledEngine(module, name, optLevel, object);
+  // The GEMM kernels the module declares come from the kernel library. One not compiled yet
+  // is compiled on another thread while this one compiles the module (both take 100-200 ms
+  // for the seed's train step); the object is then linked, its kernel symbols resolved
+  // (linkObject), once they are ready. kernelMillis_ is the wait for them.
+  std::vector<std::string> names;
+  for (auto func : module.getOps<LLVM::LLVMFuncOp>())
+    if (func.isExternal() && isKernelName(func.getName()))
+      names.push_back(func.getName().str());
+  std::future<std::string> kernels;
+  if (!names.empty())
+    kernels = std::async(std::launch::async, [names] {
+      for (const std::string &kernel : names)
+        if (auto address = getKernelAddress(kernel); !address)
+          return llvm::toString(address.takeError());
+      return std::string();
+    });
+  auto compiled = compileObject(module, optLevel, &phases_);
+  Clock::time_point wait = Clock::now();
+  std::string kernelError = kernels.valid() ? kernels.get() : std::string();
+  kernelMillis_ = millisSince(wait);
+  if (!compiled)
+    return compiled.takeError();
+  if (!kernelError.empty())
+    return llvm::createStringError(llvm::inconvertibleErrorCode(), kernelError);
+  if (llvm::Error error =
+          loadObject(llvm::MemoryBuffer::getMemBufferCopy(*compiled, "nnx-object"), name))
+    return error;
+  if (object)
+    *object = std::move(*compiled);
+  return llvm::Error::success();
+}
+
+llvm::Error CpuJit::createProfiledEngine(ModuleOp module, llvm::StringRef name, int optLevel,
+                                         std::string *object) {
   llvm::StringMap<void *> kernels;
   Clock::time_point start = Clock::now();
   for (auto func : module.getOps<LLVM::LLVMFuncOp>())

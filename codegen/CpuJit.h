@@ -69,8 +69,9 @@ public:
   /// Milliseconds compile() spent in LLVM: translation, optimisation and machine code, and
   /// the library kernels the module calls when they were not compiled yet.
   double llvmMillis() const { return llvmMillis_; }
-  /// The parts of llvmMillis(): the kernels, translation to LLVM IR, LLVM's IR pipeline, and
-  /// machine code (the rest).
+  /// The parts of llvmMillis(): waiting for the library kernels (compiled beside the
+  /// module's own code), translation to LLVM IR, LLVM's IR pipeline, and machine code (the
+  /// rest).
   double kernelMillis() const { return kernelMillis_; }
   double translateMillis() const { return phases_.translate; }
   double optimizeMillis() const { return phases_.optimize; }
@@ -95,11 +96,15 @@ private:
   /// static tensor of an nnx dtype (`what` is "argument" or "result").
   static llvm::Expected<std::vector<TensorSpec>> specsOf(mlir::TypeRange types,
                                                          llvm::StringRef what);
-  /// Creates the execution engine for a module in the LLVM dialect and looks up the packed
-  /// C interface of function `name`.
-  /// With `keepObject`, the object ORC produced is then in `object`.
+  /// Compiles a module in the LLVM dialect to an object (while the kernel library compiles
+  /// the kernels it declares, on another thread), links it and looks up the packed C
+  /// interface of function `name`. With `object`, the object is then there.
   llvm::Error createEngine(mlir::ModuleOp module, llvm::StringRef name, int optLevel,
                            std::string *object = nullptr);
+  /// createEngine through an mlir::ExecutionEngine registered with perf (NNX_PERF=1), the
+  /// kernels compiled first.
+  llvm::Error createProfiledEngine(mlir::ModuleOp module, llvm::StringRef name, int optLevel,
+                                   std::string *object = nullptr);
   /// Links a cached object into a fresh ORC LLJIT and looks up function `name`.
   llvm::Error loadObject(std::unique_ptr<llvm::MemoryBuffer> object, llvm::StringRef name);
 

@@ -9,9 +9,11 @@
 
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/Target/LLVMIR/Export.h"
+#include "llvm/ExecutionEngine/Orc/CompileUtils.h"
 #include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
 #include "llvm/ExecutionEngine/Orc/LLJIT.h"
+#include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Passes/PassBuilder.h"
 #include "llvm/Support/CommandLine.h"
@@ -166,6 +168,74 @@ createHostEngine(mlir::ModuleOp module, int optLevel, bool keepObject,
       return map;
     });
   return std::move(*engine);
+}
+
+namespace {
+
+/// Adds `_mlir_<f>(void **args)` for every defined `_mlir_ciface_<name>` f of `module`: it
+/// loads argument i from *args[i] and calls f, storing a result, if any, through the pointer
+/// after the arguments (mlir::ExecutionEngine's packed calling convention, which CpuJit uses).
+void addPackedWrappers(llvm::Module &module) {
+  llvm::LLVMContext &context = module.getContext();
+  auto *ptr = llvm::PointerType::getUnqual(context);
+  std::vector<llvm::Function *> entries;
+  for (llvm::Function &func : module)
+    if (!func.isDeclaration() && func.getName().starts_with("_mlir_ciface_"))
+      entries.push_back(&func);
+  for (llvm::Function *func : entries) {
+    auto *wrapper = llvm::Function::Create(
+        llvm::FunctionType::get(llvm::Type::getVoidTy(context), {ptr}, false),
+        llvm::GlobalValue::ExternalLinkage, "_mlir_" + func->getName(), module);
+    llvm::IRBuilder<> builder(llvm::BasicBlock::Create(context, "entry", wrapper));
+    llvm::Value *packed = wrapper->getArg(0);
+    std::vector<llvm::Value *> args;
+    for (auto [i, param] : llvm::enumerate(func->args())) {
+      llvm::Value *slot = builder.CreateLoad(
+          ptr, builder.CreateConstGEP1_64(ptr, packed, static_cast<uint64_t>(i)));
+      args.push_back(builder.CreateLoad(param.getType(), slot));
+    }
+    llvm::Value *result = builder.CreateCall(func, args);
+    if (!result->getType()->isVoidTy()) {
+      llvm::Value *slot = builder.CreateLoad(
+          ptr, builder.CreateConstGEP1_64(ptr, packed, static_cast<uint64_t>(args.size())));
+      builder.CreateStore(result, slot);
+    }
+    builder.CreateRetVoid();
+  }
+}
+
+} // namespace
+
+llvm::Expected<std::string> compileObject(mlir::ModuleOp module, int optLevel,
+                                          LlvmPhaseMillis *phases) {
+  initializeNativeTarget();
+  auto machineBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!machineBuilder)
+    return machineBuilder.takeError();
+  machineBuilder->setCodeGenOptLevel(codeGenLevel(optLevel));
+  auto machine = machineBuilder->createTargetMachine();
+  if (!machine)
+    return machine.takeError();
+  auto start = std::chrono::steady_clock::now();
+  llvm::LLVMContext context;
+  std::unique_ptr<llvm::Module> translated = mlir::translateModuleToLLVMIR(module, context);
+  if (!translated)
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "cannot translate the module to LLVM IR");
+  translated->setDataLayout((*machine)->createDataLayout());
+  translated->setTargetTriple((*machine)->getTargetTriple().getTriple());
+  addPackedWrappers(*translated);
+  if (phases)
+    phases->translate += std::chrono::duration<double, std::milli>(
+                             std::chrono::steady_clock::now() - start)
+                             .count();
+  if (llvm::Error error = makeTransformer(optLevel, machine->get(), phases)(translated.get()))
+    return llvm::Expected<std::string>(std::move(error));
+  llvm::orc::SimpleCompiler compiler(**machine);
+  auto object = compiler(*translated);
+  if (!object)
+    return object.takeError();
+  return (*object)->getBuffer().str();
 }
 
 std::string dumpObject(mlir::ExecutionEngine &engine) {

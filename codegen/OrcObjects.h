@@ -44,6 +44,14 @@ llvm::Expected<std::unique_ptr<mlir::ExecutionEngine>>
 createHostEngine(mlir::ModuleOp module, int optLevel, bool keepObject,
                  const llvm::StringMap<void *> &symbols = {}, LlvmPhaseMillis *phases = nullptr);
 
+/// The object file of `module` (LLVM dialect) compiled for the host CPU at `optLevel` with the
+/// pipeline of createHostEngine, with a packed wrapper `_mlir__mlir_ciface_<name>(void **)` for
+/// every C interface (mlir::ExecutionEngine's convention): for linkObject, so that compiling
+/// needs no symbol of the kernel library, which can be compiled meanwhile. With `phases`, the
+/// translation and the IR pipeline add their times there.
+llvm::Expected<std::string> compileObject(mlir::ModuleOp module, int optLevel,
+                                          LlvmPhaseMillis *phases = nullptr);
+
 /// The object file `engine` (created with keepObject, after a lookup compiled it) produced;
 /// empty when it cannot be read.
 std::string dumpObject(mlir::ExecutionEngine &engine);
