@@ -1,10 +1,11 @@
 //===- KernelLibrary.cpp - Kernels compiled once per process --------------===//
 //
 // Each kernel is built from its name (which encodes the blocking) in a module of its own, in
-// a context of the library's own, lowered with lowerKernelsToLLVMDialect and compiled at -O3
-// by an ExecutionEngine that lives as long as the process; its object goes to the compile
-// cache under a key of its name (and, as every key, of the nnx binary), from which later
-// processes link it without building any IR.
+// a context of the library's own, lowered with lowerKernelsToLLVMDialect, compiled at -O1 to
+// an object (compileObject) and linked into an LLJIT that lives as long as the process; the
+// object goes to the compile cache under a key of its name (and, as every key, of the nnx
+// binary), from which later processes link it without building any IR. CpuJit asks for a
+// model's kernels on a second thread while it compiles the model itself.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/KernelLibrary.h"
@@ -14,7 +15,6 @@
 #include "codegen/Pipeline.h"
 #include "codegen/cpu/GemmKernel.h"
 
-#include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/ExecutionEngine/Orc/LLJIT.h"
@@ -32,9 +32,8 @@ namespace {
 /// 150 ms at -O1 (on the path of every cold compile).
 constexpr int kKernelOptLevel = 1;
 
-/// One compiled kernel: whichever JIT holds its code, and its address.
+/// One compiled kernel: the JIT that holds its code, and its address.
 struct Kernel {
-  std::unique_ptr<mlir::ExecutionEngine> engine;
   std::unique_ptr<llvm::orc::LLJIT> loaded;
   void *address = nullptr;
 };
@@ -92,18 +91,23 @@ llvm::Expected<Kernel> buildKernel(llvm::StringRef name) {
   kernel.setPublic();
   if (mlir::failed(lowerKernelsToLLVMDialect(*module)))
     return makeError("cannot lower the kernel `" + name + "`");
-  auto engine = createHostEngine(*module, kKernelOptLevel, !key.empty());
-  if (!engine)
-    return engine.takeError();
-  auto address = (*engine)->lookup(name);
+  // To an object, then linked: no mlir::ExecutionEngine, whose object dump goes through a
+  // temporary file and LLVM's signal handlers (an alternate signal stack per thread, which
+  // ASan fails to unmap when a thread that compiled a kernel exits).
+  auto object = compileObject(*module, kKernelOptLevel);
+  if (!object)
+    return object.takeError();
+  if (!key.empty())
+    cache.store(key, *object);
+  auto lljit = linkObject(llvm::MemoryBuffer::getMemBufferCopy(*object, name));
+  if (!lljit)
+    return lljit.takeError();
+  auto address = (*lljit)->lookup(name);
   if (!address)
     return address.takeError();
   Kernel built;
-  built.address = *address;
-  if (!key.empty())
-    if (std::string object = dumpObject(**engine); !object.empty())
-      cache.store(key, object);
-  built.engine = std::move(*engine);
+  built.address = address->toPtr<void *>();
+  built.loaded = std::move(*lljit);
   return built;
 }
 

@@ -13,15 +13,19 @@
 //           extent.
 //
 // pool_sum's adjoint is a pool_sum of the adjoint, dilated by the strides and padded by the
-// window. pool_max/min send each window's adjoint to its first extremum (a NaN counts as one)
-// and to no other element, as XLA's select_and_scatter does: per window offset, a strided
-// slice of the input is compared with the result, the first hit takes the adjoint, and the
-// contributions are padded back into place (the transpose of the slice).
+// window. pool_max/min send each window's adjoint to one element, the one XLA's
+// select_and_scatter (jax.grad of reduce_window max/min) selects: scanning the window
+// row-major, a later element replaces the one held unless held >= it (<= for min) — the first
+// maximum, and after a NaN the next element. Per window offset, a strided slice of the input
+// takes part in that scan (as whole tensors, one element per window), and each offset's share
+// of the adjoint is padded back into place (the transpose of the slice).
 //
 //===----------------------------------------------------------------------===//
 #include "ir/AutodiffRules.h"
 
 #include "llvm/ADT/TypeSwitch.h"
+
+#include <vector>
 
 using namespace mlir;
 
@@ -186,42 +190,59 @@ void poolSumVjp(PoolSumOp op, Value g, AdjointBuilder &adj) {
                  adj.create<PoolSumOp>(xType, spread, op.getWindow(), ones));
 }
 
-/// pool_max/min: each window's adjoint goes to its first extremum (or first NaN).
-void poolChooserVjp(Operation *op, ArrayRef<int64_t> window, ArrayRef<int64_t> strides, Value g,
-                    AdjointBuilder &adj) {
-  Value x = op->getOperand(0), y = op->getResult(0);
-  RankedTensorType xType = rankedType(x), yType = rankedType(y);
+/// pool_max/min: each window's adjoint goes to the element XLA's select_and_scatter selects
+/// (see the file comment).
+void poolChooserVjp(Operation *op, bool isMax, ArrayRef<int64_t> window,
+                    ArrayRef<int64_t> strides, Value g, AdjointBuilder &adj) {
+  Value x = op->getOperand(0);
+  RankedTensorType xType = rankedType(x), yType = rankedType(op->getResult(0));
   int64_t nd = static_cast<int64_t>(window.size()), taps = 1;
   for (int64_t k : window)
     taps *= k;
-  Value zero = adj.zeros(yType), taken, total;
+  // Tap k's strided slice of x (one element per window), and where it pads back to.
+  struct Tap {
+    SmallVector<int64_t> start, limit, stride, low, high, interior;
+  };
+  std::vector<Tap> geometry;
   for (int64_t tap = 0; tap < taps; ++tap) {
-    SmallVector<int64_t> start(nd + 2, 0), limit(xType.getShape()), stride(nd + 2, 1);
-    SmallVector<int64_t> low(nd + 2, 0), high(nd + 2, 0), interior(nd + 2, 0);
+    Tap t{SmallVector<int64_t>(nd + 2, 0), SmallVector<int64_t>(xType.getShape()),
+          SmallVector<int64_t>(nd + 2, 1), SmallVector<int64_t>(nd + 2, 0),
+          SmallVector<int64_t>(nd + 2, 0), SmallVector<int64_t>(nd + 2, 0)};
     int64_t rest = tap;
     for (int64_t d = nd; d-- > 0;) {
       int64_t k = rest % window[d];
       rest /= window[d];
       int64_t last = k + (yType.getDimSize(d + 1) - 1) * strides[d];
-      start[d + 1] = low[d + 1] = k;
-      limit[d + 1] = last + 1;
-      stride[d + 1] = strides[d];
-      interior[d + 1] = strides[d] - 1;
-      high[d + 1] = xType.getDimSize(d + 1) - last - 1;
+      t.start[d + 1] = t.low[d + 1] = k;
+      t.limit[d + 1] = last + 1;
+      t.stride[d + 1] = strides[d];
+      t.interior[d + 1] = strides[d] - 1;
+      t.high[d + 1] = xType.getDimSize(d + 1) - last - 1;
     }
-    Value xk = adj.slice(x, start, limit, stride);
-    Value hit = adj.create<OrOp>(getI1SameShape(yType), adj.cmp(CmpPredicate::eq, xk, y),
-                                 adj.cmp(CmpPredicate::ne, xk, xk));
-    Value chosen = hit;
-    if (taken) {
-      Type mask = getI1SameShape(yType);
-      chosen = adj.create<AndOp>(mask, hit, adj.create<NotOp>(mask, taken));
-      if (tap + 1 < taps)
-        taken = adj.create<OrOp>(mask, taken, hit);
-    } else {
-      taken = hit;
-    }
-    Value part = adj.create<PadOp>(xType, adj.select(chosen, g, zero), low, high, interior);
+    geometry.push_back(std::move(t));
+  }
+  // The scan: `held` and its tap `index`; tap k replaces them unless held >= x_k (<= for min).
+  auto indexType = RankedTensorType::get(yType.getShape(),
+                                         IntegerType::get(adj.builder().getContext(), 32));
+  Type mask = getI1SameShape(yType);
+  const Tap &first = geometry.front();
+  Value held = adj.slice(x, first.start, first.limit, first.stride);
+  Value index = adj.splat(indexType, 0.0);
+  for (int64_t tap = 1; tap < taps; ++tap) {
+    const Tap &t = geometry[tap];
+    Value xk = adj.slice(x, t.start, t.limit, t.stride);
+    Value keep = adj.cmp(isMax ? CmpPredicate::ge : CmpPredicate::le, held, xk);
+    Value take = adj.create<NotOp>(mask, keep);
+    if (tap + 1 < taps)
+      held = adj.select(take, xk, held);
+    index = adj.select(take, adj.splat(indexType, double(tap)), index);
+  }
+  Value zero = adj.zeros(yType), total;
+  for (int64_t tap = 0; tap < taps; ++tap) {
+    const Tap &t = geometry[tap];
+    Value chosen = adj.cmp(CmpPredicate::eq, index, adj.splat(indexType, double(tap)));
+    Value part =
+        adj.create<PadOp>(xType, adj.select(chosen, g, zero), t.low, t.high, t.interior);
     total = total ? adj.add(total, part) : part;
   }
   adj.accumulate(x, total);
@@ -234,11 +255,11 @@ bool emitWindowVjp(Operation *op, Value grad, AdjointBuilder &adj) {
       .Case([&](ConvOp o) { convVjp(o, grad, adj); return true; })
       .Case([&](PoolSumOp o) { poolSumVjp(o, grad, adj); return true; })
       .Case([&](PoolMaxOp o) {
-        poolChooserVjp(o, o.getWindow(), o.getStrides(), grad, adj);
+        poolChooserVjp(o, /*isMax=*/true, o.getWindow(), o.getStrides(), grad, adj);
         return true;
       })
       .Case([&](PoolMinOp o) {
-        poolChooserVjp(o, o.getWindow(), o.getStrides(), grad, adj);
+        poolChooserVjp(o, /*isMax=*/false, o.getWindow(), o.getStrides(), grad, adj);
         return true;
       })
       .Default([](Operation *) { return false; });

@@ -380,9 +380,12 @@ Value Evaluator::builtinPool(BuiltinId id, std::vector<Value> &args,
       op = builder_.create<ir::PoolSumOp>(loc(span), outType, v.tensor, *window, *strides);
     return Value::tensorOf(op->getResult(0), Origin{span, "", nullptr});
   };
-  // max/min take the first extremum of each window (NaN counts as one), as XLA's
-  // select_and_scatter does: its gradient goes to that element only, not split among ties.
+  // max/min's gradient goes to one element of each window, as XLA's select_and_scatter picks
+  // it (the first maximum; ir/AutodiffWindow.cpp), not split among ties.
   Value y = poolOf(cropped(padWith(x, low, high, interior, fill, span)), id);
+  bool integer = !mlir::isa<mlir::FloatType>(typeOf(x).getElementType());
+  if (isAvg && integer && !y.isError()) // flax: an integer sum divided is f32 (true division)
+    y = convert(y, rt::DType::F32, span);
   if (isAvg && !y.isError()) {
     bool include = !includePad || includePad->kind != Value::Kind::Bool || includePad->b;
     if (include) {
@@ -396,6 +399,8 @@ Value Evaluator::builtinPool(BuiltinId id, std::vector<Value> &args,
       oneShape.back() = 1;
       Value count = splat(1.0, RankedTensorType::get(oneShape, typeOf(x).getElementType()), span);
       count = poolOf(cropped(padWith(count, low, high, interior, 0.0, span)), BuiltinId::avg_pool);
+      if (integer && !count.isError())
+        count = convert(count, rt::DType::F32, span);
       y = binary(BinOp::Div, y, count, span, span);
     }
   }

@@ -9,14 +9,14 @@
 //===----------------------------------------------------------------------===//
 #include "lang/Evaluator.h"
 
-#include <functional>
-
 #include "ir/NNXDialect.h"
 #include "ir/Types.h"
 
 #include "llvm/Support/Casting.h"
 
 #include <algorithm>
+#include <cmath>
+#include <functional>
 
 using namespace mlir;
 using llvm::cast;
@@ -53,6 +53,24 @@ static rt::DType defaultDType(const Value &v) {
                                        : rt::DType::I32;
 }
 
+namespace {
+
+/// `value` as a signed integer of `width` bits: truncated toward zero and clamped to the
+/// type's range; NaN gives 0 (XLA's and rt::Tensor::astype's float-to-int conversion). A
+/// plain cast of -inf or 3e9 would be undefined, and wrap once truncated to 32 bits.
+APInt saturatedInt(double value, unsigned width) {
+  if (std::isnan(value))
+    return APInt(width, 0);
+  APInt lowest = APInt::getSignedMinValue(width), highest = APInt::getSignedMaxValue(width);
+  if (value <= double(lowest.getSExtValue()))
+    return lowest;
+  if (value >= double(highest.getSExtValue()))
+    return highest;
+  return APInt(width, static_cast<uint64_t>(static_cast<int64_t>(value)), true);
+}
+
+} // namespace
+
 Value Evaluator::splat(double value, RankedTensorType type, Span span) {
   Type elem = type.getElementType();
   DenseElementsAttr attr;
@@ -60,8 +78,8 @@ Value Evaluator::splat(double value, RankedTensorType type, Span span) {
     attr = DenseElementsAttr::get(type, FloatAttr::get(elem, value).getValue());
   else if (elem.isInteger(1))
     attr = DenseElementsAttr::get(type, value != 0.0);
-  else
-    attr = DenseElementsAttr::get(type, APInt(elem.getIntOrFloatBitWidth(), int64_t(value), true));
+  else // saturated to the integer type, NaN to 0, as conversions do (rt::Tensor::astype)
+    attr = DenseElementsAttr::get(type, saturatedInt(value, elem.getIntOrFloatBitWidth()));
   auto op = builder_.create<ir::ConstantOp>(loc(span), attr);
   return Value::tensorOf(op, Origin{span, "", nullptr});
 }

@@ -6,8 +6,8 @@
 // wider than the kernel's reach, which the input adjoint crops), feature groups (grouped and
 // depthwise), and a batch of one. The pools likewise: pool_sum through its
 // spread adjoint, pool_max/min with overlapping and strided windows; and the tie rule of
-// max pooling (the first extremum of a window takes its whole adjoint, as XLA's
-// select_and_scatter) checked on exact values.
+// max pooling (the first extremum of a window takes its whole adjoint; after a NaN, the next
+// element: XLA's select_and_scatter) checked on exact values.
 //
 //===----------------------------------------------------------------------===//
 #include "tests/unit/AutodiffHarness.h"
@@ -18,6 +18,7 @@
 
 #include <doctest/doctest.h>
 
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -113,7 +114,7 @@ TEST_CASE("autodiff: pool_sum, pool_max and pool_min, overlapping and strided") 
   }
 }
 
-TEST_CASE("autodiff: max pooling gives a tie's adjoint to the first extremum only") {
+TEST_CASE("autodiff: max pooling gives a tie's adjoint to the first extremum only, as JAX") {
   // x = [1, 1, 1, 3, 2, 2] pooled by windows of 2 at stride 1: the adjoints g = [1, 10, 100,
   // 1000, 10000] of the windows go to the first maximum of each: [1, 10, 0, 1100, 10000, 0].
   auto module = parse(R"(
@@ -133,4 +134,10 @@ func.func @f(%x: tensor<1x6x1xf64>, %g: tensor<1x5x1xf64>) -> tensor<f64>
                          f64({1, 5, 1}, {1, 10, 100, 1000, 10000})});
   REQUIRE(results.size() >= 2);
   CHECK(results[1].toVector<double>() == std::vector<double>{1, 10, 0, 1100, 10000, 0});
+  // With a NaN, jax.grad's choice (select_and_scatter's `ge` scan): x = [5, NaN, 1, 7, 2, 2]
+  // sends [5, NaN]'s adjoint to the NaN and [NaN, 1]'s to the 1: [0, 1, 10, 1100, 10000, 0].
+  double nan = std::numeric_limits<double>::quiet_NaN();
+  results = interp::run(grad, {f64({1, 6, 1}, {5, nan, 1, 7, 2, 2}),
+                               f64({1, 5, 1}, {1, 10, 100, 1000, 10000})});
+  CHECK(results[1].toVector<double>() == std::vector<double>{0, 1, 10, 1100, 10000, 0});
 }
