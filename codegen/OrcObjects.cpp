@@ -97,6 +97,16 @@ makeTransformer(int optLevel, llvm::TargetMachine *machine, LlvmPhaseMillis *pha
   };
 }
 
+/// The host's target machine (CPU, features) generating code at `optLevel`.
+llvm::Expected<std::unique_ptr<llvm::TargetMachine>> createHostMachine(int optLevel) {
+  initializeNativeTarget();
+  auto machineBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
+  if (!machineBuilder)
+    return machineBuilder.takeError();
+  machineBuilder->setCodeGenOptLevel(codeGenLevel(optLevel));
+  return machineBuilder->createTargetMachine();
+}
+
 /// Resolves the kernel library's symbols (nnx_sgemm_...) in a JITDylib on demand.
 class KernelGenerator : public llvm::orc::DefinitionGenerator {
 public:
@@ -124,12 +134,7 @@ public:
 llvm::Expected<std::unique_ptr<mlir::ExecutionEngine>>
 createHostEngine(mlir::ModuleOp module, int optLevel, bool keepObject,
                  const llvm::StringMap<void *> &symbols, LlvmPhaseMillis *phases) {
-  initializeNativeTarget();
-  auto machineBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
-  if (!machineBuilder)
-    return machineBuilder.takeError();
-  machineBuilder->setCodeGenOptLevel(codeGenLevel(optLevel));
-  auto machine = machineBuilder->createTargetMachine();
+  auto machine = createHostMachine(optLevel);
   if (!machine)
     return machine.takeError();
   // The optimiser needs the host machine (vector widths, features) to vectorise.
@@ -208,12 +213,7 @@ void addPackedWrappers(llvm::Module &module) {
 
 llvm::Expected<std::string> compileObject(mlir::ModuleOp module, int optLevel,
                                           LlvmPhaseMillis *phases) {
-  initializeNativeTarget();
-  auto machineBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
-  if (!machineBuilder)
-    return machineBuilder.takeError();
-  machineBuilder->setCodeGenOptLevel(codeGenLevel(optLevel));
-  auto machine = machineBuilder->createTargetMachine();
+  auto machine = createHostMachine(optLevel);
   if (!machine)
     return machine.takeError();
   auto start = std::chrono::steady_clock::now();

@@ -11,6 +11,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "tests/unit/AutodiffHarness.h"
+#include "tests/unit/WindowShapes.h"
 
 #include "interp/Interpreter.h"
 
@@ -26,19 +27,6 @@ using namespace nnx;
 using namespace nnx::test;
 
 namespace {
-
-/// "[1, 2]" in the IR's array syntax.
-std::string ints(const std::vector<int64_t> &xs) {
-  std::string s = "[";
-  for (size_t i = 0; i < xs.size(); ++i)
-    s += (i ? ", " : "") + std::to_string(xs[i]);
-  return s + "]";
-}
-
-/// The VALID window output extent (as ir::windowOutputExtent).
-int64_t outExtent(int64_t n, int64_t k, int64_t stride, int64_t dilation) {
-  return (n - (k - 1) * dilation - 1) / stride + 1;
-}
 
 /// Checks conv(x, w) for x [N, S..., C], w [K..., C / groups, F], padded by low/high (none
 /// when empty).

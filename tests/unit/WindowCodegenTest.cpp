@@ -9,22 +9,14 @@
 //
 //===----------------------------------------------------------------------===//
 #include "tests/unit/CodegenTestSupport.h"
+#include "tests/unit/WindowShapes.h"
 
 using namespace nnx;
 using namespace nnx::codegentest;
+using nnx::test::ints;
+using nnx::test::outExtent;
 
 namespace {
-
-std::string ints(const std::vector<int64_t> &xs) {
-  std::string s = "[";
-  for (size_t i = 0; i < xs.size(); ++i)
-    s += (i ? ", " : "") + std::to_string(xs[i]);
-  return s + "]";
-}
-
-int64_t outExtent(int64_t n, int64_t k, int64_t stride, int64_t dilation) {
-  return (n - (k - 1) * dilation - 1) / stride + 1;
-}
 
 /// conv(x, w) compiled and interpreted, for x [N, S..., C], w [K..., C / groups, F], padded
 /// by low/high (none when empty).
