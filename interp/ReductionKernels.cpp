@@ -219,6 +219,15 @@ struct Window {
     return site;
   }
 
+  /// inputSite(pos, tap) for every output position and tap: [pos * taps + tap].
+  std::vector<int64_t> sites() const {
+    std::vector<int64_t> table(static_cast<size_t>(outCount * taps));
+    for (int64_t pos = 0; pos < outCount; ++pos)
+      for (int64_t tap = 0; tap < taps; ++tap)
+        table[pos * taps + tap] = inputSite(pos, tap);
+    return table;
+  }
+
   /// The spatial element count of the input.
   int64_t inCount() const {
     int64_t n = 1;
@@ -245,11 +254,7 @@ Tensor conv(const Tensor &x, const Tensor &kernel, const std::vector<int64_t> &s
   resultShape.insert(resultShape.end(), win.out.begin(), win.out.end());
   resultShape.push_back(features);
   Tensor out(x.dtype(), resultShape);
-  // Each tap's input sites, once for all outputs.
-  std::vector<int64_t> sites(static_cast<size_t>(win.outCount * win.taps));
-  for (int64_t pos = 0; pos < win.outCount; ++pos)
-    for (int64_t tap = 0; tap < win.taps; ++tap)
-      sites[pos * win.taps + tap] = win.inputSite(pos, tap);
+  std::vector<int64_t> sites = win.sites(); // once for every batch element
   int64_t inCount = win.inCount();
   rt::dispatchDType(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
@@ -288,6 +293,7 @@ Tensor pool(ReduceOp op, const Tensor &x, const std::vector<int64_t> &window,
   resultShape.insert(resultShape.end(), win.out.begin(), win.out.end());
   resultShape.push_back(win.channels);
   Tensor out(x.dtype(), resultShape);
+  std::vector<int64_t> sites = win.sites(); // once for every batch element
   int64_t inCount = win.inCount();
   rt::dispatchDType(x.dtype(), [&](auto tag) {
     using T = decltype(tag);
@@ -299,7 +305,7 @@ Tensor pool(ReduceOp op, const Tensor &x, const std::vector<int64_t> &window,
         for (int64_t c = 0; c < win.channels; ++c)
           row[c] = reductionIdentity<T>(op);
         for (int64_t tap = 0; tap < win.taps; ++tap) {
-          const T *src = in + (n * inCount + win.inputSite(pos, tap)) * win.channels;
+          const T *src = in + (n * inCount + sites[pos * win.taps + tap]) * win.channels;
           for (int64_t c = 0; c < win.channels; ++c)
             row[c] = combine(op, row[c], src[c]);
         }

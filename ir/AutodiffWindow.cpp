@@ -147,13 +147,14 @@ void convVjp(ConvOp op, Value g, AdjointBuilder &adj) {
   lhsShape.append(extents.begin(), extents.end());
   lhsShape.push_back(groups * batch);
   xs = adj.reshape(xs, RankedTensorType::get(lhsShape, elem));
-  // g [N, O..., F] -> [O..., N, F], the kernel of this convolution.
-  SmallVector<int64_t> gPerm;
+  // g [N, O..., F] -> [O..., N, F], the kernel of this convolution; the same permutation
+  // takes its result [C/G, K..., F] to the kernel's layout [K..., C/G, F].
+  SmallVector<int64_t> firstBehindSpatial;
   for (int64_t d = 1; d <= nd; ++d)
-    gPerm.push_back(d);
-  gPerm.push_back(0);
-  gPerm.push_back(nd + 1);
-  Value gs = adj.transpose(g, gPerm);
+    firstBehindSpatial.push_back(d);
+  firstBehindSpatial.push_back(0);
+  firstBehindSpatial.push_back(nd + 1);
+  Value gs = adj.transpose(g, firstBehindSpatial);
   RankedTensorType gsType = rankedType(gs);
   // Windows of the adjoint's extent O at stride D, dilated by S: [C/G, K'..., F], K' >= K.
   SmallVector<int64_t> outShape{perGroup}, start(nd + 2, 0), limit{perGroup}, step(nd + 2, 1);
@@ -171,12 +172,7 @@ void convVjp(ConvOp op, Value g, AdjointBuilder &adj) {
                                 strides, groups);
   if (cut)
     dw = adj.slice(dw, start, limit, step);
-  SmallVector<int64_t> back;
-  for (int64_t d = 1; d <= nd; ++d)
-    back.push_back(d);
-  back.push_back(0);
-  back.push_back(nd + 1);
-  adj.accumulate(w, adj.transpose(dw, back));
+  adj.accumulate(w, adj.transpose(dw, firstBehindSpatial));
 }
 
 /// pool_sum: every input element receives the sum of the adjoints of the windows reading it.

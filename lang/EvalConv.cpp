@@ -7,8 +7,8 @@
 // canonicalize_padding). A convolution's input (lhs) dilation becomes an nnx.pad with
 // interior zeros, negative padding a crop (nnx.slice), and the rest one nnx.conv with the
 // positive padding as its own; a pool's padding is an nnx.pad (zeros; -inf/+inf for
-// max/min) before one VALID nnx.pool_sum/max/min. avg_pool divides a pool_sum by the window size, or with
-// count_include_pad=false by the pool_sum of a padded tensor of ones.
+// max/min) before one VALID nnx.pool_sum/max/min. avg_pool divides a pool_sum by the window
+// size, or with count_include_pad=false by the pool_sum of a padded tensor of ones.
 //
 // One difference from JAX, on purpose: a window larger than the padded input is an error
 // (E0232), where JAX returns an empty result.
@@ -251,11 +251,8 @@ Value Evaluator::builtinConv(std::vector<Value> &args,
     error("E0203", span, "a convolution needs float tensors").withLabel(shapes);
     return Value::error();
   }
-  Value kernel = *rhsArg;
-  if (typeOf(input).getElementType() != ir::tensorType(context(), *dt, {}).getElementType())
-    input = convert(input, *dt, span);
-  if (typeOf(kernel).getElementType() != typeOf(input).getElementType())
-    kernel = convert(kernel, *dt, span);
+  input = convert(input, *dt, span);
+  Value kernel = convert(*rhsArg, *dt, span);
   auto inType = typeOf(input);
   SmallVector<int64_t> outShape{inType.getDimSize(0)};
   for (int64_t d = 0; d < nd; ++d)

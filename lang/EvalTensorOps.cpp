@@ -136,7 +136,7 @@ Value Evaluator::arrayFromList(const Value &list, std::optional<rt::DType> dtype
     SmallVector<APInt> xs;
     for (double v : values)
       xs.push_back(elem.isInteger(1) ? APInt(1, v != 0.0)
-                                     : APInt(elem.getIntOrFloatBitWidth(), int64_t(v), true));
+                                     : saturatedInt(v, elem.getIntOrFloatBitWidth()));
     attr = DenseElementsAttr::get(type, xs);
   }
   auto op = builder_.create<ir::ConstantOp>(loc(span), attr);

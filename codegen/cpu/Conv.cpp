@@ -13,8 +13,9 @@
 //   pools                       pooling_{nwc,nhwc,ndhwc}_{sum,max,min}: zero, -inf or +inf
 //                               (the lowest/highest integer) initial values
 //
-// More than three spatial axes take generic forms (loops as the named ops'). Every form accumulates each output
-// over the window row-major, then the channels, as the interpreter does. The named ops keep
+// More than three spatial axes take generic forms (loops as the named ops'). Every form
+// accumulates each output over the window row-major, then the channels, as the interpreter
+// does. The named ops keep
 // the convolution recognisable for nnx-conv-to-gemm (im2col onto the GEMM kernel) and for the
 // loop order of nnx-contraction-loop-order.
 //
@@ -89,30 +90,22 @@ Value createGroupedConv(OpBuilder &b, Location loc, Value input, Value kernel, V
 }
 
 /// `input` [N, S..., C] zero-padded by low/high on its spatial axes (itself when both are
-/// zero): a filled tensor with the input inserted, as nnx.pad lowers.
+/// zero), as nnx.pad lowers.
 Value padSpatial(OpBuilder &b, Location loc, Value input, ArrayRef<int64_t> low,
                  ArrayRef<int64_t> high) {
   if (llvm::all_of(low, [](int64_t v) { return v == 0; }) &&
       llvm::all_of(high, [](int64_t v) { return v == 0; }))
     return input;
   auto type = llvm::cast<RankedTensorType>(input.getType());
-  SmallVector<int64_t> shape(type.getShape());
-  SmallVector<OpFoldResult> offsets{b.getIndexAttr(0)}, sizes, strides;
+  SmallVector<int64_t> shape(type.getShape()), lowAll{0};
   for (size_t d = 0; d < low.size(); ++d) {
     shape[d + 1] += low[d] + high[d];
-    offsets.push_back(b.getIndexAttr(low[d]));
+    lowAll.push_back(low[d]);
   }
-  offsets.push_back(b.getIndexAttr(0));
-  for (int64_t extent : type.getShape()) {
-    sizes.push_back(b.getIndexAttr(extent));
-    strides.push_back(b.getIndexAttr(1));
-  }
-  auto paddedType = RankedTensorType::get(shape, type.getElementType());
-  Value zeros = createFilledTensor(b, loc, paddedType,
-                                   createFloatConstant(b, loc, type.getElementType(), 0.0));
-  if (type.getNumElements() == 0)
-    return zeros;
-  return b.create<tensor::InsertSliceOp>(loc, input, zeros, offsets, sizes, strides);
+  lowAll.push_back(0);
+  SmallVector<int64_t> interior(type.getRank(), 0);
+  return createZeroPadded(b, loc, input, RankedTensorType::get(shape, type.getElementType()),
+                          lowAll, interior);
 }
 
 struct ConvLowering : OpConversionPattern<ConvOp> {

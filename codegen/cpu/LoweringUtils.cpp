@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/cpu/LoweringUtils.h"
+#include "codegen/cpu/ScalarOps.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -76,6 +77,23 @@ Value createReductionGeneric(OpBuilder &b, Location loc, RankedTensorType result
         nested.create<linalg::YieldOp>(nestedLoc, body(nested, nestedLoc, args));
       });
   return generic.getResult(0);
+}
+
+Value createZeroPadded(OpBuilder &b, Location loc, Value input, RankedTensorType resultType,
+                       ArrayRef<int64_t> low, ArrayRef<int64_t> interior) {
+  auto inputType = llvm::cast<RankedTensorType>(input.getType());
+  Value zero = createNumericConstant(b, loc, resultType.getElementType(), 0.0);
+  Value result = createFilledTensor(b, loc, resultType, zero);
+  if (inputType.getNumElements() == 0)
+    return result;
+  // Operand element i of dim d lands at low[d] + i * (interior[d] + 1).
+  SmallVector<OpFoldResult> offsets, sizes, strides;
+  for (auto [lo, extent, gap] : llvm::zip(low, inputType.getShape(), interior)) {
+    offsets.push_back(b.getIndexAttr(lo));
+    sizes.push_back(b.getIndexAttr(extent));
+    strides.push_back(b.getIndexAttr(gap + 1));
+  }
+  return b.create<tensor::InsertSliceOp>(loc, input, result, offsets, sizes, strides);
 }
 
 /// The reassociation that groups all `rank` dimensions into one (none for rank 0).

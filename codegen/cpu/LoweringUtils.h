@@ -58,6 +58,13 @@ mlir::Value createReductionGeneric(mlir::OpBuilder &b, mlir::Location loc,
                                    llvm::ArrayRef<mlir::AffineMap> inputMaps, mlir::Value init,
                                    BodyBuilder body);
 
+/// `input` zero-padded (stablehlo.pad): along dimension d, low[d] zeros, the elements with
+/// interior[d] zeros between neighbours, high[d] zeros (all >= 0; `resultType` has the padded
+/// shape). A filled tensor with the input inserted by a strided tensor.insert_slice.
+mlir::Value createZeroPadded(mlir::OpBuilder &b, mlir::Location loc, mlir::Value input,
+                             mlir::RankedTensorType resultType, llvm::ArrayRef<int64_t> low,
+                             llvm::ArrayRef<int64_t> interior);
+
 /// `input` with the static shape of `resultType` (same element count), by one
 /// tensor.collapse_shape or tensor.expand_shape when the shapes nest, else by collapsing to
 /// one dimension and expanding from it.

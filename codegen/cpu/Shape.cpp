@@ -163,23 +163,8 @@ struct PadLowering : OpConversionPattern<PadOp> {
     RankedTensorType inputType = getStaticTensorType(adaptor.getInput().getType());
     if (!resultType || !inputType)
       return rewriter.notifyMatchFailure(op, "needs static shapes");
-    Location loc = op.getLoc();
-    Value zero = createNumericConstant(rewriter, loc, resultType.getElementType(), 0.0);
-    Value result = createFilledTensor(rewriter, loc, resultType, zero);
-    if (inputType.getNumElements() == 0) {
-      rewriter.replaceOp(op, result);
-      return success();
-    }
-    // Operand element i of dim d lands at low[d] + i * (interior[d] + 1).
-    SmallVector<OpFoldResult> offsets, sizes, strides;
-    for (auto [low, extent, interior] :
-         llvm::zip(op.getLow(), inputType.getShape(), op.getInterior())) {
-      offsets.push_back(rewriter.getIndexAttr(low));
-      sizes.push_back(rewriter.getIndexAttr(extent));
-      strides.push_back(rewriter.getIndexAttr(interior + 1));
-    }
-    rewriter.replaceOpWithNewOp<tensor::InsertSliceOp>(op, adaptor.getInput(), result, offsets,
-                                                       sizes, strides);
+    rewriter.replaceOp(op, createZeroPadded(rewriter, op.getLoc(), adaptor.getInput(),
+                                            resultType, op.getLow(), op.getInterior()));
     return success();
   }
 };

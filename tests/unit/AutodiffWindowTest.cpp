@@ -33,21 +33,12 @@ namespace {
 void checkConv(const Shape &x, const Shape &w, const std::vector<int64_t> &strides,
                const std::vector<int64_t> &dilation, int64_t groups, uint64_t seed,
                std::vector<int64_t> low = {}, std::vector<int64_t> high = {}) {
-  size_t nd = w.size() - 2;
-  low.resize(nd, 0);
-  high.resize(nd, 0);
-  Shape out{x[0]};
-  for (size_t d = 0; d < nd; ++d)
-    out.push_back(outExtent(low[d] + x[d + 1] + high[d], w[d], strides[d], dilation[d]));
-  out.push_back(w.back());
-  Tensor a = uniform(x, seed), b = uniform(w, seed + 1);
-  INFO("x " << ty(x) << " w " << ty(w) << " strides " << ints(strides) << " padding "
-            << ints(low) << ints(high) << " dilation " << ints(dilation) << " groups "
-            << groups);
-  checkOp({{"x", a}, {"k", b}},
-          "  %y = nnx.conv %x, %k strides " + ints(strides) + " padding " + ints(low) + ", " +
-              ints(high) + " dilation " + ints(dilation) + " groups " + std::to_string(groups) +
-              " : " + ty(x) + ", " + ty(w) + " -> " + ty(out),
+  ConvCase conv{x, w, strides, dilation, groups, low, high};
+  Shape out = conv.out();
+  INFO("x " << ty(x) << " w " << ty(w) << conv.attributes());
+  checkOp({{"x", uniform(x, seed)}, {"k", uniform(w, seed + 1)}},
+          "  %y = nnx.conv %x, %k" + conv.attributes() + " : " + ty(x) + ", " + ty(w) + " -> " +
+              ty(out),
           out);
 }
 

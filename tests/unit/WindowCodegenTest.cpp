@@ -13,6 +13,7 @@
 
 using namespace nnx;
 using namespace nnx::codegentest;
+using nnx::test::ConvCase;
 using nnx::test::ints;
 using nnx::test::outExtent;
 
@@ -23,17 +24,10 @@ namespace {
 void checkConv(DType dtype, const Shape &x, const Shape &w, const std::vector<int64_t> &strides,
                const std::vector<int64_t> &dilation, int64_t groups, uint64_t seed,
                std::vector<int64_t> low = {}, std::vector<int64_t> high = {}) {
-  size_t nd = w.size() - 2;
-  low.resize(nd, 0);
-  high.resize(nd, 0);
-  Shape out{x[0]};
-  for (size_t d = 0; d < nd; ++d)
-    out.push_back(outExtent(low[d] + x[d + 1] + high[d], w[d], strides[d], dilation[d]));
-  out.push_back(w.back());
-  std::string a = ty(dtype, x), b = ty(dtype, w), r = ty(dtype, out);
-  std::string body = "%r = nnx.conv %a, %b strides " + ints(strides) + " padding " + ints(low) +
-                     ", " + ints(high) + " dilation " + ints(dilation) + " groups " +
-                     std::to_string(groups) + " : " + a + ", " + b + " -> " + r;
+  ConvCase conv{x, w, strides, dilation, groups, low, high};
+  std::string a = ty(dtype, x), b = ty(dtype, w), r = ty(dtype, conv.out());
+  std::string body = "%r = nnx.conv %a, %b" + conv.attributes() + " : " + a + ", " + b +
+                     " -> " + r;
   checkAgainstInterpreter(makeFunction({a, b}, body, r),
                           {sample(dtype, x, seed), sample(dtype, w, seed + 1)});
 }
