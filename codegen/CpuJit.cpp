@@ -122,6 +122,11 @@ llvm::Expected<std::vector<CpuJit::TensorSpec>> CpuJit::specsOf(TypeRange types,
 
 llvm::Expected<std::unique_ptr<CpuJit>> CpuJit::compile(ModuleOp module, llvm::StringRef name,
                                                         int optLevel) {
+  return compile(module, name, optLevel, Lowering());
+}
+
+llvm::Expected<std::unique_ptr<CpuJit>> CpuJit::compile(ModuleOp module, llvm::StringRef name,
+                                                        int optLevel, const Lowering &lowering) {
   MLIRContext *context = module.getContext();
   if (!context->getDialectRegistry().getDialectAllocator("linalg"))
     return makeError("the MLIR context lacks the code generator's dialects "
@@ -146,7 +151,7 @@ llvm::Expected<std::unique_ptr<CpuJit>> CpuJit::compile(ModuleOp module, llvm::S
   // same model in another file hits too).
   CompileCache &cache = CompileCache::get();
   std::string key;
-  if (cache.enabled()) {
+  if (cache.enabled() && !lowering) {
     std::string text;
     llvm::raw_string_ostream os(text);
     lowered->print(os);
@@ -164,7 +169,8 @@ llvm::Expected<std::unique_ptr<CpuJit>> CpuJit::compile(ModuleOp module, llvm::S
       }
     }
   }
-  if (failed(lowerToLinalg(*lowered)) || failed(lowerToLLVMDialect(*lowered)))
+  if (lowering ? failed(lowering(*lowered))
+               : failed(lowerToLinalg(*lowered)) || failed(lowerToLLVMDialect(*lowered)))
     return makeError("cannot compile '" + name + "' for the CPU:\n" + diagnostics.text());
   jit->lowerMillis_ = millisSince(start);
   start = Clock::now();

@@ -16,6 +16,7 @@
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -54,6 +55,14 @@ public:
   /// back as an llvm::Error whose message carries the MLIR diagnostics.
   static llvm::Expected<std::unique_ptr<CpuJit>>
   compile(mlir::ModuleOp module, llvm::StringRef name, int optLevel = 3);
+
+  /// A lowering of an nnx module to the LLVM dialect, in place of lowerToLinalg and
+  /// lowerToLLVMDialect: the tests compile the GPU's mapped IR run on the host
+  /// (gpu/GpuPipeline.h lowerToHostLoops, then lowerKernelsToLLVMDialect) this way. Such
+  /// compiles bypass the compile cache.
+  using Lowering = std::function<mlir::LogicalResult(mlir::ModuleOp)>;
+  static llvm::Expected<std::unique_ptr<CpuJit>>
+  compile(mlir::ModuleOp module, llvm::StringRef name, int optLevel, const Lowering &lowering);
 
   ~CpuJit();
   CpuJit(const CpuJit &) = delete;

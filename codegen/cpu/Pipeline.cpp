@@ -1,17 +1,18 @@
 //===- Pipeline.cpp - The CPU lowering pipeline, in order -----------------===//
 //
-// The whole road from nnx IR to the LLVM dialect is written down once, in buildCpuPipeline,
-// with the reason each pass stands where it does (the IREE / Halide Lower.cpp style). The
-// public entry points run its two halves: lowerToLinalg (the tensor half, `--stage linalg`)
-// and lowerToLLVMDialect (bufferization onwards). Passes are created with their C++
-// constructors; only the dialects registered by registerCodegenDialects are needed.
+// The CPU's road from buffers to the LLVM dialect is written down once, in buildCpuPipeline,
+// with the reason each pass stands where it does (the IREE / Halide Lower.cpp style), after
+// the half shared with the GPU (linalg/TensorPipeline.cpp: nnx to linalg to buffers).
+// lowerToLLVMDialect runs both; lowerKernelsToLLVMDialect the loops-to-LLVM tail for the
+// kernel library. Passes are created with their C++ constructors; only the dialects
+// registered by registerCodegenDialects are needed.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/Pipeline.h"
+#include "codegen/linalg/TensorPipeline.h"
 
 #include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
 #include "mlir/Conversion/ArithToLLVM/ArithToLLVM.h"
-#include "mlir/Conversion/BufferizationToMemRef/BufferizationToMemRef.h"
 #include "mlir/Conversion/ControlFlowToLLVM/ControlFlowToLLVM.h"
 #include "mlir/Conversion/FuncToLLVM/ConvertFuncToLLVMPass.h"
 #include "mlir/Conversion/MathToLLVM/MathToLLVM.h"
@@ -22,10 +23,6 @@
 #include "mlir/Conversion/SCFToControlFlow/SCFToControlFlow.h"
 #include "mlir/Conversion/SCFToOpenMP/SCFToOpenMP.h"
 #include "mlir/Conversion/VectorToLLVM/ConvertVectorToLLVMPass.h"
-#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
-#include "mlir/Dialect/Bufferization/Pipelines/Passes.h"
-#include "mlir/Dialect/Bufferization/Transforms/OneShotAnalysis.h"
-#include "mlir/Dialect/Bufferization/Transforms/Passes.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Passes.h"
 #include "mlir/Dialect/MemRef/Transforms/Passes.h"
@@ -43,40 +40,18 @@ using namespace mlir;
 namespace nnx::codegen {
 
 #define GEN_PASS_DECL_CONTRACTIONLOOPORDERPASS
-#define GEN_PASS_DECL_CONVTOGEMMPASS
-#define GEN_PASS_DECL_FORWARDRESULTALLOCSPASS
-#define GEN_PASS_DECL_FUSEELEMENTWISEPASS
 #define GEN_PASS_DECL_GEMMSCHEDULEPASS
 #define GEN_PASS_DECL_INLINEALLOCASCOPESPASS
-#define GEN_PASS_DECL_MATHAPPROXIMATIONPASS
 #define GEN_PASS_DECL_PARALLELIZEELEMENTWISEPASS
-#define GEN_PASS_DECL_PREPARECPUENTRYPASS
-#define GEN_PASS_DECL_SCANTOSCFPASS
-#define GEN_PASS_DECL_SPLITEMPTYTENSORSPASS
 #include "codegen/cpu/Passes.h.inc"
+#define GEN_PASS_DECL_MATHAPPROXIMATIONPASS
+#include "codegen/linalg/Passes.h.inc"
 
 namespace {
 
-/// The two halves of the pipeline.
-enum class PipelineHalf { Tensors, Buffers, Kernels };
-
-/// Options of one-shot bufferization across function boundaries.
-bufferization::OneShotBufferizationOptions getBufferizationOptions() {
-  bufferization::OneShotBufferizationOptions options;
-  options.bufferizeFunctionBoundaries = true;
-  // Arguments and results are plain contiguous row-major buffers, like rt::Tensor storage.
-  options.setFunctionBoundaryTypeConversion(bufferization::LayoutMapOption::IdentityLayoutMap);
-  // A scan's loop yields a carry computed in a new buffer each step (the step's result is
-  // not the buffer it started from); ownership-based deallocation frees the old ones.
-  options.allowReturnAllocsFromLoops = true;
-  // Copies become linalg.copy, lowered to loops below, rather than memref.copy, whose
-  // strided form needs the memrefCopy function of the MLIR C runner library.
-  options.memCpyFn = [](OpBuilder &b, Location loc, Value from, Value to) {
-    b.create<linalg::CopyOp>(loc, from, to);
-    return success();
-  };
-  return options;
-}
+/// What the pipeline lowers: a model on buffers (after the shared half), or the kernel
+/// library's GEMM kernels.
+enum class PipelineHalf { Buffers, Kernels };
 
 /// The GEMM blocking for the host: BLIS's 6 x 16 register tile of 8-lane vectors with AVX2
 /// (12 of the 16 ymm registers hold accumulators), 8 x 32 of 16-lane vectors with AVX-512
@@ -140,51 +115,13 @@ void addLoopsToLLVMPasses(OpPassManager &pm, bool vectorOps) {
   pm.addPass(createReconcileUnrealizedCastsPass());
 }
 
-/// The CPU pipeline. `half` selects the passes on tensors (ending in fused linalg) or the
-/// passes from bufferization to the LLVM dialect.
+/// The CPU pipeline from bufferization to the LLVM dialect (`Buffers`), or its loops-to-LLVM
+/// tail alone (`Kernels`).
 void buildCpuPipeline(OpPassManager &pm, PipelineHalf half) {
   if (half == PipelineHalf::Kernels)
     return addLoopsToLLVMPasses(pm, /*vectorOps=*/true);
-  if (half == PipelineHalf::Tensors) {
-    // Every nnx op becomes linalg/tensor/arith/math on tensors, elementwise ops as generics.
-    pm.addPass(createNNXToLinalgPass());
-    // Scans (whose bodies are now linalg) become scf.for loops, before fusion and
-    // canonicalization, which then work inside the loop bodies like anywhere else.
-    pm.addPass(createScanToScfPass());
-    // Convolutions of one feature group become im2col and a linalg.matmul, on tensors, so
-    // that the GEMM schedule later runs them (and the patches' generic can fuse its producers).
-    pm.addPass(createConvToGemmPass());
-    // Fold constants and drop dead values first, so that fusion sees single-use producers.
-    pm.addPass(createCanonicalizerPass());
-    // Fuse producer generics (broadcasts, elementwise chains) into their consumers: the
-    // Linear layer's bias broadcast, add and relu become one generic after the matmul. A
-    // producer a consumer would read several times (exp(h) @ w) is not fused: it would be
-    // recomputed per output column.
-    pm.addPass(createFuseElementwisePass());
-    // Fusion leaves duplicated constants and tensor.empty ops behind.
-    pm.addPass(createCanonicalizerPass());
-    pm.addPass(createCSEPass());
-    return;
-  }
-  // Read-only arguments and a C interface on the entry points; must precede bufferization,
-  // which reads `bufferization.writable`.
-  pm.addPass(createPrepareCpuEntryPass());
-  // CSE left one tensor.empty per type for every destination; split again, so that the
-  // bufferization analysis below stays linear in the program's length.
-  pm.addPass(createSplitEmptyTensorsPass());
-  // A tensor.empty whose value ends up in an insert_slice (concat) is replaced by that slice
-  // of the destination where the destination dominates it, so the producer writes straight
-  // into the concatenation instead of a temporary that is then copied.
-  pm.addPass(bufferization::createEmptyTensorEliminationPass());
-  pm.addPass(bufferization::createOneShotBufferizePass(getBufferizationOptions()));
-  // Results become caller-allocated out-params (rt::Tensors the JIT allocates), before
-  // deallocation, so that no buffer escapes a function and every allocation is freed inside.
-  pm.addPass(bufferization::createBufferResultsToOutParamsPass());
-  // Results freshly allocated are then computed in their out-params, without a final copy.
-  pm.addPass(createForwardResultAllocsPass());
-  pm.addPass(createCanonicalizerPass());
-  bufferization::buildBufferDeallocationPipeline(pm, {});
-  pm.addPass(createBufferizationToMemRefPass());
+  // nnx to linalg on tensors to buffers: the half shared with the GPU (linalg/TensorPipeline.cpp).
+  addBufferizationPasses(pm);
   // f32 matmuls big enough become packed, register-tiled FMA loop nests. On buffers, so that
   // the packing buffers it allocates and frees itself are not seen by deallocation, and
   // while the products are still named linalg ops.
@@ -199,32 +136,14 @@ void buildCpuPipeline(OpPassManager &pm, PipelineHalf half) {
   pm.addPass(createConvertLinalgToLoopsPass());
   addLoopsToLLVMPasses(pm, /*vectorOps=*/false);
 }
-/// Runs one half of the pipeline on `module`.
-LogicalResult runPipeline(ModuleOp module, PipelineHalf half) {
-  PassManager pm(module.getContext(), ModuleOp::getOperationName());
-  buildCpuPipeline(pm, half);
-  // Verifying the IR after every pass is half of the lowering time (45 of 90 ms on the seed's
-  // train step): on wherever NNX_VERIFY_PASSES is set (every test sets it), off for users,
-  // whose runs take the passes the tests have verified.
-  pm.enableVerifier(std::getenv("NNX_VERIFY_PASSES") != nullptr);
-  // NNX_PASS_TIMING=1 prints MLIR's per-pass timing report to stderr (for tuning).
-  if (const char *timing = std::getenv("NNX_PASS_TIMING"); timing && *timing == '1')
-    pm.enableTiming();
-  return pm.run(module);
-}
-
 } // namespace
 
-LogicalResult lowerToLinalg(ModuleOp module) {
-  return runPipeline(module, PipelineHalf::Tensors);
-}
-
 LogicalResult lowerToLLVMDialect(ModuleOp module) {
-  return runPipeline(module, PipelineHalf::Buffers);
+  return runPasses(module, [](OpPassManager &pm) { buildCpuPipeline(pm, PipelineHalf::Buffers); });
 }
 
 LogicalResult lowerKernelsToLLVMDialect(ModuleOp module) {
-  return runPipeline(module, PipelineHalf::Kernels);
+  return runPasses(module, [](OpPassManager &pm) { buildCpuPipeline(pm, PipelineHalf::Kernels); });
 }
 
 std::string translateToLLVMIR(ModuleOp module) {

@@ -1,7 +1,9 @@
-"""Interpreter vs JIT on every example: the same IR through both executors must agree.
+"""Interpreter vs JIT vs the GPU's kernels on every example: the same IR through every executor
+must agree.
 
-For each case, nnxrun runs the method once with --backend interp and once with --backend jit
-from the same weights and inputs; the outputs must agree to a relative error of 1e-5 and the
+For each case, nnxrun runs the method with --backend interp, --backend jit and --backend
+gpu-host (the GPU lowering: every op a launch of blocks and threads, run as loops on the CPU)
+from the same weights and inputs; each compiled backend against the interpreter: the outputs must agree to a relative error of 1e-5 and the
 saved states (rng counters included) must be equal. Train-mode cases check that dropout draws
 the same masks on both backends, in scanned layers too. Train steps (forward, backward and optimizer update in one
 function, dropout active) and `nnxrun grad` are compared the same way: the weights, optimizer
@@ -15,6 +17,9 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "pylib"))
 import numpy as np  # noqa: E402
 from nnxio import read_safetensors, rel_error, run, run_checks  # noqa: E402
+
+# The interpreter (the reference) first, then the compiled backends compared with it.
+BACKENDS = ("interp", "jit", "gpu-host")
 
 # (file under examples/, model, method, inputs, mode)
 CASES = [
@@ -45,7 +50,7 @@ CASES = [
 def run_case(nnxrun, examples, tmp, case):
     path, model, method, inputs, mode = case
     results = {}
-    for backend in ("interp", "jit"):
+    for backend in BACKENDS:
         out = os.path.join(tmp, f"{backend}.npy")
         state = os.path.join(tmp, f"{backend}.safetensors")
         cmd = [nnxrun, "run", os.path.join(examples, path), "--model", model, "--method", method,
@@ -55,15 +60,18 @@ def run_case(nnxrun, examples, tmp, case):
             cmd += ["--input", i]
         run(cmd)
         results[backend] = (np.load(out), read_safetensors(state))
-    (y_i, s_i), (y_j, s_j) = results["interp"], results["jit"]
-    err = rel_error(y_j, y_i)
-    if err > 1e-5:
-        return f"outputs differ: relative error {err:.3g}"
-    if mode == "train" and not np.array_equal(y_i == 0, y_j == 0):
-        return "dropout masks differ"
-    for name in s_i:
-        if not np.array_equal(s_i[name], s_j[name]) and rel_error(s_j[name], s_i[name]) > 1e-5:
-            return f"state `{name}` differs"
+    y_i, s_i = results["interp"]
+    for backend in BACKENDS[1:]:
+        y_j, s_j = results[backend]
+        err = rel_error(y_j, y_i)
+        if err > 1e-5:
+            return f"{backend}: outputs differ: relative error {err:.3g}"
+        if mode == "train" and not np.array_equal(y_i == 0, y_j == 0):
+            return f"{backend}: dropout masks differ"
+        for name in s_i:
+            if not np.array_equal(s_i[name], s_j[name]) and \
+                    rel_error(s_j[name], s_i[name]) > 1e-5:
+                return f"{backend}: state `{name}` differs"
     return None
 
 
@@ -105,17 +113,26 @@ def compare_states(a, b):
     return None
 
 
+def first_difference(by_backend):
+    """compare_states of each compiled backend's tensors against the interpreter's."""
+    for backend in BACKENDS[1:]:
+        error = compare_states(by_backend["interp"], by_backend[backend])
+        if error:
+            return f"{backend}: {error}"
+    return None
+
+
 def run_train_case(nnxrun, examples, tmp, case):
     path, model, optimizer = case
     data = os.path.join(examples, "data", "digits.csv.gz")
     states = {}
-    for backend in ("interp", "jit"):
+    for backend in BACKENDS:
         state = os.path.join(tmp, f"train-{backend}.safetensors")
         run([nnxrun, "train", os.path.join(examples, path), "--model", model, "--loss", "loss_fn",
              "--data", data, "--optimizer", optimizer, "--steps", "12", "--batch", "16",
              "--seed", "3", "--backend", backend, "--save", state])
         states[backend] = read_safetensors(state)
-    return compare_states(states["interp"], states["jit"])
+    return first_difference(states)
 
 
 ORACLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "oracle")
@@ -135,7 +152,7 @@ GRAD_CASES = [
 def run_grad_case(nnxrun, examples, tmp, case):
     path, model, loss, inputs, mode = case
     grads = {}
-    for backend in ("interp", "jit"):
+    for backend in BACKENDS:
         out = os.path.join(tmp, f"grad-{backend}.safetensors")
         cmd = [nnxrun, "grad", path.format(examples=examples), "--model", model, "--loss", loss,
                "--mode", mode, "--backend", backend, "--output", out]
@@ -143,7 +160,7 @@ def run_grad_case(nnxrun, examples, tmp, case):
             cmd += ["--input", i]
         run(cmd)
         grads[backend] = read_safetensors(out)
-    return compare_states(grads["interp"], grads["jit"])
+    return first_difference(grads)
 
 
 def main():

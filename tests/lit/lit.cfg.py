@@ -38,3 +38,13 @@ config.environment["NNX_VERIFY_PASSES"] = "1"
 # The JIT's compile cache stays in the build tree, not in the user's ~/.cache/nnx.
 config.environment["XDG_CACHE_HOME"] = os.path.join(
     lit_config.params.get("exec_root") or config.test_exec_root or "/tmp", "cache")
+
+# ptxas (PyPI's nvidia-cuda-nvcc, in the project's virtualenv) assembles the emitted PTX: the
+# GPU tests that need it say `REQUIRES: ptxas`. No GPU is needed to assemble.
+import glob
+import shutil
+ptxas = (glob.glob(os.path.join(root, ".venv", "lib", "python3*", "site-packages", "nvidia",
+                                "*", "bin", "ptxas")) + [shutil.which("ptxas")])[0]
+if ptxas:
+    config.available_features.add("ptxas")
+    config.substitutions.append(("%ptxas", ptxas))

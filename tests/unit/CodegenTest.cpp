@@ -395,8 +395,11 @@ TEST_CASE("codegen: random draws are bit-exact") {
           std::string r = ty(dtype, shape);
           std::string body = std::string("%r = nnx.") + op + " %a, %b : " + k + ", " + c +
                              " -> " + r;
+          // On the GPU (no libm), normal draws' f32 log and cos (f64 draws use them too) are
+          // polynomials: close, not bit-exact. Uniform draws (dropout masks) stay bit-exact.
+          bool exact = !(codegentest::gpuHostTarget() && std::string(op) == "random_normal");
           checkAgainstInterpreter(makeFunction({k, c}, body, r),
-                                  {key, values<int32_t>({}, {counter})}, /*exact=*/true);
+                                  {key, values<int32_t>({}, {counter})}, exact);
         }
 }
 

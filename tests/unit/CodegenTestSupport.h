@@ -4,10 +4,17 @@
 // generator's dialects, parsing nnx IR, a deterministic data stream and sampled tensors, and
 // the comparison of a JIT-compiled function against the interpreter.
 //
+// With NNX_CODEGEN_TARGET=gpu-host, the comparison compiles the GPU's mapped IR instead (every
+// op a launch of blocks and threads, codegen/gpu), its blocks and threads run as loops on the
+// host: ctest runs the op tests a second time that way (unit.codegen.gpu-mapping), so a wrong
+// tile, index expression or bound guard of the GPU lowering fails on a machine without a GPU.
+//
 //===----------------------------------------------------------------------===//
 #pragma once
 
 #include "codegen/CpuJit.h"
+#include "codegen/Pipeline.h"
+#include "codegen/gpu/GpuPipeline.h"
 #include "interp/Interpreter.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -19,6 +26,8 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <cstdlib>
+#include <cstring>
 #include <string>
 #include <vector>
 
@@ -154,6 +163,18 @@ inline void compareTensors(const Tensor &jit, const Tensor &ref, bool exact,
   CHECK_MESSAGE(mismatches == 0, what << ": " << mismatches << " mismatches");
 }
 
+/// Whether NNX_CODEGEN_TARGET=gpu-host asks for the GPU's mapped IR run on the host.
+inline bool gpuHostTarget() {
+  const char *target = std::getenv("NNX_CODEGEN_TARGET");
+  return target && std::strcmp(target, "gpu-host") == 0;
+}
+
+/// The GPU lowering with launches as host loops, then the CPU's loops-to-LLVM tail.
+inline mlir::LogicalResult lowerGpuOnHost(mlir::ModuleOp module) {
+  return mlir::success(mlir::succeeded(codegen::lowerToHostLoops(module)) &&
+                       mlir::succeeded(codegen::lowerKernelsToLLVMDialect(module)));
+}
+
 /// Compiles @f of `text`, runs it and the interpreter on `args`, and compares every result.
 inline void checkAgainstInterpreter(const std::string &text, const std::vector<Tensor> &args,
                                     bool exact = false) {
@@ -162,7 +183,8 @@ inline void checkAgainstInterpreter(const std::string &text, const std::vector<T
   auto func = module->lookupSymbol<mlir::func::FuncOp>("f");
   REQUIRE(func);
   std::vector<Tensor> expected = interp::run(func, args);
-  auto jit = codegen::CpuJit::compile(*module, "f");
+  auto jit = gpuHostTarget() ? codegen::CpuJit::compile(*module, "f", 3, lowerGpuOnHost)
+                             : codegen::CpuJit::compile(*module, "f");
   if (!jit)
     FAIL(llvm::toString(jit.takeError()));
   std::vector<Tensor> actual = (*jit)->run(args);

@@ -20,15 +20,19 @@
 #include "mlir/Transforms/Passes.h"
 
 namespace nnx::codegen {
-#define GEN_PASS_DECL_CONTRACTIONLOOPORDERPASS
 #define GEN_PASS_DECL_CONVTOGEMMPASS
 #define GEN_PASS_DECL_FUSEELEMENTWISEPASS
-#define GEN_PASS_DECL_GEMMSCHEDULEPASS
 #define GEN_PASS_DECL_SPLITEMPTYTENSORSPASS
-#define GEN_PASS_DECL_INLINEALLOCASCOPESPASS
 #define GEN_PASS_DECL_MATHAPPROXIMATIONPASS
+#include "codegen/linalg/Passes.h.inc"
+#define GEN_PASS_DECL_CONTRACTIONLOOPORDERPASS
+#define GEN_PASS_DECL_GEMMSCHEDULEPASS
+#define GEN_PASS_DECL_INLINEALLOCASCOPESPASS
 #define GEN_PASS_DECL_PARALLELIZEELEMENTWISEPASS
 #include "codegen/cpu/Passes.h.inc"
+#define GEN_PASS_DECL_GPULAUNCHTOLOOPSPASS
+#define GEN_PASS_DECL_GPUMAPLOOPSPASS
+#include "codegen/gpu/Passes.h.inc"
 } // namespace nnx::codegen
 
 int main(int argc, char **argv) {
@@ -39,6 +43,8 @@ int main(int argc, char **argv) {
   mlir::registerPass([] { return nnx::codegen::createConvToGemmPass(); });
   mlir::registerPass([] { return nnx::codegen::createFuseElementwisePass(); });
   mlir::registerPass([] { return nnx::codegen::createGemmSchedulePass(); });
+  mlir::registerPass([] { return nnx::codegen::createGpuLaunchToLoopsPass(); });
+  mlir::registerPass([] { return nnx::codegen::createGpuMapLoopsPass(); });
   mlir::registerPass([] { return nnx::codegen::createInlineAllocaScopesPass(); });
   mlir::registerPass([] { return nnx::codegen::createSplitEmptyTensorsPass(); });
   mlir::registerPass([] { return nnx::codegen::createMathApproximationPass(); });

@@ -2,7 +2,7 @@
 //
 // Prints one stage of the pipeline, like the Toy tutorial's -emit=: the AST of the file, the
 // traced nnx IR of a method, the linalg IR after lowering and fusion, or the LLVM IR the JIT
-// compiles. `ptx` belongs to the GPU backend, which is not built yet.
+// compiles, or the PTX of the GPU kernels (`--gpu-arch`).
 //
 //===----------------------------------------------------------------------===//
 #include "tools/nnxrun/Commands.h"
@@ -10,6 +10,7 @@
 
 #include "codegen/CpuJit.h"
 #include "codegen/Pipeline.h"
+#include "codegen/gpu/GpuPipeline.h"
 #include "runtime/Error.h"
 
 #include "mlir/IR/OperationSupport.h"
@@ -19,11 +20,47 @@
 
 namespace nnx::tool {
 
+/// The GPU architecture of `--gpu-arch` (sm_80 when not given); E0410 when unsupported,
+/// E0406 when given without `--stage ptx`.
+static std::string gpuArch(const ModelOptions &o) {
+  std::string arch = o.gpuArch.empty() ? codegen::kDefaultGpuArch : o.gpuArch;
+  if (o.has("--gpu-arch") && o.stage != "ptx")
+    throw rt::Error("E0406", "--gpu-arch applies to `--stage ptx` only, not `--stage " +
+                                 o.stage + "`");
+  if (!codegen::isSupportedGpuArch(arch))
+    throw rt::Error("E0410", "unsupported GPU architecture `" + arch + "`",
+                    {"nnx generates PTX for sm_80 (A100), sm_86, sm_89 and sm_90 (H100, H200)"});
+  return arch;
+}
+
+void checkStageOptions(const ModelOptions &o) { gpuArch(o); }
+
+void printStage(mlir::ModuleOp traced, const ModelOptions &o) {
+  std::string arch = gpuArch(o);
+  mlir::OwningOpRef<mlir::ModuleOp> module(traced.clone());
+  if (o.stage == "ptx") {
+    llvm::Expected<std::string> ptx = codegen::emitPtx(*module, arch);
+    if (!ptx)
+      throw std::logic_error("compiling to PTX failed (stage: ptx): " +
+                             llvm::toString(ptx.takeError()));
+    std::cout << *ptx;
+    return;
+  }
+  if (o.stage != "nnx" && failed(codegen::lowerToLinalg(*module)))
+    throw std::logic_error("lowering to linalg failed (stage: linalg)");
+  if (o.stage == "llvm") {
+    if (failed(codegen::lowerToLLVMDialect(*module)))
+      throw std::logic_error("lowering to the LLVM dialect failed (stage: llvm)");
+    std::cout << codegen::translateToLLVMIR(*module);
+    return;
+  }
+  module->print(llvm::outs());
+  llvm::outs() << "\n";
+  llvm::outs().flush();
+}
+
 int runEmit(const ModelOptions &o) {
-  if (o.stage == "ptx")
-    throw rt::Error("E0301", "`--stage ptx` is not supported yet",
-                    {"the GPU backend (NVVM to PTX) is a later issue; use --stage llvm for the "
-                     "CPU code"});
+  checkStageOptions(o);
   Session s;
   if (!s.loadFiles(o.files))
     return s.fail();
@@ -43,18 +80,7 @@ int runEmit(const ModelOptions &o) {
   mlir::func::FuncOp func = s.traceMethod(root, o.method, inputs, options);
   if (!func)
     return s.fail();
-  mlir::OwningOpRef<mlir::ModuleOp> module(s.module().clone());
-  if (o.stage != "nnx" && failed(codegen::lowerToLinalg(*module)))
-    throw std::logic_error("lowering to linalg failed (stage: linalg)");
-  if (o.stage == "llvm") {
-    if (failed(codegen::lowerToLLVMDialect(*module)))
-      throw std::logic_error("lowering to the LLVM dialect failed (stage: llvm)");
-    std::cout << codegen::translateToLLVMIR(*module);
-    return 0;
-  }
-  module->print(llvm::outs());
-  llvm::outs() << "\n";
-  llvm::outs().flush();
+  printStage(s.module(), o);
   return 0;
 }
 

@@ -126,7 +126,7 @@ int runEval(const ModelOptions &o) {
   if (!p)
     return s.fail();
   LossRun loss(s, *p->loss, p->metrics, moduleValue(p->root), lang::Value::none(),
-               o.backend == "interp" ? Backend::Interp : Backend::Jit);
+               parseBackend(o.backend));
   rt::State state = s.makeState(o.seed, o.load);
   noteFreshWeights(o);
   rt::Dataset data = loadData(o.data, loss.params(), o.labelCols, "--data");
@@ -190,7 +190,7 @@ int runPredict(const ModelOptions &o) {
     std::cerr << "note: " << note << "\n";
   std::vector<int64_t> rows(size_t(data.size()));
   std::iota(rows.begin(), rows.end(), int64_t(0));
-  Backend backend = o.backend == "interp" ? Backend::Interp : Backend::Jit;
+  Backend backend = parseBackend(o.backend);
   std::map<int64_t, std::unique_ptr<Runner>> runners;
   std::vector<rt::Tensor> parts;
   for (size_t begin = 0; begin < rows.size(); begin += size_t(o.batch)) {

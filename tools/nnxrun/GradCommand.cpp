@@ -77,7 +77,7 @@ int runGrad(const ModelOptions &o) {
   mlir::func::FuncOp func = s.traceFunction("__nnxrun_grad", {{"model", model}}, inputs, options);
   if (!func)
     return s.fail();
-  Runner runner(s.module(), func, o.backend == "jit" ? Backend::Jit : Backend::Interp,
+  Runner runner(s.module(), func, parseBackend(o.backend),
                 s.timings());
   std::vector<std::pair<std::string, rt::Tensor>> named;
   for (const InputSpec &in : inputs)

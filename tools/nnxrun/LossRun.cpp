@@ -203,6 +203,15 @@ Runner *LossRun::compile(std::map<int64_t, std::unique_ptr<Runner>> &cache, cons
   auto it = cache.find(rows);
   if (it != cache.end())
     return it->second.get();
+  mlir::func::FuncOp func = trace(fn, data, rows, training);
+  if (!func)
+    return nullptr;
+  auto runner = std::make_unique<Runner>(s_.module(), func, backend_, s_.timings());
+  return (cache[rows] = std::move(runner)).get();
+}
+
+mlir::func::FuncOp LossRun::trace(const std::string &fn, const rt::Dataset &data, int64_t rows,
+                                  bool training) {
   if (!sourceAdded_) {
     s_.addSource(source());
     sourceAdded_ = true;
@@ -226,12 +235,15 @@ Runner *LossRun::compile(std::map<int64_t, std::unique_ptr<Runner>> &cache, cons
     s_.program().diags().detachFrom("<nnxrun>", note);
     return nullptr;
   }
-  auto runner = std::make_unique<Runner>(s_.module(), func, backend_, s_.timings());
-  return (cache[rows] = std::move(runner)).get();
+  return func;
 }
 
 Runner *LossRun::trainStep(const rt::Dataset &data, int64_t rows) {
   return compile(steps_, "__nnxrun_train_step", data, rows, true);
+}
+
+mlir::func::FuncOp LossRun::traceTrainStep(const rt::Dataset &data, int64_t rows) {
+  return trace("__nnxrun_train_step", data, rows, true);
 }
 
 std::optional<std::vector<double>> LossRun::evaluate(const rt::State &state,

@@ -80,6 +80,9 @@ public:
   /// The compiled train step (returns loss, learning rate) for a batch of `rows`; null after
   /// reporting errors.
   Runner *trainStep(const rt::Dataset &data, int64_t rows);
+  /// The train step for a batch of `rows`, traced into the session's module but not
+  /// compiled (`train --stage`); null after reporting errors.
+  mlir::func::FuncOp traceTrainStep(const rt::Dataset &data, int64_t rows);
 
   /// The mean loss and metrics over rows `rows` of `data`, in eval mode, in chunks of at most
   /// 1024 rows, from a copy of `state` (a run saved and resumed equals one uninterrupted run).
@@ -97,6 +100,9 @@ private:
   std::vector<InputSpec> batchInputs(const rt::Dataset &data, int64_t rows) const;
   Runner *compile(std::map<int64_t, std::unique_ptr<Runner>> &cache, const std::string &fn,
                   const rt::Dataset &data, int64_t rows, bool training);
+  /// Traces `fn` of the generated source for a batch of `rows`; null after reporting errors.
+  mlir::func::FuncOp trace(const std::string &fn, const rt::Dataset &data, int64_t rows,
+                           bool training);
 
   Session &s_;
   std::string loss_;

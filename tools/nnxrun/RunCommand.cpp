@@ -19,16 +19,6 @@
 
 namespace nnx::tool {
 
-/// Parses --backend; `gpu` is not available yet.
-static std::optional<Backend> parseBackend(const std::string &name) {
-  if (name == "interp")
-    return Backend::Interp;
-  if (name == "jit")
-    return Backend::Jit;
-  throw rt::Error("E0301", "the `" + name + "` backend is not supported yet",
-                  {"use --backend interp or --backend jit"});
-}
-
 /// A tensor as JSON: dtype, shape and the elements in row-major order.
 static nlohmann::ordered_json tensorJson(const rt::Tensor &t) {
   nlohmann::ordered_json data = nlohmann::ordered_json::array();
@@ -82,7 +72,7 @@ static std::vector<std::string> captureKinds(const std::vector<std::string> &nam
 }
 
 int runRun(const ModelOptions &o) {
-  Backend backend = *parseBackend(o.backend);
+  Backend backend = parseBackend(o.backend);
   Session s;
   lang::TraceOptions options;
   options.training = o.mode == "train";

@@ -17,10 +17,10 @@
 #include "lang/syntax/Parser.h"
 #include "runtime/Error.h"
 #include "runtime/SafeTensors.h"
+#include "runtime/gpu/CudaDriver.h"
 
 #include "mlir/IR/DialectRegistry.h"
 
-#include <algorithm>
 #include "mlir/IR/Verifier.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -336,6 +336,26 @@ func::FuncOp Session::traceMethod(lang::ModuleInstance *root, const std::string 
   return func;
 }
 
+Backend parseBackend(const std::string &name) {
+  if (name == "interp")
+    return Backend::Interp;
+  if (name == "jit")
+    return Backend::Jit;
+  if (name == "gpu-host")
+    return Backend::GpuHost;
+  rt::gpu::CudaProbe cuda = rt::gpu::probeCuda();
+  if (!cuda.driverLoaded || cuda.deviceCount == 0)
+    throw rt::Error("E0601", "no CUDA device for `--backend gpu`: " + cuda.error,
+                    {"--backend gpu needs an NVIDIA GPU and its driver (" +
+                         rt::gpu::cudaDriverLibrary() + ")",
+                     "use --backend jit for the CPU; `nnxrun emit --stage ptx` compiles the "
+                     "GPU kernels without a GPU"});
+  throw rt::Error("E0301", "running on the GPU is not supported yet (found " +
+                               cuda.device.name + ", " + cuda.device.arch() + ")",
+                  {"`nnxrun emit --stage ptx --gpu-arch " + cuda.device.arch() +
+                   "` compiles the kernels for it; --backend jit runs on the CPU"});
+}
+
 std::vector<rt::Tensor> Session::execute(func::FuncOp func, Backend backend, rt::State &state,
                                          const std::vector<InputSpec> &inputs, int repeat) {
   Runner runner(*module_, func, backend, timings_);
@@ -359,7 +379,7 @@ std::vector<rt::Tensor> Session::execute(func::FuncOp func, Backend backend, rt:
   }
   auto start = std::chrono::steady_clock::now();
   std::vector<rt::Tensor> outputs = runner.run(state, named);
-  timings_.add(backend == Backend::Jit ? "run" : "interpret", millisSince(start));
+  timings_.add(backend == Backend::Interp ? "interpret" : "run", millisSince(start));
   return outputs;
 }
 

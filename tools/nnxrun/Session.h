@@ -28,8 +28,15 @@
 
 namespace nnx::tool {
 
-/// Which executor runs traced functions.
-enum class Backend { Interp, Jit };
+/// Which executor runs traced functions: the interpreter, the CPU JIT, or the GPU's kernels
+/// with their blocks and threads run as loops on the CPU (`gpu-host`: the GPU lowering,
+/// checkable without a GPU; codegen/gpu/GpuPipeline.h).
+enum class Backend { Interp, Jit, GpuHost };
+
+/// The backend `name` (--backend) names: interp, jit or gpu-host. `gpu` throws rt::Error:
+/// E0601 without a CUDA driver or device (the driver's error named), E0301 where there is
+/// one (running on the device is not built yet; `emit --stage ptx` compiles the kernels).
+Backend parseBackend(const std::string &name);
 
 /// Wall-clock milliseconds of pipeline stages, printed by --timings.
 struct Timings {

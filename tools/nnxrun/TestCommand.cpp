@@ -36,7 +36,7 @@ static bool runOneTest(Session &s, const lang::TestDecl &test, const std::string
   }
   rt::State state = rt::initializeState(s.space().specs(), o.seed);
   std::vector<rt::Tensor> outputs =
-      s.execute(trace->func, o.backend == "jit" ? Backend::Jit : Backend::Interp, state, {});
+      s.execute(trace->func, parseBackend(o.backend), state, {});
   bool ok = true;
   for (const lang::TracedAssert &a : trace->asserts) {
     if (outputs.at(a.outputIndex).at(0) != 0)

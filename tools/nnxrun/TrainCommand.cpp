@@ -486,6 +486,8 @@ size_t bestIndex(const ModelOptions &o, const LossRun &loss) {
 
 int runTrain(const ModelOptions &o) {
   checkOptions(o);
+  if (o.has("--stage"))
+    checkStageOptions(o);
   TrainLog::checkPaths(o.logs);
   if (!o.resume.empty())
     checkResume(o, o.resume);
@@ -506,7 +508,7 @@ int runTrain(const ModelOptions &o) {
   if (!opt.module)
     return s.fail();
   LossRun loss(s, *p->loss, p->metrics, model, opt,
-               o.backend == "interp" ? Backend::Interp : Backend::Jit);
+               parseBackend(o.backend));
   rt::State state = s.makeState(o.seed, o.resume.empty() ? o.load : o.resume);
   rt::Dataset data = loadData(o.data, loss.params(), o.labelCols, "--data");
   bool failed = false;
@@ -530,6 +532,13 @@ int runTrain(const ModelOptions &o) {
                 o.steps > 0 ? "steps" : "epochs");
     if (!o.save.empty())
       save(t.state, o.save, "the model", o);
+    return 0;
+  }
+  if (o.has("--stage")) {
+    // The step's code instead of a run: what `emit --stage` prints for a method.
+    if (!t.loss.traceTrainStep(t.data, batch))
+      return s.fail();
+    printStage(s.module(), o);
     return 0;
   }
   std::string evaluation =

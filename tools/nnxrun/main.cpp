@@ -82,8 +82,9 @@ void addDataOptions(CLI::App *cmd, ModelOptions &o) {
 /// Adds the options of the commands that run a compiled loss or model over data (train,
 /// eval, predict): --backend (default jit), --timings, --threads, --no-cache, --max-memory.
 void addDataRunOptions(CLI::App *cmd, ModelOptions &o) {
-  cmd->add_option("--backend", o.backend, "interp or jit (default jit)")
-      ->check(CLI::IsMember({"interp", "jit"}));
+  cmd->add_option("--backend", o.backend,
+                  "interp, jit (default) or gpu; gpu-host runs the GPU kernels on the CPU")
+      ->check(CLI::IsMember({"interp", "jit", "gpu", "gpu-host"}));
   cmd->add_flag("--timings", o.timings, "print how long each stage took");
   addThreadsOption(cmd, o);
   addMemoryOption(cmd, o);
@@ -95,8 +96,9 @@ void addRunOptions(CLI::App *cmd, ModelOptions &o) {
   cmd->add_option("--input", o.inputs, "NAME=SPEC: a .npy file, zeros(..), ones(..), randn(..)");
   cmd->add_option("--mode", o.mode, "eval or train (dropout active)")
       ->check(CLI::IsMember({"eval", "train"}));
-  cmd->add_option("--backend", o.backend, "interp or jit (default jit; emit: none needed)")
-      ->check(CLI::IsMember({"interp", "jit", "gpu"}));
+  cmd->add_option("--backend", o.backend,
+                  "interp, jit (default) or gpu; gpu-host runs the GPU kernels on the CPU")
+      ->check(CLI::IsMember({"interp", "jit", "gpu", "gpu-host"}));
   cmd->add_flag("--timings", o.timings, "print how long each stage took");
   addThreadsOption(cmd, o);
   addMemoryOption(cmd, o);
@@ -210,6 +212,11 @@ int main(int argc, char **argv) {
   train->add_option("--clip-norm", o.clipNorm,
                     "clip the gradients' global norm to this (optax.clip_by_global_norm)");
   train->add_option("--batch", o.batch, "examples per step (default 32)");
+  train->add_option("--stage", o.stage,
+                    "print the train step at this stage (nnx, linalg, llvm or ptx) instead of "
+                    "training")
+      ->check(CLI::IsMember({"nnx", "linalg", "llvm", "ptx"}));
+  train->add_option("--gpu-arch", o.gpuArch, "the GPU for --stage ptx (default sm_80)");
   train->add_option("--epochs", o.epochs, "passes over the training data");
   train->add_option("--steps", o.steps, "train steps (instead of --epochs)");
   train->add_option("--resume", o.resume,
@@ -268,7 +275,8 @@ int main(int argc, char **argv) {
 
   CLI::App *test = app.add_subcommand("test", "run the `test` blocks of files");
   test->add_option("FILE", o.files, "the .nnx files")->required();
-  test->add_option("--backend", o.backend, "interp or jit")->check(CLI::IsMember({"interp", "jit"}));
+  test->add_option("--backend", o.backend, "interp (default), jit, gpu or gpu-host")
+      ->check(CLI::IsMember({"interp", "jit", "gpu", "gpu-host"}));
   test->add_option("--seed", o.seed, "seed for models created in tests");
   addThreadsOption(test, o);
   addMemoryOption(test, o);
@@ -279,6 +287,8 @@ int main(int argc, char **argv) {
   emit->add_option("--stage", o.stage, "ast, nnx, linalg, llvm or ptx")
       ->required()
       ->check(CLI::IsMember({"ast", "nnx", "linalg", "llvm", "ptx"}));
+  emit->add_option("--gpu-arch", o.gpuArch,
+                   "the GPU for --stage ptx: sm_80 (default), sm_86, sm_89 or sm_90");
 
   try {
     app.parse(argc, argv);

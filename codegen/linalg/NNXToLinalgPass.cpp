@@ -9,7 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/Pipeline.h"
-#include "codegen/cpu/Patterns.h"
+#include "codegen/linalg/Patterns.h"
 
 #include "ir/NNXDialect.h"
 
@@ -25,7 +25,7 @@ namespace nnx::codegen {
 
 #define GEN_PASS_DECL_NNXTOLINALGPASS
 #define GEN_PASS_DEF_NNXTOLINALGPASS
-#include "codegen/cpu/Passes.h.inc"
+#include "codegen/linalg/Passes.h.inc"
 
 void populateNNXToLinalgPatterns(mlir::RewritePatternSet &patterns) {
   populateElementwiseLoweringPatterns(patterns);

@@ -20,9 +20,9 @@
 // loop order of nnx-contraction-loop-order.
 //
 //===----------------------------------------------------------------------===//
-#include "codegen/cpu/LoweringUtils.h"
-#include "codegen/cpu/Patterns.h"
-#include "codegen/cpu/ScalarOps.h"
+#include "codegen/linalg/LoweringUtils.h"
+#include "codegen/linalg/Patterns.h"
+#include "codegen/linalg/ScalarOps.h"
 
 #include "ir/NNXDialect.h"
 

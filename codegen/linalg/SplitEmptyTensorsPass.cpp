@@ -17,7 +17,7 @@ namespace nnx::codegen {
 
 #define GEN_PASS_DECL_SPLITEMPTYTENSORSPASS
 #define GEN_PASS_DEF_SPLITEMPTYTENSORSPASS
-#include "codegen/cpu/Passes.h.inc"
+#include "codegen/linalg/Passes.h.inc"
 
 namespace {
 

@@ -6,7 +6,7 @@
 // result is selected afterwards.
 //
 //===----------------------------------------------------------------------===//
-#include "codegen/cpu/ScalarOps.h"
+#include "codegen/linalg/ScalarOps.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 

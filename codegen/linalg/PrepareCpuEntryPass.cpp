@@ -16,7 +16,7 @@ namespace nnx::codegen {
 
 #define GEN_PASS_DECL_PREPARECPUENTRYPASS
 #define GEN_PASS_DEF_PREPARECPUENTRYPASS
-#include "codegen/cpu/Passes.h.inc"
+#include "codegen/linalg/Passes.h.inc"
 
 namespace {
 

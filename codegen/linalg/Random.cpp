@@ -10,9 +10,9 @@
 // sqrt instruction. f64 results widen the f32 draw.
 //
 //===----------------------------------------------------------------------===//
-#include "codegen/cpu/LoweringUtils.h"
-#include "codegen/cpu/Patterns.h"
-#include "codegen/cpu/ScalarOps.h"
+#include "codegen/linalg/LoweringUtils.h"
+#include "codegen/linalg/Patterns.h"
+#include "codegen/linalg/ScalarOps.h"
 
 #include "ir/NNXDialect.h"
 

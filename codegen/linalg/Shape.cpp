@@ -10,9 +10,9 @@
 // zero-filled tensor; gather a generic that extracts from its operand at the clamped index.
 //
 //===----------------------------------------------------------------------===//
-#include "codegen/cpu/LoweringUtils.h"
-#include "codegen/cpu/Patterns.h"
-#include "codegen/cpu/ScalarOps.h"
+#include "codegen/linalg/LoweringUtils.h"
+#include "codegen/linalg/Patterns.h"
+#include "codegen/linalg/ScalarOps.h"
 
 #include "ir/NNXDialect.h"
 

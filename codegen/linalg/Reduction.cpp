@@ -11,9 +11,9 @@
 // (x - m) - log(s). m and s are read back through maps that drop the axis.
 //
 //===----------------------------------------------------------------------===//
-#include "codegen/cpu/LoweringUtils.h"
-#include "codegen/cpu/Patterns.h"
-#include "codegen/cpu/ScalarOps.h"
+#include "codegen/linalg/LoweringUtils.h"
+#include "codegen/linalg/Patterns.h"
+#include "codegen/linalg/ScalarOps.h"
 
 #include "ir/NNXDialect.h"
 

@@ -25,7 +25,7 @@ namespace nnx::codegen {
 
 #define GEN_PASS_DECL_FUSEELEMENTWISEPASS
 #define GEN_PASS_DEF_FUSEELEMENTWISEPASS
-#include "codegen/cpu/Passes.h.inc"
+#include "codegen/linalg/Passes.h.inc"
 
 namespace {
 

@@ -15,7 +15,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/Pipeline.h"
-#include "codegen/cpu/LoweringUtils.h"
+#include "codegen/linalg/LoweringUtils.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -26,7 +26,7 @@ namespace nnx::codegen {
 
 #define GEN_PASS_DECL_CONVTOGEMMPASS
 #define GEN_PASS_DEF_CONVTOGEMMPASS
-#include "codegen/cpu/Passes.h.inc"
+#include "codegen/linalg/Passes.h.inc"
 
 namespace {
 

@@ -15,8 +15,8 @@
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/Pipeline.h"
-#include "codegen/cpu/LoweringUtils.h"
-#include "codegen/cpu/Patterns.h"
+#include "codegen/linalg/LoweringUtils.h"
+#include "codegen/linalg/Patterns.h"
 
 #include "ir/NNXDialect.h"
 
@@ -35,7 +35,7 @@ namespace nnx::codegen {
 
 #define GEN_PASS_DECL_SCANTOSCFPASS
 #define GEN_PASS_DEF_SCANTOSCFPASS
-#include "codegen/cpu/Passes.h.inc"
+#include "codegen/linalg/Passes.h.inc"
 
 namespace {
 

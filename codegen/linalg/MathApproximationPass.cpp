@@ -25,11 +25,14 @@
 #include "mlir/Pass/Pass.h"
 #include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
+#include <cmath>
+#include <limits>
+
 namespace nnx::codegen {
 
 #define GEN_PASS_DECL_MATHAPPROXIMATIONPASS
 #define GEN_PASS_DEF_MATHAPPROXIMATIONPASS
-#include "codegen/cpu/Passes.h.inc"
+#include "codegen/linalg/Passes.h.inc"
 
 namespace {
 
@@ -75,14 +78,85 @@ mlir::Operation *rangeReduceLog(mlir::OpBuilder &b, mlir::math::LogOp op) {
   return log;
 }
 
+/// pow(x, y) as exp(y log|x|) with C's special cases (C11 F.10.4.4), for targets without
+/// libm: x^0 = 1 and 1^y = 1 even for NaN; (-1)^+-inf = 1; a negative x (or -0) takes its
+/// sign for an odd integer y; a finite negative x gives NaN for a non-integer y. The exp and log it
+/// creates are approximated like any other.
+void expandPow(mlir::OpBuilder &b, mlir::math::PowFOp op) {
+  using namespace mlir;
+  Location loc = op.getLoc();
+  Value x = op.getLhs(), y = op.getRhs();
+  auto constant = [&](double v) {
+    return b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(static_cast<float>(v)));
+  };
+  auto cmp = [&](arith::CmpFPredicate predicate, Value l, Value r) {
+    return b.create<arith::CmpFOp>(loc, predicate, l, r);
+  };
+  Value absX = b.create<math::AbsFOp>(loc, x);
+  Value magnitude = b.create<math::ExpOp>(
+      loc, b.create<arith::MulFOp>(loc, y, b.create<math::LogOp>(loc, absX)));
+  // y is an integer when floor(y) == y (inf included); odd when y/2 is not one.
+  Value integer = cmp(arith::CmpFPredicate::OEQ, b.create<math::FloorOp>(loc, y), y);
+  Value half = b.create<arith::MulFOp>(loc, y, constant(0.5));
+  Value odd = b.create<arith::AndIOp>(
+      loc, integer, cmp(arith::CmpFPredicate::ONE, b.create<math::FloorOp>(loc, half), half));
+  Value bits = b.create<arith::BitcastOp>(loc, b.getI32Type(), x);
+  Value negative = b.create<arith::CmpIOp>(
+      loc, arith::CmpIPredicate::slt, bits, b.create<arith::ConstantOp>(loc, b.getI32IntegerAttr(0)));
+  Value signed_ = b.create<arith::SelectOp>(loc, odd, b.create<arith::NegFOp>(loc, magnitude),
+                                            magnitude);
+  // A non-integer power of a negative number is NaN, but of -0 or -inf it is +0 or +inf.
+  Value zeroOrInf = b.create<arith::OrIOp>(
+      loc, cmp(arith::CmpFPredicate::OEQ, absX, constant(0.0)),
+      cmp(arith::CmpFPredicate::OEQ, absX, constant(INFINITY)));
+  Value nan = b.create<arith::SelectOp>(loc, zeroOrInf, magnitude,
+                                        constant(std::numeric_limits<double>::quiet_NaN()));
+  Value forNegative = b.create<arith::SelectOp>(loc, integer, signed_, nan);
+  Value result = b.create<arith::SelectOp>(loc, negative, forNegative, magnitude);
+  // |x| == 1 with y = +-inf, x == 1, y == 0: exactly 1.
+  Value one = constant(1.0);
+  Value unitBase = cmp(arith::CmpFPredicate::OEQ, absX, one);
+  Value infiniteY =
+      cmp(arith::CmpFPredicate::OEQ, b.create<math::AbsFOp>(loc, y), constant(INFINITY));
+  Value isOne = b.create<arith::OrIOp>(
+      loc, b.create<arith::OrIOp>(loc, cmp(arith::CmpFPredicate::OEQ, x, one),
+                                  cmp(arith::CmpFPredicate::OEQ, y, constant(0.0))),
+      b.create<arith::AndIOp>(loc, unitBase, infiniteY));
+  op.replaceAllUsesWith(b.create<arith::SelectOp>(loc, isOne, one, result).getResult());
+  op.erase();
+}
+
 struct MathApproximationPass : impl::MathApproximationPassBase<MathApproximationPass> {
+  using MathApproximationPassBase::MathApproximationPassBase;
+
   void runOnOperation() override {
     llvm::SmallVector<mlir::Operation *> found, ops;
     getOperation().walk([&](mlir::Operation *op) {
+      if (op->getNumResults() != 1 || !op->getResult(0).getType().isF32())
+        return;
       if (llvm::isa<mlir::math::ExpOp, mlir::math::LogOp, mlir::math::TanhOp>(op) &&
-          op->getResult(0).getType().isF32() && !op->hasAttr("nnx.exact"))
+          (all || !op->hasAttr("nnx.exact")))
+        found.push_back(op);
+      else if (all && llvm::isa<mlir::math::ErfOp, mlir::math::SinOp, mlir::math::CosOp>(op))
         found.push_back(op);
     });
+    if (all) {
+      // Expanded first: its exp and log join the ops approximated below.
+      llvm::SmallVector<mlir::math::PowFOp> pows;
+      getOperation().walk([&](mlir::math::PowFOp op) {
+        if (op.getType().isF32())
+          pows.push_back(op);
+      });
+      for (mlir::math::PowFOp op : pows) {
+        mlir::OpBuilder b(op);
+        expandPow(b, op);
+      }
+      getOperation().walk([&](mlir::Operation *op) {
+        if (llvm::isa<mlir::math::ExpOp, mlir::math::LogOp>(op) && pows.size() &&
+            op->getResult(0).getType().isF32() && !llvm::is_contained(found, op))
+          found.push_back(op);
+      });
+    }
     if (found.empty())
       return;
     for (mlir::Operation *op : found) {
@@ -96,6 +170,11 @@ struct MathApproximationPass : impl::MathApproximationPassBase<MathApproximation
     }
     mlir::RewritePatternSet patterns(&getContext());
     mlir::populateMathPolynomialApproximationPatterns(patterns);
+    if (all) {
+      // Everything the approximations create (erf's exp) is approximated too.
+      (void)mlir::applyPatternsAndFoldGreedily(getOperation(), std::move(patterns));
+      return;
+    }
     mlir::GreedyRewriteConfig config;
     config.strictMode = mlir::GreedyRewriteStrictness::ExistingOps;
     (void)mlir::applyOpPatternsAndFold(ops, std::move(patterns), config);

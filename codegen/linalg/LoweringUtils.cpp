@@ -5,8 +5,8 @@
 // one-shot bufferization later turns into an allocation or an in-place reuse.
 //
 //===----------------------------------------------------------------------===//
-#include "codegen/cpu/LoweringUtils.h"
-#include "codegen/cpu/ScalarOps.h"
+#include "codegen/linalg/LoweringUtils.h"
+#include "codegen/linalg/ScalarOps.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"

@@ -1,0 +1,43 @@
+//===- GpuPipeline.h - Lowering nnx IR for NVIDIA GPUs --------------------===//
+//
+// The GPU half of code generation: after the lowering both targets share (nnx to linalg to
+// buffers, linalg/TensorPipeline.h), every linalg op becomes a kernel launch (gpu.launch,
+// blocks and threads mapped from its parallel loops), and the kernels become PTX through
+// NVVM and LLVM's NVPTX back end. The same mapped IR can run on the host (lowerToHostLoops)
+// so that machines without a GPU test the mapping against the interpreter.
+//
+//===----------------------------------------------------------------------===//
+#pragma once
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Support/LogicalResult.h"
+#include "llvm/ADT/StringRef.h"
+#include "llvm/Support/Error.h"
+
+#include <string>
+
+namespace nnx::codegen {
+
+/// The GPU architectures PTX is generated for (`--gpu-arch`): Ampere (A100) and Hopper
+/// (H100/H200). `sm_80` when nothing chooses.
+bool isSupportedGpuArch(llvm::StringRef arch);
+inline constexpr const char *kDefaultGpuArch = "sm_80";
+
+/// Lowers an nnx module to host functions whose linalg ops are gpu.launch ops: one launch
+/// per op, its parallel dimensions tiled into blocks of up to 256 threads (innermost
+/// dimension on threadIdx.x), reductions run by each thread over its outputs, f32 math as
+/// polynomials (no libm or libdevice on the device). Fails with MLIR diagnostics.
+mlir::LogicalResult lowerToGpuLaunches(mlir::ModuleOp module);
+
+/// lowerToGpuLaunches, then every launch as loops over its blocks and threads on the host
+/// (nnx-gpu-launch-to-loops): scf/memref/arith on buffers, for the CPU's loops-to-LLVM tail
+/// (lowerKernelsToLLVMDialect). Runs the kernels' exact index arithmetic on the CPU.
+mlir::LogicalResult lowerToHostLoops(mlir::ModuleOp module);
+
+/// The PTX of every kernel of an nnx module, for `arch` (isSupportedGpuArch): the kernels are
+/// outlined from lowerToGpuLaunches' IR, lowered to NVVM and compiled by LLVM's NVPTX back
+/// end at -O3 (PTX ISA 7.8). Each kernel's entry is named after its gpu.module. The host
+/// side (allocations, launches) is not part of the text.
+llvm::Expected<std::string> emitPtx(mlir::ModuleOp module, llvm::StringRef arch);
+
+} // namespace nnx::codegen

@@ -1,0 +1,97 @@
+//===- CudaDriver.cpp - Finding the CUDA driver and devices ---------------===//
+//
+// The driver API is called through function pointers looked up with dlsym; only the few
+// entry points used are declared, with the driver's C types spelled as plain ints and
+// pointers (CUresult is an int, CUdevice an int), so no CUDA header is needed to build.
+//
+//===----------------------------------------------------------------------===//
+#include "runtime/gpu/CudaDriver.h"
+
+#include <dlfcn.h>
+
+#include <cstdlib>
+#include <mutex>
+
+namespace nnx::rt::gpu {
+namespace {
+
+using CuInit = int (*)(unsigned);
+using CuDeviceGetCount = int (*)(int *);
+using CuDeviceGet = int (*)(int *, int);
+using CuDeviceGetName = int (*)(char *, int, int);
+using CuDeviceGetAttribute = int (*)(int *, int, int);
+using CuGetErrorName = int (*)(int, const char **);
+
+/// CU_DEVICE_ATTRIBUTE_COMPUTE_CAPABILITY_MAJOR / _MINOR (cuda.h).
+constexpr int kComputeCapabilityMajor = 75;
+constexpr int kComputeCapabilityMinor = 76;
+
+/// "CUDA_ERROR_NO_DEVICE" for a CUresult, or its number when the driver cannot name it.
+std::string errorName(void *library, int result) {
+  auto name = reinterpret_cast<CuGetErrorName>(dlsym(library, "cuGetErrorName"));
+  const char *text = nullptr;
+  if (name && name(result, &text) == 0 && text)
+    return text;
+  return "CUresult " + std::to_string(result);
+}
+
+CudaProbe probe() {
+  CudaProbe found;
+  std::string path = cudaDriverLibrary();
+  void *library = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!library) {
+    const char *message = dlerror();
+    found.error = "cannot load " + path + (message ? std::string(": ") + message : "");
+    return found;
+  }
+  auto init = reinterpret_cast<CuInit>(dlsym(library, "cuInit"));
+  auto count = reinterpret_cast<CuDeviceGetCount>(dlsym(library, "cuDeviceGetCount"));
+  auto get = reinterpret_cast<CuDeviceGet>(dlsym(library, "cuDeviceGet"));
+  auto getName = reinterpret_cast<CuDeviceGetName>(dlsym(library, "cuDeviceGetName"));
+  auto attribute = reinterpret_cast<CuDeviceGetAttribute>(dlsym(library, "cuDeviceGetAttribute"));
+  if (!init || !count || !get || !getName || !attribute) {
+    found.error = path + " is not a CUDA driver (it lacks cuInit or the device queries)";
+    return found;
+  }
+  if (int result = init(0); result != 0) {
+    found.error = "cuInit: " + errorName(library, result);
+    return found;
+  }
+  found.driverLoaded = true;
+  if (int result = count(&found.deviceCount); result != 0) {
+    found.error = "cuDeviceGetCount: " + errorName(library, result);
+    found.deviceCount = 0;
+    return found;
+  }
+  if (found.deviceCount == 0) {
+    found.error = "the driver reports no CUDA device";
+    return found;
+  }
+  int device = 0;
+  char name[256] = {};
+  if (int result = get(&device, 0); result != 0) {
+    found.error = "cuDeviceGet: " + errorName(library, result);
+    return found;
+  }
+  if (getName(name, sizeof(name) - 1, device) == 0)
+    found.device.name = name;
+  attribute(&found.device.major, kComputeCapabilityMajor, device);
+  attribute(&found.device.minor, kComputeCapabilityMinor, device);
+  return found;
+}
+
+} // namespace
+
+std::string cudaDriverLibrary() {
+  const char *path = std::getenv("NNX_CUDA_DRIVER");
+  return path && *path ? path : "libcuda.so.1";
+}
+
+CudaProbe probeCuda() {
+  static std::once_flag once;
+  static CudaProbe found;
+  std::call_once(once, [] { found = probe(); });
+  return found;
+}
+
+} // namespace nnx::rt::gpu
