@@ -81,6 +81,9 @@ void mapLoop(mlir::scf::ParallelOp loop, Processor x, Processor y, Processor z,
   for (unsigned d = rank; d-- > 0 && used < 3;)
     if (counts.empty() || counts[d] > 1)
       processors[d] = next[used++];
+  // A launch needs one dimension on the hardware, even of one iteration.
+  if (used == 0 && rank > 0)
+    processors[rank - 1] = x;
   llvm::SmallVector<mlir::gpu::ParallelLoopDimMappingAttr> attrs;
   for (Processor processor : processors)
     attrs.push_back(b.getAttr<mlir::gpu::ParallelLoopDimMappingAttr>(
@@ -118,6 +121,19 @@ void serialize(mlir::RewriterBase &rewriter, mlir::scf::ParallelOp loop) {
   rewriter.eraseOp(loop);
 }
 
+/// Moves `op`, which has no parallel dimension (a scalar op, a full reduction), into an
+/// scf.parallel of one iteration: it becomes a launch of one thread instead of host code,
+/// since the host cannot read device memory. The thread runs the reduction serially.
+void runInOneThread(mlir::RewriterBase &rewriter, mlir::linalg::LinalgOp op) {
+  mlir::Location loc = op.getLoc();
+  rewriter.setInsertionPoint(op);
+  mlir::Value zero = rewriter.create<mlir::arith::ConstantIndexOp>(loc, 0);
+  mlir::Value one = rewriter.create<mlir::arith::ConstantIndexOp>(loc, 1);
+  auto loop = rewriter.create<mlir::scf::ParallelOp>(loc, mlir::ValueRange{zero},
+                                                     mlir::ValueRange{one}, mlir::ValueRange{one});
+  rewriter.moveOpBefore(op, loop.getBody()->getTerminator());
+}
+
 struct GpuMapLoopsPass : impl::GpuMapLoopsPassBase<GpuMapLoopsPass> {
   using GpuMapLoopsPassBase::GpuMapLoopsPassBase;
 
@@ -131,6 +147,8 @@ struct GpuMapLoopsPass : impl::GpuMapLoopsPassBase<GpuMapLoopsPass> {
     linalgOps.clear();
     getOperation().walk([&](mlir::linalg::LinalgOp op) { linalgOps.push_back(op); });
     for (mlir::linalg::LinalgOp op : linalgOps) {
+      if (op.getNumParallelLoops() == 0)
+        runInOneThread(rewriter, op);
       rewriter.setInsertionPoint(op);
       if (mlir::failed(mlir::linalg::linalgOpToParallelLoops(rewriter, op))) {
         op.emitError("cannot lower this op to parallel loops for the GPU");

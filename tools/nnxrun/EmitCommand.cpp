@@ -46,6 +46,14 @@ void printStage(mlir::ModuleOp traced, const ModelOptions &o) {
     std::cout << *ptx;
     return;
   }
+  if (o.stage == "gpu") {
+    if (failed(codegen::lowerToGpuLaunches(*module)))
+      throw std::logic_error("mapping to GPU launches failed (stage: gpu)");
+    module->print(llvm::outs());
+    llvm::outs() << "\n";
+    llvm::outs().flush();
+    return;
+  }
   if (o.stage != "nnx" && failed(codegen::lowerToLinalg(*module)))
     throw std::logic_error("lowering to linalg failed (stage: linalg)");
   if (o.stage == "llvm") {

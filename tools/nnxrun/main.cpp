@@ -213,9 +213,9 @@ int main(int argc, char **argv) {
                     "clip the gradients' global norm to this (optax.clip_by_global_norm)");
   train->add_option("--batch", o.batch, "examples per step (default 32)");
   train->add_option("--stage", o.stage,
-                    "print the train step at this stage (nnx, linalg, llvm or ptx) instead of "
-                    "training")
-      ->check(CLI::IsMember({"nnx", "linalg", "llvm", "ptx"}));
+                    "print the train step at this stage (nnx, linalg, llvm, gpu or ptx) instead "
+                    "of training")
+      ->check(CLI::IsMember({"nnx", "linalg", "llvm", "gpu", "ptx"}));
   train->add_option("--gpu-arch", o.gpuArch, "the GPU for --stage ptx (default sm_80)");
   train->add_option("--epochs", o.epochs, "passes over the training data");
   train->add_option("--steps", o.steps, "train steps (instead of --epochs)");
@@ -284,9 +284,9 @@ int main(int argc, char **argv) {
   CLI::App *emit = app.add_subcommand("emit", "print an intermediate stage");
   addModelOptions(emit, o, false);
   addRunOptions(emit, o);
-  emit->add_option("--stage", o.stage, "ast, nnx, linalg, llvm or ptx")
+  emit->add_option("--stage", o.stage, "ast, nnx, linalg, llvm, gpu (launches) or ptx")
       ->required()
-      ->check(CLI::IsMember({"ast", "nnx", "linalg", "llvm", "ptx"}));
+      ->check(CLI::IsMember({"ast", "nnx", "linalg", "llvm", "gpu", "ptx"}));
   emit->add_option("--gpu-arch", o.gpuArch,
                    "the GPU for --stage ptx: sm_80 (default), sm_86, sm_89 or sm_90");
 

@@ -53,3 +53,23 @@ func.func @matmul(%a: memref<17x784xf32>, %b: memref<784x10xf32>, %c: memref<17x
   linalg.matmul ins(%a, %b : memref<17x784xf32>, memref<784x10xf32>) outs(%c : memref<17x10xf32>)
   return
 }
+
+// A full reduction has no parallel dimension: it runs in one thread of one block (a launch,
+// not host code: the host cannot read device memory).
+// CHECK-LABEL: func.func @full_reduction
+// CHECK:         scf.parallel
+// CHECK:           scf.parallel
+// CHECK:             scf.for %{{.*}} = %c0{{.*}} to %c32 step %c1
+// CHECK:               arith.addf
+// CHECK:           } {mapping = [#gpu.loop_dim_map<processor = thread_x, {{.*}}>]}
+// CHECK:         } {mapping = [#gpu.loop_dim_map<processor = block_x, {{.*}}>]}
+func.func @full_reduction(%a: memref<32xf32>, %b: memref<f32>) {
+  linalg.generic {indexing_maps = [affine_map<(k) -> (k)>, affine_map<(k) -> ()>],
+                  iterator_types = ["reduction"]}
+      ins(%a : memref<32xf32>) outs(%b : memref<f32>) {
+  ^bb0(%x: f32, %acc: f32):
+    %s = arith.addf %acc, %x : f32
+    linalg.yield %s : f32
+  }
+  return
+}
