@@ -138,6 +138,21 @@ struct GpuMapLoopsPass : impl::GpuMapLoopsPassBase<GpuMapLoopsPass> {
   using GpuMapLoopsPassBase::GpuMapLoopsPassBase;
 
   void runOnOperation() override {
+    if (mlir::failed(lowerLinalgOps()))
+      return signalPassFailure();
+    llvm::SmallVector<mlir::scf::ParallelOp> outermost;
+    getOperation().walk([&](mlir::scf::ParallelOp loop) {
+      if (!loop->getParentOfType<mlir::scf::ParallelOp>())
+        outermost.push_back(loop);
+    });
+    for (mlir::scf::ParallelOp loop : outermost)
+      tileAndMap(loop);
+    foldTileArithmetic();
+  }
+
+  /// Every linalg op to one scf.parallel nest: parallel dimensions first; ops without one in
+  /// a loop of one iteration.
+  mlir::LogicalResult lowerLinalgOps() {
     mlir::IRRewriter rewriter(&getContext());
     llvm::SmallVector<mlir::linalg::LinalgOp> linalgOps;
     getOperation().walk([&](mlir::linalg::LinalgOp op) { linalgOps.push_back(op); });
@@ -150,46 +165,44 @@ struct GpuMapLoopsPass : impl::GpuMapLoopsPassBase<GpuMapLoopsPass> {
       if (op.getNumParallelLoops() == 0)
         runInOneThread(rewriter, op);
       rewriter.setInsertionPoint(op);
-      if (mlir::failed(mlir::linalg::linalgOpToParallelLoops(rewriter, op))) {
-        op.emitError("cannot lower this op to parallel loops for the GPU");
-        return signalPassFailure();
-      }
+      if (mlir::failed(mlir::linalg::linalgOpToParallelLoops(rewriter, op)))
+        return op.emitError("cannot lower this op to parallel loops for the GPU");
       rewriter.eraseOp(op);
     }
-    llvm::SmallVector<mlir::scf::ParallelOp> outermost;
-    getOperation().walk([&](mlir::scf::ParallelOp loop) {
-      if (!loop->getParentOfType<mlir::scf::ParallelOp>())
-        outermost.push_back(loop);
-    });
-    for (mlir::scf::ParallelOp loop : outermost) {
-      std::optional<llvm::SmallVector<int64_t>> counts = tripCounts(loop);
-      if (!counts) {
-        // One thread per block: correct for any bounds, and rare (static shapes throughout).
-        mapLoop(loop, Processor::BlockX, Processor::BlockY, Processor::BlockZ);
-        mapNested(loop);
-        continue;
-      }
-      llvm::SmallVector<int64_t> tile = blockTile(*counts, maxThreads);
-      llvm::SmallVector<int64_t> blockCounts;
-      for (auto [count, size] : llvm::zip(*counts, tile))
-        blockCounts.push_back((count + size - 1) / size);
-      mlir::scf::ParallelOp threads =
-          mlir::scf::tileParallelLoop(loop, tile, /*noMinMaxBounds=*/false).second;
-      // The loop over blocks is the one around the threads' (tileParallelLoop's first
-      // result is not always it when a dimension is tiled whole).
-      auto blocks = threads->getParentOfType<mlir::scf::ParallelOp>();
-      // tileParallelLoop drops no dimension, so the counts line up with the block loop's.
-      mapLoop(blocks, Processor::BlockX, Processor::BlockY, Processor::BlockZ,
-              blocks.getNumLoops() == blockCounts.size() ? llvm::ArrayRef(blockCounts)
-                                                         : llvm::ArrayRef<int64_t>());
-      mapLoop(threads, Processor::ThreadX, Processor::ThreadY, Processor::ThreadZ, tile);
-      mapNested(threads);
+    return mlir::success();
+  }
+
+  /// Tiles `loop` into blocks and threads and sets both mappings.
+  void tileAndMap(mlir::scf::ParallelOp loop) {
+    std::optional<llvm::SmallVector<int64_t>> counts = tripCounts(loop);
+    if (!counts) {
+      // One thread per block: correct for any bounds, and rare (static shapes throughout).
+      mapLoop(loop, Processor::BlockX, Processor::BlockY, Processor::BlockZ);
+      mapNested(loop);
+      return;
     }
-    // Tiling computes the block steps with arith.muli and bounds the threads' loop with
-    // affine.min(step, upper - iv): fold the steps to constants and the constants into the
-    // min's map, since convert-parallel-loops-to-gpu takes a launch's size from a constant
-    // result of that min. Only these ops: the canonicalizer would also collapse single-
-    // iteration dimensions, rebuilding the loops without their mapping.
+    llvm::SmallVector<int64_t> tile = blockTile(*counts, maxThreads);
+    llvm::SmallVector<int64_t> blockCounts;
+    for (auto [count, size] : llvm::zip(*counts, tile))
+      blockCounts.push_back((count + size - 1) / size);
+    mlir::scf::ParallelOp threads =
+        mlir::scf::tileParallelLoop(loop, tile, /*noMinMaxBounds=*/false).second;
+    // The loop over blocks is the one around the threads' (tileParallelLoop's first result
+    // is not always it when a dimension is tiled whole).
+    auto blocks = threads->getParentOfType<mlir::scf::ParallelOp>();
+    mapLoop(blocks, Processor::BlockX, Processor::BlockY, Processor::BlockZ,
+            blocks.getNumLoops() == blockCounts.size() ? llvm::ArrayRef(blockCounts)
+                                                       : llvm::ArrayRef<int64_t>());
+    mapLoop(threads, Processor::ThreadX, Processor::ThreadY, Processor::ThreadZ, tile);
+    mapNested(threads);
+  }
+
+  /// Tiling computes the block steps with arith.muli and bounds the threads' loop with
+  /// affine.min(step, upper - iv): fold the steps to constants and the constants into the
+  /// min's map, since convert-parallel-loops-to-gpu takes a launch's size from a constant
+  /// result of that min. Only these ops: the canonicalizer would also collapse single-
+  /// iteration dimensions, rebuilding the loops without their mapping.
+  void foldTileArithmetic() {
     mlir::RewritePatternSet patterns(&getContext());
     mlir::affine::AffineMinOp::getCanonicalizationPatterns(patterns, &getContext());
     llvm::SmallVector<mlir::Operation *> ops;
