@@ -53,4 +53,21 @@ def GpuLaunchToLoopsPass : Pass<"nnx-gpu-launch-to-loops", "::mlir::ModuleOp"> {
   ];
 }
 
+def GpuSinkHostScalarsPass : Pass<"nnx-gpu-sink-host-scalars", "::mlir::ModuleOp"> {
+  let summary = "Compute the scalars a launch uses inside it, where they read device memory";
+  let description = [{
+    Scalar work the lowering leaves on the host (the dropout key derived from the key and
+    counter arguments, with Threefry) reads buffers that live on the device. Each launch
+    computes again, at the start of its body, the chains of side-effect-free ops and loads
+    its captured values come from, where every load reads a function argument that the
+    function never writes (an input: its value is the same at any point) or a constant
+    global; the host copies then die. Loads from buffers that may be written in between
+    stay on the host.
+  }];
+  let dependentDialects = [
+    "::mlir::gpu::GPUDialect",
+    "::mlir::memref::MemRefDialect",
+  ];
+}
+
 #endif // NNX_CODEGEN_GPU_PASSES_TD

@@ -29,6 +29,7 @@ namespace nnx::codegen {
 
 #define GEN_PASS_DECL_GPULAUNCHTOLOOPSPASS
 #define GEN_PASS_DECL_GPUMAPLOOPSPASS
+#define GEN_PASS_DECL_GPUSINKHOSTSCALARSPASS
 #include "codegen/gpu/Passes.h.inc"
 #define GEN_PASS_DECL_MATHAPPROXIMATIONPASS
 #include "codegen/linalg/Passes.h.inc"
@@ -53,6 +54,9 @@ void addLaunchPasses(OpPassManager &pm) {
   pm.addPass(createMathApproximationPass(math));
   // The mapped nests become gpu.launch ops with bound guards.
   pm.addPass(createParallelLoopToGpuPass());
+  // Scalars the host derived from inputs (a dropout key) are computed in the launches that
+  // use them instead: the host cannot read device memory.
+  pm.addPass(createGpuSinkHostScalarsPass());
   // Tiling and the launch conversion leave constant index arithmetic to fold.
   pm.addPass(createCanonicalizerPass());
   pm.addPass(createCSEPass());
