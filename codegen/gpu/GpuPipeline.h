@@ -37,7 +37,10 @@ mlir::LogicalResult lowerToHostLoops(mlir::ModuleOp module);
 /// The PTX of every kernel of an nnx module, for `arch` (isSupportedGpuArch): the kernels are
 /// outlined from lowerToGpuLaunches' IR, lowered to NVVM and compiled by LLVM's NVPTX back
 /// end at -O3 (PTX ISA 7.8). Each kernel's entry is named after its gpu.module. The host
-/// side (allocations, launches) is not part of the text.
+/// side (allocations, launches) is not part of the text. IR the backend does not compile yet
+/// (math with no GPU lowering: f64 transcendentals; a kernel whose parameters exceed the
+/// 4352 bytes of a launch) fails with an error whose code is std::errc::not_supported;
+/// anything else is a fault.
 llvm::Expected<std::string> emitPtx(mlir::ModuleOp module, llvm::StringRef arch);
 
 } // namespace nnx::codegen

@@ -91,6 +91,42 @@ void mapLoop(mlir::scf::ParallelOp loop, Processor x, Processor y, Processor z,
   (void)mlir::gpu::setMappingAttr(loop, attrs);
 }
 
+/// CUDA's grid limits: gridDim.x up to 2^31 - 1 blocks, y and z up to 65535.
+constexpr int64_t kMaxGridY = 65535;
+
+/// Sets the block loop's mapping: the dimension with the most blocks on x (whose limit is
+/// 2^31 - 1), the next two on y and z where they fit 65535 blocks; the others sequential (each
+/// block loops over them). With unknown counts, the innermost dimensions on x, y, z.
+void mapBlocks(mlir::scf::ParallelOp loop, llvm::ArrayRef<int64_t> counts) {
+  if (counts.empty())
+    return mapLoop(loop, Processor::BlockX, Processor::BlockY, Processor::BlockZ);
+  unsigned rank = loop.getNumLoops();
+  llvm::SmallVector<unsigned> order;
+  for (unsigned d = rank; d-- > 0;)
+    if (counts[d] > 1)
+      order.push_back(d);
+  // Most blocks first; among equals, the innermost.
+  llvm::stable_sort(order, [&](unsigned a, unsigned b) { return counts[a] > counts[b]; });
+  llvm::SmallVector<Processor> processors(rank, Processor::Sequential);
+  Processor next[] = {Processor::BlockX, Processor::BlockY, Processor::BlockZ};
+  unsigned used = 0;
+  for (unsigned d : order) {
+    if (used == 3)
+      break;
+    if (used > 0 && counts[d] > kMaxGridY)
+      continue;
+    processors[d] = next[used++];
+  }
+  if (used == 0 && rank > 0)
+    processors[rank - 1] = Processor::BlockX;
+  mlir::Builder b(loop.getContext());
+  llvm::SmallVector<mlir::gpu::ParallelLoopDimMappingAttr> attrs;
+  for (Processor processor : processors)
+    attrs.push_back(b.getAttr<mlir::gpu::ParallelLoopDimMappingAttr>(
+        processor, b.getDimIdentityMap(), b.getDimIdentityMap()));
+  (void)mlir::gpu::setMappingAttr(loop, attrs);
+}
+
 /// Moves `op`'s parallel dimensions ahead of its reductions, keeping each group's order.
 void parallelDimsFirst(mlir::RewriterBase &rewriter, mlir::linalg::GenericOp op) {
   llvm::SmallVector<unsigned> order;
@@ -177,7 +213,7 @@ struct GpuMapLoopsPass : impl::GpuMapLoopsPassBase<GpuMapLoopsPass> {
     std::optional<llvm::SmallVector<int64_t>> counts = tripCounts(loop);
     if (!counts) {
       // One thread per block: correct for any bounds, and rare (static shapes throughout).
-      mapLoop(loop, Processor::BlockX, Processor::BlockY, Processor::BlockZ);
+      mapBlocks(loop, {});
       mapNested(loop);
       return;
     }
@@ -190,9 +226,8 @@ struct GpuMapLoopsPass : impl::GpuMapLoopsPassBase<GpuMapLoopsPass> {
     // The loop over blocks is the one around the threads' (tileParallelLoop's first result
     // is not always it when a dimension is tiled whole).
     auto blocks = threads->getParentOfType<mlir::scf::ParallelOp>();
-    mapLoop(blocks, Processor::BlockX, Processor::BlockY, Processor::BlockZ,
-            blocks.getNumLoops() == blockCounts.size() ? llvm::ArrayRef(blockCounts)
-                                                       : llvm::ArrayRef<int64_t>());
+    mapBlocks(blocks, blocks.getNumLoops() == blockCounts.size() ? llvm::ArrayRef(blockCounts)
+                                                                 : llvm::ArrayRef<int64_t>());
     mapLoop(threads, Processor::ThreadX, Processor::ThreadY, Processor::ThreadZ, tile);
     mapNested(threads);
   }

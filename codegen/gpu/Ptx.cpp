@@ -24,6 +24,7 @@
 #include "llvm/Target/TargetMachine.h"
 
 #include <mutex>
+#include <system_error>
 
 namespace nnx::codegen {
 namespace {
@@ -45,6 +46,35 @@ void initializeNvptx() {
 
 llvm::Error makeError(const llvm::Twine &message) {
   return llvm::make_error<llvm::StringError>(message, llvm::inconvertibleErrorCode());
+}
+
+/// An error for IR the GPU backend does not compile yet (not a fault): its code is
+/// std::errc::not_supported, which the command line reports as a diagnostic.
+llvm::Error unsupported(const llvm::Twine &message) {
+  return llvm::createStringError(std::make_error_code(std::errc::not_supported), message);
+}
+
+/// The most bytes of parameters a kernel may take at PTX ISA 7.8 (ptxas: 0x1100).
+constexpr uint64_t kMaxKernelParamBytes = 4352;
+
+/// Fails naming the first kernel whose parameters (the memref descriptors and scalars it
+/// captures) do not fit the launch's parameter space.
+llvm::Error checkParameterSpace(const llvm::Module &module) {
+  const llvm::DataLayout &layout = module.getDataLayout();
+  for (const llvm::Function &function : module) {
+    // The kernels are the module's public definitions (nvvm.annotations marks them).
+    if (function.isDeclaration() || function.hasLocalLinkage())
+      continue;
+    uint64_t bytes = 0;
+    for (const llvm::Argument &argument : function.args())
+      bytes += layout.getTypeAllocSize(argument.getType());
+    if (bytes > kMaxKernelParamBytes)
+      return unsupported("kernel `" + function.getName() + "` takes " + llvm::Twine(bytes) +
+                         " bytes of parameters; a launch holds " +
+                         llvm::Twine(kMaxKernelParamBytes) +
+                         " (one fused op reads too many tensors: each costs 24 + 16 x rank bytes)");
+  }
+  return llvm::Error::success();
 }
 
 /// One builtin module holding the bodies of every gpu.module of `module`, each kernel named
@@ -95,9 +125,14 @@ llvm::Error replaceLibdeviceCalls(mlir::ModuleOp kernels) {
       replacement = b.create<mlir::LLVM::FFloorOp>(call.getLoc(), x);
     else if (name == "ceil")
       replacement = b.create<mlir::LLVM::FCeilOp>(call.getLoc(), x);
+    else if (name == "fmod")
+      // NVPTX expands frem to x - trunc(x / y) * y: exact while the quotient is exact.
+      replacement = b.create<mlir::LLVM::FRemOp>(call.getLoc(), x, call.getOperand(1));
     else
-      return makeError("the kernels call libdevice's " + *callee +
-                       ", which nnx does not link (f64 transcendentals have no GPU lowering yet)");
+      return unsupported("`" + name + "` of " +
+                         (call.getResult().getType().isF64() ? "f64" : "f32") +
+                         " (libdevice's " + *callee +
+                         "; nnx approximates f32 exp, log, tanh, erf, sin, cos and pow only)");
     call.getResult().replaceAllUsesWith(replacement);
     call.erase();
   }
@@ -180,6 +215,8 @@ llvm::Expected<std::string> emitPtx(mlir::ModuleOp module, llvm::StringRef arch)
     return machine.takeError();
   llvmModule->setTargetTriple(kNvptxTriple);
   llvmModule->setDataLayout((*machine)->createDataLayout());
+  if (llvm::Error error = checkParameterSpace(*llvmModule))
+    return error;
   optimize(*llvmModule, **machine);
   llvm::SmallString<0> ptx;
   llvm::raw_svector_ostream os(ptx);

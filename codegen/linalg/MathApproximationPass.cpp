@@ -126,6 +126,76 @@ void expandPow(mlir::OpBuilder &b, mlir::math::PowFOp op) {
   op.erase();
 }
 
+/// sin(x) or cos(x) of an f32 for targets without libm: x is reduced modulo pi/2 in f64 with
+/// fdlibm's three-part pi/2 (Cody-Waite: exact for |x| < 2^19 pi, about 1.6e6), and the
+/// quadrant's sine or cosine is fdlibm's __kernel_sin/__kernel_cos polynomial in f64 on
+/// |r| <= pi/4, rounded to f32 once: within 1 ulp of glibc there. Beyond 1.6e6 the reduction
+/// loses accuracy (Payne-Hanek's is not implemented) and r is clamped, so results stay in
+/// [-1, 1]. NaN and +-inf give NaN; sin(+-0) is +-0.
+void expandSinCos(mlir::OpBuilder &b, mlir::Operation *op, bool isSin) {
+  using namespace mlir;
+  Location loc = op->getLoc();
+  Type f64 = b.getF64Type();
+  auto c = [&](double v) { return b.create<arith::ConstantOp>(loc, b.getF64FloatAttr(v)); };
+  auto add = [&](Value l, Value r) { return b.create<arith::AddFOp>(loc, l, r).getResult(); };
+  auto sub = [&](Value l, Value r) { return b.create<arith::SubFOp>(loc, l, r).getResult(); };
+  auto mul = [&](Value l, Value r) { return b.create<arith::MulFOp>(loc, l, r).getResult(); };
+  /// a0 + z (a1 + z (a2 + ...)).
+  auto horner = [&](Value z, llvm::ArrayRef<double> coefficients) {
+    Value sum = c(coefficients.back());
+    for (double a : llvm::reverse(coefficients.drop_back()))
+      sum = add(c(a), mul(z, sum));
+    return sum;
+  };
+  Value x = b.create<arith::ExtFOp>(loc, f64, op->getOperand(0));
+  Value k = b.create<math::FloorOp>(loc, add(mul(x, c(0.63661977236758134308)), c(0.5)));
+  // pio2_1 (33 bits), pio2_2 (the next 33), pio2_2t: k * pio2_1 is exact for |k| < 2^20.
+  Value r = sub(sub(sub(x, mul(k, c(1.57079632673412561417e+00))),
+                    mul(k, c(6.07710050630396597660e-11))),
+                mul(k, c(2.02226624879595063154e-21)));
+  r = b.create<arith::MinimumFOp>(loc, b.create<arith::MaximumFOp>(loc, r, c(-0.8)), c(0.8));
+  Value z = mul(r, r);
+  // __kernel_sin: r + r^3 (S1 + z S2 + ... + z^5 S6); __kernel_cos: 1 - z/2 + z^2 (C1 + ...).
+  Value sine = add(r, mul(mul(z, r),
+                          horner(z, {-1.66666666666666324348e-01, 8.33333333332248946124e-03,
+                                     -1.98412698298579493134e-04, 2.75573137070700676789e-06,
+                                     -2.50507602534068634195e-08, 1.58969099521155010221e-10})));
+  Value cosine = add(sub(c(1.0), mul(z, c(0.5))),
+                     mul(mul(z, z),
+                         horner(z, {4.16666666666666019037e-02, -1.38888888888741095749e-03,
+                                    2.48015872894767294178e-05, -2.75573143513906633035e-07,
+                                    2.08757232129817482790e-09, -1.13596475577881948265e-11})));
+  // The quadrant k mod 4 (two's complement keeps the low bits right for negative k); cos
+  // is sin a quadrant on.
+  Value quadrant = b.create<arith::AndIOp>(
+      loc, b.create<arith::FPToSIOp>(loc, b.getI64Type(), k),
+      b.create<arith::ConstantOp>(loc, b.getI64IntegerAttr(3)));
+  if (!isSin)
+    quadrant = b.create<arith::AndIOp>(
+        loc, b.create<arith::AddIOp>(loc, quadrant,
+                                     b.create<arith::ConstantOp>(loc, b.getI64IntegerAttr(1))),
+        b.create<arith::ConstantOp>(loc, b.getI64IntegerAttr(3)));
+  auto is = [&](int64_t q) {
+    return b.create<arith::CmpIOp>(loc, arith::CmpIPredicate::eq, quadrant,
+                                   b.create<arith::ConstantOp>(loc, b.getI64IntegerAttr(q)));
+  };
+  Value negSine = b.create<arith::NegFOp>(loc, sine), negCosine = b.create<arith::NegFOp>(loc, cosine);
+  Value result = b.create<arith::SelectOp>(
+      loc, is(0), sine,
+      b.create<arith::SelectOp>(loc, is(1), cosine,
+                                b.create<arith::SelectOp>(loc, is(2), negSine, negCosine)));
+  Value rounded = b.create<arith::TruncFOp>(loc, b.getF32Type(), result);
+  if (isSin) {
+    // sin(+-0) = +-0: the polynomial's sum would lose the sign of -0.
+    Value input = op->getOperand(0);
+    Value zero = b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(0.0f));
+    rounded = b.create<arith::SelectOp>(
+        loc, b.create<arith::CmpFOp>(loc, arith::CmpFPredicate::OEQ, input, zero), input, rounded);
+  }
+  op->getResult(0).replaceAllUsesWith(rounded);
+  op->erase();
+}
+
 struct MathApproximationPass : impl::MathApproximationPassBase<MathApproximationPass> {
   using MathApproximationPassBase::MathApproximationPassBase;
 
@@ -137,10 +207,22 @@ struct MathApproximationPass : impl::MathApproximationPassBase<MathApproximation
       if (llvm::isa<mlir::math::ExpOp, mlir::math::LogOp, mlir::math::TanhOp>(op) &&
           (all || !op->hasAttr("nnx.exact")))
         found.push_back(op);
-      else if (all && llvm::isa<mlir::math::ErfOp, mlir::math::SinOp, mlir::math::CosOp>(op))
+      else if (all && llvm::isa<mlir::math::ErfOp>(op))
         found.push_back(op);
     });
     if (all) {
+      // sin and cos: upstream's polynomials lose the sign of tiny negatives and overflow for
+      // large arguments; these reduce in f64.
+      llvm::SmallVector<mlir::Operation *> trig;
+      getOperation().walk([&](mlir::Operation *op) {
+        if (llvm::isa<mlir::math::SinOp, mlir::math::CosOp>(op) &&
+            op->getResult(0).getType().isF32())
+          trig.push_back(op);
+      });
+      for (mlir::Operation *op : trig) {
+        mlir::OpBuilder b(op);
+        expandSinCos(b, op, llvm::isa<mlir::math::SinOp>(op));
+      }
       // Expanded first: its exp and log join the ops approximated below.
       llvm::SmallVector<mlir::math::PowFOp> pows;
       getOperation().walk([&](mlir::math::PowFOp op) {

@@ -125,9 +125,10 @@ def MathApproximationPass : Pass<"nnx-math-approximation", "::mlir::ModuleOp"> {
     tests/unit/CodegenTest.cpp.
 
     With `all` (for targets without libm: the GPU), every f32 math op that has a polynomial
-    (exp, log, tanh, erf, sin, cos, and `nnx.exact` ones too) is approximated and powf is
-    expanded to exp(y log|x|) with C's special cases, so that only ops the target has
-    instructions for remain (sqrt, fabs, floor).
+    (exp, log, tanh, erf, and `nnx.exact` ones too) is approximated, sin and cos are
+    reduced modulo pi/2 in f64 and evaluated with fdlibm's kernels (within 1 ulp for
+    |x| < 1.6e6; bounded beyond), and powf is expanded to exp(y log|x|) with C's special
+    cases, so that only ops the target has instructions for remain (sqrt, fabs, floor).
   }];
   let options = [
     Option<"all", "all", "bool", /*default=*/"false",

@@ -8,6 +8,9 @@
 #include "runtime/gpu/CudaDriver.h"
 
 #include <dlfcn.h>
+#include <sys/stat.h>
+
+#include <cctype>
 
 #include <cstdlib>
 #include <mutex>
@@ -38,6 +41,13 @@ std::string errorName(void *library, int result) {
 CudaProbe probe() {
   CudaProbe found;
   std::string path = cudaDriverLibrary();
+  // dlopen of a FIFO or device blocks or reads forever: a path must name a regular file.
+  struct stat info;
+  if (path.find('/') != std::string::npos &&
+      (stat(path.c_str(), &info) != 0 || !S_ISREG(info.st_mode))) {
+    found.error = "cannot load " + path + ": not a regular file";
+    return found;
+  }
   void *library = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!library) {
     const char *message = dlerror();
@@ -63,20 +73,29 @@ CudaProbe probe() {
     found.deviceCount = 0;
     return found;
   }
-  if (found.deviceCount == 0) {
+  if (found.deviceCount <= 0) {
     found.error = "the driver reports no CUDA device";
+    found.deviceCount = 0;
     return found;
   }
   int device = 0;
   char name[256] = {};
-  if (int result = get(&device, 0); result != 0) {
-    found.error = "cuDeviceGet: " + errorName(library, result);
+  auto fail = [&](const char *call, int result) {
+    found.error = std::string(call) + ": " + errorName(library, result);
+    found.deviceCount = 0;
     return found;
-  }
-  if (getName(name, sizeof(name) - 1, device) == 0)
-    found.device.name = name;
-  attribute(&found.device.major, kComputeCapabilityMajor, device);
-  attribute(&found.device.minor, kComputeCapabilityMinor, device);
+  };
+  if (int result = get(&device, 0); result != 0)
+    return fail("cuDeviceGet", result);
+  if (int result = getName(name, sizeof(name) - 1, device); result != 0)
+    return fail("cuDeviceGetName", result);
+  if (int result = attribute(&found.device.major, kComputeCapabilityMajor, device); result != 0)
+    return fail("cuDeviceGetAttribute", result);
+  if (int result = attribute(&found.device.minor, kComputeCapabilityMinor, device); result != 0)
+    return fail("cuDeviceGetAttribute", result);
+  // The name goes into messages: printable ASCII only.
+  for (const char *c = name; *c; ++c)
+    found.device.name += std::isprint(static_cast<unsigned char>(*c)) ? *c : '?';
   return found;
 }
 

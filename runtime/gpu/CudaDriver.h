@@ -32,7 +32,7 @@ struct CudaProbe {
   /// Why not, or why no device is usable: dlopen's message, or the failing call with the CUDA
   /// error name ("cuInit: CUDA_ERROR_NO_DEVICE").
   std::string error;
-  /// Devices the driver reports (0 when none or not loaded).
+  /// Devices the driver reports (0 when none, not loaded, or device 0 cannot be queried).
   int deviceCount = 0;
   /// Device 0, when there is one.
   CudaDevice device;

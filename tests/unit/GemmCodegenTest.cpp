@@ -217,4 +217,49 @@ TEST_CASE("codegen: exp, log and tanh approximations stay within their ulp bound
 }
 
 
+TEST_CASE("codegen: the GPU's sin and cos stay within 1 ulp of glibc, bounded beyond 1.6e6") {
+  // nnx-math-approximation's `all` mode (the GPU has no libm): sin and cos reduced modulo
+  // pi/2 in f64. Compiled through the GPU lowering, launches run as host loops.
+  Lcg lcg(7);
+  std::vector<float> near, far;
+  for (int i = 0; i < 100000; ++i) {
+    near.push_back(static_cast<float>(lcg.uniform(-20.0, 20.0)));
+    near.push_back(static_cast<float>(lcg.uniform(-1.6e6, 1.6e6)));
+    double magnitude = std::pow(10.0, lcg.uniform(-40.0, 6.2));
+    near.push_back(static_cast<float>(i % 2 ? magnitude : -magnitude));
+    far.push_back(static_cast<float>(std::pow(10.0, lcg.uniform(6.3, 38.5))));
+  }
+  for (float special : {0.0f, -0.0f, std::numeric_limits<float>::infinity(),
+                        -std::numeric_limits<float>::infinity(),
+                        std::numeric_limits<float>::quiet_NaN(), 1e-45f, -1e-45f})
+    near.push_back(special);
+  for (const char *op : {"sin", "cos"}) {
+    for (bool bounded : {false, true}) {
+      const std::vector<float> &inputs = bounded ? far : near;
+      INFO(op << (bounded ? " beyond 1.6e6" : ""));
+      Shape shape = {static_cast<int64_t>(inputs.size())};
+      std::string t = ty(DType::F32, shape);
+      auto module = parse(makeFunction({t}, std::string("%r = nnx.") + op + " %a : " + t, t));
+      REQUIRE(module);
+      Tensor x = values<float>(shape, inputs);
+      Tensor expected = interp::run(module->lookupSymbol<mlir::func::FuncOp>("f"), {x})[0];
+      auto jit = codegen::CpuJit::compile(*module, "f", 3, lowerGpuOnHost);
+      REQUIRE_MESSAGE(static_cast<bool>(jit), llvm::toString(jit.takeError()));
+      Tensor actual = (*jit)->run({x})[0];
+      int64_t worst = 0, unbounded = 0;
+      for (int64_t i = 0; i < x.numel(); ++i) {
+        float a = actual.data<float>()[i], e = expected.data<float>()[i];
+        if (std::isnan(e) && std::isnan(a))
+          continue;
+        if (!(std::fabs(a) <= 1.0f))
+          ++unbounded;
+        worst = std::max(worst, ulpDistance(a, e));
+      }
+      CHECK(unbounded == 0);
+      if (!bounded)
+        CHECK(worst <= 1);
+    }
+  }
+}
+
 } // namespace

@@ -17,13 +17,14 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <iostream>
+#include <system_error>
 
 namespace nnx::tool {
 
 /// The GPU architecture of `--gpu-arch` (sm_80 when not given); E0410 when unsupported,
 /// E0406 when given without `--stage ptx`.
 static std::string gpuArch(const ModelOptions &o) {
-  std::string arch = o.gpuArch.empty() ? codegen::kDefaultGpuArch : o.gpuArch;
+  std::string arch = o.has("--gpu-arch") ? o.gpuArch : codegen::kDefaultGpuArch;
   if (o.has("--gpu-arch") && o.stage != "ptx")
     throw rt::Error("E0406", "--gpu-arch applies to `--stage ptx` only, not `--stage " +
                                  o.stage + "`");
@@ -40,9 +41,18 @@ void printStage(mlir::ModuleOp traced, const ModelOptions &o) {
   mlir::OwningOpRef<mlir::ModuleOp> module(traced.clone());
   if (o.stage == "ptx") {
     llvm::Expected<std::string> ptx = codegen::emitPtx(*module, arch);
-    if (!ptx)
-      throw std::logic_error("compiling to PTX failed (stage: ptx): " +
-                             llvm::toString(ptx.takeError()));
+    if (!ptx) {
+      std::string message;
+      bool unsupported = false;
+      llvm::handleAllErrors(ptx.takeError(), [&](const llvm::ErrorInfoBase &error) {
+        message = error.message();
+        unsupported = error.convertToErrorCode() == std::errc::not_supported;
+      });
+      if (unsupported)
+        throw rt::Error("E0302", "not supported on the GPU yet: " + message,
+                        {"--stage llvm and --backend jit compile it for the CPU"});
+      throw std::logic_error("compiling to PTX failed (stage: ptx): " + message);
+    }
     std::cout << *ptx;
     return;
   }

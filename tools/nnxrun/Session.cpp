@@ -11,6 +11,7 @@
 #include "tools/nnxrun/Runner.h"
 
 #include "codegen/CpuJit.h"
+#include "codegen/gpu/GpuPipeline.h"
 #include "ir/NNXDialect.h"
 #include "ir/Signature.h"
 #include "ir/Types.h"
@@ -350,10 +351,15 @@ Backend parseBackend(const std::string &name) {
                          rt::gpu::cudaDriverLibrary() + ")",
                      "use --backend jit for the CPU; `nnxrun emit --stage ptx` compiles the "
                      "GPU kernels without a GPU"});
-  throw rt::Error("E0301", "running on the GPU is not supported yet (found " +
-                               cuda.device.name + ", " + cuda.device.arch() + ")",
-                  {"`nnxrun emit --stage ptx --gpu-arch " + cuda.device.arch() +
-                   "` compiles the kernels for it; --backend jit runs on the CPU"});
+  std::string arch = cuda.device.arch();
+  throw rt::Error("E0301",
+                  "running on the GPU is not supported yet (found " + cuda.device.name + ", " +
+                      arch + ")",
+                  {codegen::isSupportedGpuArch(arch)
+                       ? "`nnxrun emit --stage ptx --gpu-arch " + arch +
+                             "` compiles the kernels for it; --backend jit runs on the CPU"
+                       : "nnx generates PTX for sm_80, sm_86, sm_89 and sm_90, not " + arch +
+                             "; --backend jit runs on the CPU"});
 }
 
 std::vector<rt::Tensor> Session::execute(func::FuncOp func, Backend backend, rt::State &state,

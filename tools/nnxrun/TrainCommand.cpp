@@ -429,6 +429,15 @@ bool runCatchingSignals(Trainer &t, int64_t firstStep, int64_t lastStep, int64_t
 
 /// Checks the options that do not need the program.
 void checkOptions(const ModelOptions &o) {
+  if (o.has("--gpu-arch") && !o.has("--stage"))
+    throw rt::Error("E0406", "--gpu-arch applies to `--stage ptx` only");
+  if (o.has("--stage")) {
+    // Nothing trains or is written: only what the step's code depends on.
+    checkStageOptions(o);
+    if (o.batch <= 0)
+      throw rt::Error("E0406", "`--batch` must be positive, got " + std::to_string(o.batch));
+    return;
+  }
   if (o.epochs > 0 && o.steps > 0)
     throw rt::Error("E0406", "give --epochs or --steps, not both (--epochs " +
                                  std::to_string(o.epochs) + " --steps " + std::to_string(o.steps) +
@@ -486,8 +495,6 @@ size_t bestIndex(const ModelOptions &o, const LossRun &loss) {
 
 int runTrain(const ModelOptions &o) {
   checkOptions(o);
-  if (o.has("--stage"))
-    checkStageOptions(o);
   TrainLog::checkPaths(o.logs);
   if (!o.resume.empty())
     checkResume(o, o.resume);
@@ -507,14 +514,23 @@ int runTrain(const ModelOptions &o) {
                              {{"model", model}});
   if (!opt.module)
     return s.fail();
+  // With --stage nothing runs: no backend is needed (nor its device).
   LossRun loss(s, *p->loss, p->metrics, model, opt,
-               parseBackend(o.backend));
+               o.has("--stage") ? Backend::Interp : parseBackend(o.backend));
   rt::State state = s.makeState(o.seed, o.resume.empty() ? o.load : o.resume);
   rt::Dataset data = loadData(o.data, loss.params(), o.labelCols, "--data");
   bool failed = false;
   std::optional<int64_t> classes = loss.prepareClassifier(data, failed);
   if (failed)
     return s.fail();
+  if (o.has("--stage")) {
+    // The step's code for a batch of --batch instead of a run: what `emit --stage` prints
+    // for a method.
+    if (!loss.traceTrainStep(data, o.batch))
+      return s.fail();
+    printStage(s.module(), o);
+    return 0;
+  }
   std::vector<std::string> valNames = {"loss"};
   for (const Metric &m : loss.metrics())
     valNames.push_back(m.name);
@@ -532,13 +548,6 @@ int runTrain(const ModelOptions &o) {
                 o.steps > 0 ? "steps" : "epochs");
     if (!o.save.empty())
       save(t.state, o.save, "the model", o);
-    return 0;
-  }
-  if (o.has("--stage")) {
-    // The step's code instead of a run: what `emit --stage` prints for a method.
-    if (!t.loss.traceTrainStep(t.data, batch))
-      return s.fail();
-    printStage(s.module(), o);
     return 0;
   }
   std::string evaluation =

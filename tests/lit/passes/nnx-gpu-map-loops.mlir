@@ -1,15 +1,16 @@
 // RUN: %nnx-opt %s --nnx-gpu-map-loops | FileCheck %s
 // RUN: %nnx-opt %s --nnx-gpu-map-loops="max-threads=64" | FileCheck %s --check-prefix=SMALL
 
-// An elementwise op of 128 x 300: blocks of 256 threads along the contiguous dimension, a
-// guard for the last partial tile (300 = 256 + 44), the innermost dimension on x.
+// An elementwise op of 128 x 300: blocks of 256 threads along the contiguous dimension
+// (threadIdx.x), a guard for the last partial tile (300 = 256 + 44); the grid's x takes the
+// dimension with the most blocks (128 rows), y the 2 column tiles.
 // CHECK: #[[$MIN:.*]] = affine_map<(d0) -> (-d0 + 300, 256)>
 // CHECK-LABEL: func.func @elementwise
 // CHECK:         scf.parallel (%[[I:.*]], %[[J:.*]]) = ({{.*}}) to (%c128, %c300) step (%c1, %c256{{.*}})
 // CHECK:           %[[N:.*]] = affine.min #[[$MIN]](%[[J]])
 // CHECK:           scf.parallel ({{.*}}) = ({{.*}}) to (%c1, %[[N]])
 // CHECK:           } {mapping = [#gpu.loop_dim_map<processor = sequential, {{.*}}>, #gpu.loop_dim_map<processor = thread_x, {{.*}}>]}
-// CHECK:         } {mapping = [#gpu.loop_dim_map<processor = block_y, {{.*}}>, #gpu.loop_dim_map<processor = block_x, {{.*}}>]}
+// CHECK:         } {mapping = [#gpu.loop_dim_map<processor = block_x, {{.*}}>, #gpu.loop_dim_map<processor = block_y, {{.*}}>]}
 // SMALL-LABEL: func.func @elementwise
 // SMALL:         step (%c1, %c64{{.*}})
 func.func @elementwise(%a: memref<128x300xf32>, %b: memref<128x300xf32>) {
@@ -71,5 +72,15 @@ func.func @full_reduction(%a: memref<32xf32>, %b: memref<f32>) {
     %s = arith.addf %acc, %x : f32
     linalg.yield %s : f32
   }
+  return
+}
+
+// More than 65535 blocks along a dimension fit only gridDim.x: a second such dimension runs
+// sequentially in each block rather than on y or z.
+// CHECK-LABEL: func.func @big_grid
+// CHECK:         } {mapping = [#gpu.loop_dim_map<processor = block_x, {{.*}}>, #gpu.loop_dim_map<processor = sequential, {{.*}}>, #gpu.loop_dim_map<processor = block_y, {{.*}}>]}
+func.func @big_grid(%a: memref<100000x70000x300xf32>) {
+  %c = arith.constant 1.0 : f32
+  linalg.fill ins(%c : f32) outs(%a : memref<100000x70000x300xf32>)
   return
 }
