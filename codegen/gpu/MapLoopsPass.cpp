@@ -106,7 +106,9 @@ void mapBlocks(mlir::scf::ParallelOp loop, llvm::ArrayRef<int64_t> counts) {
     if (counts[d] > 1)
       order.push_back(d);
   // Most blocks first; among equals, the innermost.
-  llvm::stable_sort(order, [&](unsigned a, unsigned b) { return counts[a] > counts[b]; });
+  llvm::sort(order, [&](unsigned a, unsigned b) {
+    return counts[a] != counts[b] ? counts[a] > counts[b] : a > b;
+  });
   llvm::SmallVector<Processor> processors(rank, Processor::Sequential);
   Processor next[] = {Processor::BlockX, Processor::BlockY, Processor::BlockZ};
   unsigned used = 0;
