@@ -13,6 +13,7 @@
 #include "codegen/KernelLibrary.h"
 #include "codegen/OrcObjects.h"
 #include "codegen/Pipeline.h"
+#include "codegen/gpu/GpuPipeline.h"
 
 #include "ir/Types.h"
 
@@ -120,13 +121,16 @@ llvm::Expected<std::vector<CpuJit::TensorSpec>> CpuJit::specsOf(TypeRange types,
   return specs;
 }
 
-llvm::Expected<std::unique_ptr<CpuJit>> CpuJit::compile(ModuleOp module, llvm::StringRef name,
-                                                        int optLevel) {
-  return compile(module, name, optLevel, Lowering());
+/// Lowers an nnx module to the LLVM dialect for `kernels`.
+static LogicalResult lowerForHost(ModuleOp module, CpuJit::Kernels kernels) {
+  if (kernels == CpuJit::Kernels::GpuOnHost)
+    return success(succeeded(lowerToHostLoops(module)) &&
+                   succeeded(lowerKernelsToLLVMDialect(module)));
+  return success(succeeded(lowerToLinalg(module)) && succeeded(lowerToLLVMDialect(module)));
 }
 
 llvm::Expected<std::unique_ptr<CpuJit>> CpuJit::compile(ModuleOp module, llvm::StringRef name,
-                                                        int optLevel, const Lowering &lowering) {
+                                                        int optLevel, Kernels kernels) {
   MLIRContext *context = module.getContext();
   if (!context->getDialectRegistry().getDialectAllocator("linalg"))
     return makeError("the MLIR context lacks the code generator's dialects "
@@ -151,7 +155,7 @@ llvm::Expected<std::unique_ptr<CpuJit>> CpuJit::compile(ModuleOp module, llvm::S
   // same model in another file hits too).
   CompileCache &cache = CompileCache::get();
   std::string key;
-  if (cache.enabled() && !lowering) {
+  if (cache.enabled() && kernels == Kernels::Cpu) {
     std::string text;
     llvm::raw_string_ostream os(text);
     lowered->print(os);
@@ -169,8 +173,7 @@ llvm::Expected<std::unique_ptr<CpuJit>> CpuJit::compile(ModuleOp module, llvm::S
       }
     }
   }
-  if (lowering ? failed(lowering(*lowered))
-               : failed(lowerToLinalg(*lowered)) || failed(lowerToLLVMDialect(*lowered)))
+  if (failed(lowerForHost(*lowered, kernels)))
     return makeError("cannot compile '" + name + "' for the CPU:\n" + diagnostics.text());
   jit->lowerMillis_ = millisSince(start);
   start = Clock::now();

@@ -16,7 +16,6 @@
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 
-#include <functional>
 #include <memory>
 #include <vector>
 
@@ -53,16 +52,15 @@ public:
   /// Compiles function `name` of `module` (nnx dialect, static shapes). The module is cloned,
   /// not modified. Failures (no such function, IR that cannot be lowered, LLVM errors) come
   /// back as an llvm::Error whose message carries the MLIR diagnostics.
-  static llvm::Expected<std::unique_ptr<CpuJit>>
-  compile(mlir::ModuleOp module, llvm::StringRef name, int optLevel = 3);
-
-  /// A lowering of an nnx module to the LLVM dialect, in place of lowerToLinalg and
-  /// lowerToLLVMDialect: the tests compile the GPU's mapped IR run on the host
-  /// (gpu/GpuPipeline.h lowerToHostLoops, then lowerKernelsToLLVMDialect) this way. Such
-  /// compiles bypass the compile cache.
-  using Lowering = std::function<mlir::LogicalResult(mlir::ModuleOp)>;
-  static llvm::Expected<std::unique_ptr<CpuJit>>
-  compile(mlir::ModuleOp module, llvm::StringRef name, int optLevel, const Lowering &lowering);
+  ///
+  /// With `kernels` = GpuOnHost, the function is lowered the GPU's way instead (every op a
+  /// launch of blocks and threads: gpu/GpuPipeline.h lowerToHostLoops) and the launches run
+  /// as loops on the host, through the CPU's loops-to-LLVM tail: `--backend gpu-host` and the
+  /// GPU mapping tests. Those compiles bypass the compile cache.
+  enum class Kernels { Cpu, GpuOnHost };
+  static llvm::Expected<std::unique_ptr<CpuJit>> compile(mlir::ModuleOp module,
+                                                         llvm::StringRef name, int optLevel = 3,
+                                                         Kernels kernels = Kernels::Cpu);
 
   ~CpuJit();
   CpuJit(const CpuJit &) = delete;

@@ -80,7 +80,6 @@ llvm::Error checkParameterSpace(const llvm::Module &module) {
 /// One builtin module holding the bodies of every gpu.module of `module`, each kernel named
 /// after its gpu.module; declarations several modules share are kept once.
 mlir::OwningOpRef<mlir::ModuleOp> gatherKernels(mlir::ModuleOp module) {
-  mlir::OpBuilder b(module.getContext());
   mlir::OwningOpRef<mlir::ModuleOp> kernels = mlir::ModuleOp::create(module.getLoc());
   mlir::SymbolTable symbols(*kernels);
   for (auto gpuModule : module.getOps<mlir::gpu::GPUModuleOp>()) {
@@ -111,9 +110,11 @@ llvm::Error replaceLibdeviceCalls(mlir::ModuleOp kernels) {
     std::optional<llvm::StringRef> callee = call.getCallee();
     if (!callee || !callee->starts_with("__nv_"))
       continue;
+    // libdevice names the f32 form with a trailing `f` (__nv_sqrtf), the f64 form without.
+    bool f32 = call.getResult().getType().isF32();
     llvm::StringRef name = callee->drop_front(5);
-    if (name.ends_with("f"))
-      name = name.drop_back();
+    if (f32)
+      name.consume_back("f");
     mlir::OpBuilder b(call);
     mlir::Value x = call.getOperand(0);
     mlir::Value replacement;
@@ -129,8 +130,7 @@ llvm::Error replaceLibdeviceCalls(mlir::ModuleOp kernels) {
       // NVPTX expands frem to x - trunc(x / y) * y: exact while the quotient is exact.
       replacement = b.create<mlir::LLVM::FRemOp>(call.getLoc(), x, call.getOperand(1));
     else
-      return unsupported("`" + name + "` of " +
-                         (call.getResult().getType().isF64() ? "f64" : "f32") +
+      return unsupported("`" + name + "` of " + (f32 ? "f32" : "f64") +
                          " (libdevice's " + *callee +
                          "; nnx approximates f32 exp, log, tanh, erf, sin, cos and pow only)");
     call.getResult().replaceAllUsesWith(replacement);

@@ -13,6 +13,8 @@
 //
 // Ops carrying the unit attribute `nnx.exact` keep libm: the random-normal lowering marks its
 // log and cos so that normal draws stay bit-identical to the interpreter's (docs/rng.md).
+// The `all` option (the GPU, which has no libm) approximates those too, and expands sin, cos
+// and pow (expandSinCos, expandPow).
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/Pipeline.h"
@@ -199,7 +201,29 @@ void expandSinCos(mlir::OpBuilder &b, mlir::Operation *op, bool isSin) {
 struct MathApproximationPass : impl::MathApproximationPassBase<MathApproximationPass> {
   using MathApproximationPassBase::MathApproximationPassBase;
 
+  /// f32 sin and cos reduced in f64 (upstream's polynomials lose the sign of tiny negatives
+  /// and overflow for large arguments), f32 pow as exp(y log|x|).
+  void expandWithoutLibm() {
+    llvm::SmallVector<mlir::Operation *> ops;
+    getOperation().walk([&](mlir::Operation *op) {
+      if (llvm::isa<mlir::math::SinOp, mlir::math::CosOp, mlir::math::PowFOp>(op) &&
+          op->getResult(0).getType().isF32())
+        ops.push_back(op);
+    });
+    for (mlir::Operation *op : ops) {
+      mlir::OpBuilder b(op);
+      if (auto pow = llvm::dyn_cast<mlir::math::PowFOp>(op))
+        expandPow(b, pow);
+      else
+        expandSinCos(b, op, llvm::isa<mlir::math::SinOp>(op));
+    }
+  }
+
   void runOnOperation() override {
+    // Without libm, sin, cos and pow become arithmetic on exp, log and f64 first: the exp and
+    // log they create are then approximated like any other.
+    if (all)
+      expandWithoutLibm();
     llvm::SmallVector<mlir::Operation *> found, ops;
     getOperation().walk([&](mlir::Operation *op) {
       if (op->getNumResults() != 1 || !op->getResult(0).getType().isF32())
@@ -210,35 +234,6 @@ struct MathApproximationPass : impl::MathApproximationPassBase<MathApproximation
       else if (all && llvm::isa<mlir::math::ErfOp>(op))
         found.push_back(op);
     });
-    if (all) {
-      // sin and cos: upstream's polynomials lose the sign of tiny negatives and overflow for
-      // large arguments; these reduce in f64.
-      llvm::SmallVector<mlir::Operation *> trig;
-      getOperation().walk([&](mlir::Operation *op) {
-        if (llvm::isa<mlir::math::SinOp, mlir::math::CosOp>(op) &&
-            op->getResult(0).getType().isF32())
-          trig.push_back(op);
-      });
-      for (mlir::Operation *op : trig) {
-        mlir::OpBuilder b(op);
-        expandSinCos(b, op, llvm::isa<mlir::math::SinOp>(op));
-      }
-      // Expanded first: its exp and log join the ops approximated below.
-      llvm::SmallVector<mlir::math::PowFOp> pows;
-      getOperation().walk([&](mlir::math::PowFOp op) {
-        if (op.getType().isF32())
-          pows.push_back(op);
-      });
-      for (mlir::math::PowFOp op : pows) {
-        mlir::OpBuilder b(op);
-        expandPow(b, op);
-      }
-      getOperation().walk([&](mlir::Operation *op) {
-        if (llvm::isa<mlir::math::ExpOp, mlir::math::LogOp>(op) && pows.size() &&
-            op->getResult(0).getType().isF32() && !llvm::is_contained(found, op))
-          found.push_back(op);
-      });
-    }
     if (found.empty())
       return;
     for (mlir::Operation *op : found) {

@@ -13,8 +13,6 @@
 #pragma once
 
 #include "codegen/CpuJit.h"
-#include "codegen/Pipeline.h"
-#include "codegen/gpu/GpuPipeline.h"
 #include "interp/Interpreter.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -169,12 +167,6 @@ inline bool gpuHostTarget() {
   return target && std::strcmp(target, "gpu-host") == 0;
 }
 
-/// The GPU lowering with launches as host loops, then the CPU's loops-to-LLVM tail.
-inline mlir::LogicalResult lowerGpuOnHost(mlir::ModuleOp module) {
-  return mlir::success(mlir::succeeded(codegen::lowerToHostLoops(module)) &&
-                       mlir::succeeded(codegen::lowerKernelsToLLVMDialect(module)));
-}
-
 /// Compiles @f of `text`, runs it and the interpreter on `args`, and compares every result.
 inline void checkAgainstInterpreter(const std::string &text, const std::vector<Tensor> &args,
                                     bool exact = false) {
@@ -183,8 +175,9 @@ inline void checkAgainstInterpreter(const std::string &text, const std::vector<T
   auto func = module->lookupSymbol<mlir::func::FuncOp>("f");
   REQUIRE(func);
   std::vector<Tensor> expected = interp::run(func, args);
-  auto jit = gpuHostTarget() ? codegen::CpuJit::compile(*module, "f", 3, lowerGpuOnHost)
-                             : codegen::CpuJit::compile(*module, "f");
+  auto jit = codegen::CpuJit::compile(*module, "f", 3,
+                                      gpuHostTarget() ? codegen::CpuJit::Kernels::GpuOnHost
+                                                      : codegen::CpuJit::Kernels::Cpu);
   if (!jit)
     FAIL(llvm::toString(jit.takeError()));
   std::vector<Tensor> actual = (*jit)->run(args);

@@ -243,7 +243,7 @@ TEST_CASE("codegen: the GPU's sin and cos stay within 1 ulp of glibc, bounded be
       REQUIRE(module);
       Tensor x = values<float>(shape, inputs);
       Tensor expected = interp::run(module->lookupSymbol<mlir::func::FuncOp>("f"), {x})[0];
-      auto jit = codegen::CpuJit::compile(*module, "f", 3, lowerGpuOnHost);
+      auto jit = codegen::CpuJit::compile(*module, "f", 3, codegen::CpuJit::Kernels::GpuOnHost);
       REQUIRE_MESSAGE(static_cast<bool>(jit), llvm::toString(jit.takeError()));
       Tensor actual = (*jit)->run({x})[0];
       int64_t worst = 0, unbounded = 0;

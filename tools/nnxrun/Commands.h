@@ -55,7 +55,7 @@ struct ModelOptions {
   /// --no-cache: bypass the compile cache.
   bool noCache = false;
   std::string stage;
-  /// emit --gpu-arch: the GPU architecture PTX is generated for (empty: sm_80).
+  /// --gpu-arch (emit, train): the GPU architecture PTX is generated for (not given: sm_80).
   std::string gpuArch;
   std::string loss;
   /// --data: the arrays the loss (train, eval) or the method (predict) takes.
@@ -109,10 +109,11 @@ void traceChecks(Session &s, uint32_t fileId, const lang::TraceOptions &options)
 int runParams(const ModelOptions &options);
 int runRun(const ModelOptions &options);
 int runTest(const ModelOptions &options);
-/// Prints `--stage` (nnx, linalg, llvm or ptx for `--gpu-arch`) of the traced functions of
+/// Prints `--stage` (nnx, linalg, llvm, gpu, or ptx for `--gpu-arch`) of the traced functions of
 /// `module` (not modified): for emit, and for train's step (`train --stage`).
 void printStage(mlir::ModuleOp module, const ModelOptions &o);
-/// Checks --stage's options before any work: E0406 (--gpu-arch without ptx), E0410.
+/// Checks --stage's options before any work: E0406 (--gpu-arch without `--stage ptx`),
+/// E0410 (an unsupported --gpu-arch).
 void checkStageOptions(const ModelOptions &o);
 int runEmit(const ModelOptions &options);
 int runGrad(const ModelOptions &options);

@@ -21,13 +21,13 @@
 
 namespace nnx::tool {
 
-/// The GPU architecture of `--gpu-arch` (sm_80 when not given); E0410 when unsupported,
-/// E0406 when given without `--stage ptx`.
+/// The GPU architecture of `--gpu-arch` (sm_80 when not given); E0410 when unsupported
+/// (an empty one too), E0406 when given without `--stage ptx`.
 static std::string gpuArch(const ModelOptions &o) {
   std::string arch = o.has("--gpu-arch") ? o.gpuArch : codegen::kDefaultGpuArch;
   if (o.has("--gpu-arch") && o.stage != "ptx")
-    throw rt::Error("E0406", "--gpu-arch applies to `--stage ptx` only, not `--stage " +
-                                 o.stage + "`");
+    throw rt::Error("E0406", "--gpu-arch applies to `--stage ptx` only" +
+                                 (o.stage.empty() ? "" : ", not `--stage " + o.stage + "`"));
   if (!codegen::isSupportedGpuArch(arch))
     throw rt::Error("E0410", "unsupported GPU architecture `" + arch + "`",
                     {"nnx generates PTX for sm_80 (A100), sm_86, sm_89 and sm_90 (H100, H200)"});
@@ -59,13 +59,9 @@ void printStage(mlir::ModuleOp traced, const ModelOptions &o) {
   if (o.stage == "gpu") {
     if (failed(codegen::lowerToGpuLaunches(*module)))
       throw std::logic_error("mapping to GPU launches failed (stage: gpu)");
-    module->print(llvm::outs());
-    llvm::outs() << "\n";
-    llvm::outs().flush();
-    return;
-  }
-  if (o.stage != "nnx" && failed(codegen::lowerToLinalg(*module)))
+  } else if (o.stage != "nnx" && failed(codegen::lowerToLinalg(*module))) {
     throw std::logic_error("lowering to linalg failed (stage: linalg)");
+  }
   if (o.stage == "llvm") {
     if (failed(codegen::lowerToLLVMDialect(*module)))
       throw std::logic_error("lowering to the LLVM dialect failed (stage: llvm)");

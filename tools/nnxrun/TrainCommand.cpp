@@ -429,11 +429,9 @@ bool runCatchingSignals(Trainer &t, int64_t firstStep, int64_t lastStep, int64_t
 
 /// Checks the options that do not need the program.
 void checkOptions(const ModelOptions &o) {
-  if (o.has("--gpu-arch") && !o.has("--stage"))
-    throw rt::Error("E0406", "--gpu-arch applies to `--stage ptx` only");
+  checkStageOptions(o);
   if (o.has("--stage")) {
     // Nothing trains or is written: only what the step's code depends on.
-    checkStageOptions(o);
     if (o.batch <= 0)
       throw rt::Error("E0406", "`--batch` must be positive, got " + std::to_string(o.batch));
     return;
