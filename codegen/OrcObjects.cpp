@@ -12,7 +12,10 @@
 #include "llvm/ExecutionEngine/Orc/CompileUtils.h"
 #include "llvm/ExecutionEngine/Orc/ExecutionUtils.h"
 #include "llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h"
+#include "llvm/ExecutionEngine/JITEventListener.h"
 #include "llvm/ExecutionEngine/Orc/LLJIT.h"
+#include "llvm/ExecutionEngine/Orc/RTDyldObjectLinkingLayer.h"
+#include "llvm/ExecutionEngine/SectionMemoryManager.h"
 #include "llvm/IR/IRBuilder.h"
 #include "llvm/IR/Module.h"
 #include "llvm/Passes/PassBuilder.h"
@@ -157,7 +160,7 @@ createHostEngine(mlir::ModuleOp module, int optLevel, bool keepObject,
   options.jitCodeGenOptLevel = codeGenLevel(optLevel);
   options.enableGDBNotificationListener = false;
   // NNX_PERF=1 registers the JIT's functions with perf (jitdump; profile with `perf record
-  // -k 1`, `perf inject --jit`, and --no-cache so that everything is compiled in-process).
+  // -k 1`, `perf inject --jit`, kernels and cached objects are linked with the listener too).
   const char *perf = std::getenv("NNX_PERF");
   options.enablePerfNotificationListener = perf && *perf == '1';
   options.enableObjectDump = keepObject;
@@ -257,8 +260,22 @@ linkObject(std::unique_ptr<llvm::MemoryBuffer> object) {
   auto machineBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
   if (!machineBuilder)
     return machineBuilder.takeError();
-  auto lljit =
-      llvm::orc::LLJITBuilder().setJITTargetMachineBuilder(std::move(*machineBuilder)).create();
+  llvm::orc::LLJITBuilder builder;
+  builder.setJITTargetMachineBuilder(std::move(*machineBuilder));
+  // NNX_PERF=1: RuntimeDyld with perf's listener, as mlir::ExecutionEngine links, so that
+  // kernels and cached objects show up by name in `perf report` too.
+  if (const char *perf = std::getenv("NNX_PERF"); perf && *perf == '1')
+    builder.setObjectLinkingLayerCreator(
+        [](llvm::orc::ExecutionSession &session, const llvm::Triple &)
+            -> llvm::Expected<std::unique_ptr<llvm::orc::ObjectLayer>> {
+          auto layer = std::make_unique<llvm::orc::RTDyldObjectLinkingLayer>(
+              session, [] { return std::make_unique<llvm::SectionMemoryManager>(); });
+          if (llvm::JITEventListener *listener =
+                  llvm::JITEventListener::createPerfJITEventListener())
+            layer->registerJITEventListener(*listener);
+          return std::unique_ptr<llvm::orc::ObjectLayer>(std::move(layer));
+        });
+  auto lljit = builder.create();
   if (!lljit)
     return lljit.takeError();
   llvm::orc::JITDylib &dylib = (*lljit)->getMainJITDylib();

@@ -181,7 +181,8 @@ public:
           return true;
         })
         .Case([&](GatherOp o) {
-          set(result, gather(in(0), in(1), static_cast<int64_t>(o.getAxis())));
+          set(result, gather(in(0), in(1), static_cast<int64_t>(o.getAxis()),
+                             static_cast<int64_t>(o.getBatchDims())));
           return true;
         })
         .Case([&](ReverseOp o) { set(result, reverse(in(0), toVector(o.getDims()))); return true; })

@@ -84,10 +84,12 @@ rt::Tensor slice(const rt::Tensor &x, const std::vector<int64_t> &start,
 rt::Tensor pad(const rt::Tensor &x, const std::vector<int64_t> &low,
                const std::vector<int64_t> &high, const std::vector<int64_t> &interior);
 
-/// numpy's take with clamped indices: for x [P..., n, Q...] (n at `axis`) and integer
-/// `indices` [I...], the [P..., I..., Q...] tensor of x[p, clamp(indices[i], 0, n - 1), q].
-/// Every dtype of x; i32 or i64 indices.
-rt::Tensor gather(const rt::Tensor &x, const rt::Tensor &indices, int64_t axis);
+/// numpy's take with clamped indices, batched as tf.gather's batch_dims: for x
+/// [B..., P..., n, Q...] (n at `axis`, the first `batchDims` dims B) and integer `indices`
+/// [B..., I...], the [B..., P..., I..., Q...] tensor of x[b, p, clamp(indices[b, i], 0,
+/// n - 1), q]. Every dtype of x; i32 or i64 indices. nnx.gather's semantics.
+rt::Tensor gather(const rt::Tensor &x, const rt::Tensor &indices, int64_t axis,
+                  int64_t batchDims = 0);
 
 /// `x` with the order of elements reversed along each of `dims` (distinct, in range): element
 /// i of a reversed dimension of extent n comes from element n - 1 - i. Every dtype.

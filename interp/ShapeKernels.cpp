@@ -195,28 +195,40 @@ void putLeading(Tensor &stacked, int64_t index, const Tensor &slice) {
 
 namespace nnx::interp {
 
-Tensor gather(const Tensor &x, const Tensor &indices, int64_t axis) {
+Tensor gather(const Tensor &x, const Tensor &indices, int64_t axis, int64_t batchDims) {
   const Shape &in = x.shape();
   assert(axis >= 0 && axis < static_cast<int64_t>(in.size()) && "gather axis out of range");
-  int64_t outer = 1, inner = 1, n = in[static_cast<size_t>(axis)];
-  for (int64_t d = 0; d < axis; ++d)
-    outer *= in[static_cast<size_t>(d)];
-  for (size_t d = static_cast<size_t>(axis) + 1; d < in.size(); ++d)
-    inner *= in[d];
+  assert(batchDims >= 0 && batchDims <= axis && "gather batch_dims out of range");
+  auto product = [](auto begin, auto end) {
+    int64_t n = 1;
+    for (auto it = begin; it != end; ++it)
+      n *= *it;
+    return n;
+  };
+  int64_t batch = product(in.begin(), in.begin() + batchDims);
+  int64_t outer = product(in.begin() + batchDims, in.begin() + axis);
+  int64_t inner = product(in.begin() + axis + 1, in.end());
+  int64_t n = in[static_cast<size_t>(axis)];
   Shape resultShape(in.begin(), in.begin() + axis);
-  resultShape.insert(resultShape.end(), indices.shape().begin(), indices.shape().end());
+  resultShape.insert(resultShape.end(), indices.shape().begin() + batchDims,
+                     indices.shape().end());
   resultShape.insert(resultShape.end(), in.begin() + axis + 1, in.end());
   Tensor out(x.dtype(), resultShape);
-  size_t size = rt::dtypeSize(x.dtype());
+  if (n == 0 || batch == 0) // nothing to pick from, or nothing to pick
+    return out;
+  auto size = static_cast<int64_t>(rt::dtypeSize(x.dtype()));
   const auto *src = x.data<std::byte>();
   auto *dst = out.data<std::byte>();
-  int64_t count = indices.numel();
-  for (int64_t p = 0; p < outer; ++p)
-    for (int64_t i = 0; i < count; ++i) {
-      int64_t k = std::clamp<int64_t>(static_cast<int64_t>(indices.at(i)), 0, n - 1);
-      std::memcpy(dst + ((p * count + i) * inner) * size, src + ((p * n + k) * inner) * size,
-                  static_cast<size_t>(inner) * size);
-    }
+  int64_t count = indices.numel() / batch;
+  for (int64_t b = 0; b < batch; ++b)
+    for (int64_t p = 0; p < outer; ++p)
+      for (int64_t i = 0; i < count; ++i) {
+        int64_t k =
+            std::clamp<int64_t>(static_cast<int64_t>(indices.at(b * count + i)), 0, n - 1);
+        int64_t from = (b * outer + p) * n + k, to = (b * outer + p) * count + i;
+        std::memcpy(dst + to * inner * size, src + from * inner * size,
+                    static_cast<size_t>(inner * size));
+      }
   return out;
 }
 

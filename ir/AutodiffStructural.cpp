@@ -135,31 +135,67 @@ void softmaxVjp(Operation *op, int64_t axis, Value g, AdjointBuilder &adj) {
   adj.accumulate(x, adj.sub(g, adj.mul(adj.create<ExpOp>(type, y), total)));
 }
 
-/// gather x [P..., n, Q...] at indices [I...] along `axis`: x's adjoint is sum over i of
-/// [clamp(idx[i]) == j] g[p, i, q] — g as [P, Q, I] times the one-hot [I, n] of the clamped
-/// indices (one matmul), laid out as x. No scatter: the same ops as everything else.
+/// The product of `dims` (1 for none).
+int64_t product(ArrayRef<int64_t> dims) {
+  int64_t n = 1;
+  for (int64_t d : dims)
+    n *= d;
+  return n;
+}
+
+/// gather x [B..., P..., n, Q...] (B its batch_dims) at indices [B..., I...] along `axis`:
+/// x's adjoint is adj[b, p, j, q] = sum over i of [clamp(idx[b, i]) == j] g[b, p, i, q]. With
+/// one index per batch element (take_along_axis, x[k]) that is a select of g over the one-hot
+/// [B, 1, n, 1]: elementwise, so it fuses with its neighbours, and an inf or NaN of g stays
+/// in its own position as a scatter-add keeps it. Otherwise g as [B, P Q, I] times the
+/// one-hot [B, I, n] (one matmul, batched when B > 1). No scatter: the same ops as
+/// everything else, and linear in B.
 void gatherVjp(GatherOp op, Value g, AdjointBuilder &adj) {
   Value x = op.getInput(), idx = op.getIndices();
   RankedTensorType xType = rankedType(x), idxType = rankedType(idx);
-  int64_t axis = static_cast<int64_t>(op.getAxis()), n = xType.getDimSize(axis);
-  int64_t outer = 1, inner = 1, count = idxType.getNumElements();
-  for (int64_t d = 0; d < axis; ++d)
-    outer *= xType.getDimSize(d);
-  for (int64_t d = axis + 1; d < xType.getRank(); ++d)
-    inner *= xType.getDimSize(d);
+  int64_t axis = static_cast<int64_t>(op.getAxis());
+  int64_t batchDims = static_cast<int64_t>(op.getBatchDims()), n = xType.getDimSize(axis);
+  ArrayRef<int64_t> xShape = xType.getShape();
+  int64_t batch = product(xShape.take_front(batchDims));
+  int64_t outer = product(xShape.slice(batchDims, axis - batchDims));
+  int64_t inner = product(xShape.drop_front(axis + 1));
+  int64_t count = product(idxType.getShape().drop_front(batchDims));
+  if (!adj.wants(x) || batch == 0 || count == 0 || n == 0)
+    return;
   Type elem = xType.getElementType(), intElem = idxType.getElementType();
-  auto flatIdxType = RankedTensorType::get({count}, intElem);
-  auto hotIntType = RankedTensorType::get({count, n}, intElem);
+  auto flatIdxType = RankedTensorType::get({batch, count}, intElem);
   Value flat = adj.reshape(idx, flatIdxType);
   flat = adj.create<MaxOp>(flatIdxType, flat, adj.splat(flatIdxType, 0));
   flat = adj.create<MinOp>(flatIdxType, flat, adj.splat(flatIdxType, double(n - 1)));
-  Value positions = adj.create<IotaOp>(hotIntType, /*dim=*/1);
-  Value chosen = adj.cmp(CmpPredicate::eq, positions, adj.broadcast(flat, hotIntType, {0}));
-  Value hot = adj.create<ConvertOp>(RankedTensorType::get({count, n}, elem), chosen);
-  Value g3 = adj.reshape(g, RankedTensorType::get({outer, count, inner}, elem));
-  Value gT = adj.transpose(g3, {0, 2, 1});
-  Value summed = adj.create<MatmulOp>(RankedTensorType::get({outer, inner, n}, elem), gT, hot);
-  adj.accumulate(x, adj.reshape(adj.transpose(summed, {0, 2, 1}), xType));
+  if (count == 1) {
+    auto spreadType = RankedTensorType::get({batch, outer, n, inner}, elem);
+    auto positionType = RankedTensorType::get({batch, outer, n, inner}, intElem);
+    Value positions = adj.create<IotaOp>(positionType, /*dim=*/2);
+    Value k = adj.reshape(flat, RankedTensorType::get({batch}, intElem));
+    Value chosen = adj.cmp(CmpPredicate::eq, positions, adj.broadcast(k, positionType, {0}));
+    Value g3 = adj.reshape(g, RankedTensorType::get({batch, outer, inner}, elem));
+    Value spread = adj.broadcast(g3, spreadType, {0, 1, 3});
+    adj.accumulate(x, adj.reshape(adj.select(chosen, spread, adj.zeros(spreadType)), xType));
+    return;
+  }
+  auto hotIntType = RankedTensorType::get({batch, count, n}, intElem);
+  Value positions = adj.create<IotaOp>(hotIntType, /*dim=*/2);
+  Value chosen = adj.cmp(CmpPredicate::eq, positions, adj.broadcast(flat, hotIntType, {0, 1}));
+  Value hot = adj.create<ConvertOp>(RankedTensorType::get({batch, count, n}, elem), chosen);
+  Value g4 = adj.reshape(g, RankedTensorType::get({batch, outer, count, inner}, elem));
+  Value gT = adj.transpose(g4, {0, 1, 3, 2}); // [B, P, Q, I]
+  Value summed;
+  if (batch == 1) { // one one-hot shared by every row of g: [P Q, I] x [I, n]
+    Value lhs = adj.reshape(gT, RankedTensorType::get({outer * inner, count}, elem));
+    Value rhs = adj.reshape(hot, RankedTensorType::get({count, n}, elem));
+    summed = adj.create<MatmulOp>(RankedTensorType::get({outer * inner, n}, elem), lhs, rhs);
+  } else {
+    Value lhs = adj.reshape(gT, RankedTensorType::get({batch, outer * inner, count}, elem));
+    summed =
+        adj.create<MatmulOp>(RankedTensorType::get({batch, outer * inner, n}, elem), lhs, hot);
+  }
+  summed = adj.reshape(summed, RankedTensorType::get({batch, outer, inner, n}, elem));
+  adj.accumulate(x, adj.reshape(adj.transpose(summed, {0, 1, 3, 2}), xType));
 }
 
 /// transpose: g permuted back with the inverse permutation.

@@ -176,25 +176,36 @@ public:
     return loopOverBatch(o);
   }
 
-  /// gather: a batched operand gathers along axis + 1; batched indices put their batch at
-  /// the axis, which moves to the front; both batched: one gather per element.
+  /// gather: when both operands are batched, the batch is one more batch dim; a batched
+  /// operand alone moves its batch after the batch dims and gathers along axis + 1; batched
+  /// indices alone move theirs after the batch dims, where it lands at the result's axis.
+  /// No flat positions and no loop over the batch.
   LogicalResult batchGather(GatherOp o) {
     BatchedValue x = get(o.getInput()), idx = get(o.getIndices());
-    if (x.batched && idx.batched)
-      return loopOverBatch(o);
-    if (x.batched) {
-      auto c = cloneBatched(o, {x.value, idx.value});
-      c.setAxis(o.getAxis() + 1);
-      return success();
-    }
-    auto type = llvm::cast<RankedTensorType>(o.getType());
+    Location loc = o.getLoc();
     int64_t axis = static_cast<int64_t>(o.getAxis());
-    SmallVector<int64_t> shape(type.getShape().take_front(axis));
-    shape.push_back(n_);
-    llvm::append_range(shape, type.getShape().drop_front(axis));
-    Value g = b_.create<GatherOp>(o.getLoc(), RankedTensorType::get(shape, type.getElementType()),
-                                  x.value, idx.value, o.getAxis());
-    map_[o.getResult()] = {moveAxis(b_, o.getLoc(), g, axis, 0), true};
+    int64_t batchDims = static_cast<int64_t>(o.getBatchDims());
+    Value input = x.value, indices = idx.value;
+    int64_t newAxis = axis, newBatchDims = batchDims, batchAt = 0;
+    if (x.batched && idx.batched) {
+      newAxis = axis + 1;
+      newBatchDims = batchDims + 1;
+    } else if (x.batched) {
+      input = moveAxis(b_, loc, input, 0, batchDims);
+      newAxis = axis + 1;
+      batchAt = batchDims;
+    } else {
+      indices = moveAxis(b_, loc, indices, 0, batchDims);
+      batchAt = axis;
+    }
+    auto inType = llvm::cast<RankedTensorType>(input.getType());
+    auto idxType = llvm::cast<RankedTensorType>(indices.getType());
+    SmallVector<int64_t> shape(inType.getShape().take_front(newAxis));
+    llvm::append_range(shape, idxType.getShape().drop_front(newBatchDims));
+    llvm::append_range(shape, inType.getShape().drop_front(newAxis + 1));
+    Value g = b_.create<GatherOp>(loc, RankedTensorType::get(shape, inType.getElementType()),
+                                  input, indices, newAxis, newBatchDims);
+    map_[o.getResult()] = {moveAxis(b_, loc, g, batchAt, 0), true};
     return success();
   }
 

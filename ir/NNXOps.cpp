@@ -494,11 +494,17 @@ LogicalResult ReverseOp::verify() {
 
 LogicalResult GatherOp::verify() {
   RankedTensorType in = rankedType(getInput()), idx = rankedType(getIndices());
-  int64_t axis = static_cast<int64_t>(getAxis());
+  int64_t axis = static_cast<int64_t>(getAxis()), batch = static_cast<int64_t>(getBatchDims());
   if (failed(verifyAxis(*this, axis, in.getRank())))
     return failure();
+  if (batch < 0 || batch > axis || batch > idx.getRank())
+    return emitOpError("batch_dims must be in [0, min(axis, indices rank)], got ") << batch;
+  if (in.getShape().take_front(batch) != idx.getShape().take_front(batch))
+    return emitOpError("the indices' first ")
+           << batch << " dims must equal the input's, got " << shapeString(idx.getShape())
+           << " and " << shapeString(in.getShape());
   SmallVector<int64_t> expected(in.getShape().take_front(axis));
-  llvm::append_range(expected, idx.getShape());
+  llvm::append_range(expected, idx.getShape().drop_front(batch));
   llvm::append_range(expected, in.getShape().drop_front(axis + 1));
   if (getType().getShape() != ArrayRef<int64_t>(expected) ||
       getType().getElementType() != in.getElementType())

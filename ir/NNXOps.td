@@ -219,16 +219,21 @@ def NNX_ReverseOp : NNX_Op<"reverse", [Pure, SameOperandsAndResultType]> {
 def NNX_GatherOp : NNX_Op<"gather", [Pure]> {
   let summary = "elements picked along one axis by integer indices (numpy's take)";
   let description = [{
-    For an operand [P..., n, Q...] (n at `axis`) and indices of any shape [I...], the result
-    is [P..., I..., Q...] with result[p, i, q] = input[p, clamp(indices[i], 0, n - 1), q]:
-    out-of-range indices are clamped, as XLA's gather does. Embedding lookups, x[idx] and
-    take/take_along_axis are this op. Its VJP is a one-hot contraction (no scatter).
+    For an operand [B..., P..., n, Q...] (n at `axis`, the first `batch_dims` dims B shared
+    with the indices) and indices [B..., I...], the result is [B..., P..., I..., Q...] with
+    result[b, p, i, q] = input[b, p, clamp(indices[b, i], 0, n - 1), q]: out-of-range indices
+    are clamped, as XLA's gather does. `batch_dims` follows tf.gather's (XLA's
+    operand_batching_dims): each batch element gathers from its own slice, so
+    take_along_axis and vmap's batched gathers need no flat positions, and the VJP's one-hot
+    stays [B, I, n] instead of [B I, B n]. Embedding lookups, x[idx] and
+    take/take_along_axis are this op. Its VJP is a one-hot select or contraction (no scatter).
   }];
-  let arguments = (ins NNX_AnyTensor:$input, NNX_IntegerTensor:$indices, I64Attr:$axis);
+  let arguments = (ins NNX_AnyTensor:$input, NNX_IntegerTensor:$indices, I64Attr:$axis,
+                   DefaultValuedAttr<I64Attr, "0">:$batch_dims);
   let results = (outs NNX_AnyTensor:$result);
   let assemblyFormat = [{
-    $input `[` $indices `]` `axis` `=` $axis attr-dict `:` type($input) `,` type($indices)
-    `->` type($result)
+    $input `[` $indices `]` `axis` `=` $axis (`batch_dims` `=` $batch_dims^)? attr-dict `:`
+    type($input) `,` type($indices) `->` type($result)
   }];
   let hasVerifier = 1;
 }

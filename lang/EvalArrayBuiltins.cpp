@@ -379,14 +379,15 @@ Value Evaluator::indicesTensor(const Value &v, int64_t extent, Span span) {
                 binary(BinOp::Add, t, Value::integer(extent), span, span), t, span);
 }
 
-Value Evaluator::gather(const Value &x, const Value &indices, int64_t axis, Span span) {
+Value Evaluator::gather(const Value &x, const Value &indices, int64_t axis, Span span,
+                        int64_t batchDims) {
   auto type = typeOf(x), idxType = typeOf(indices);
   SmallVector<int64_t> shape(type.getShape().take_front(axis));
-  llvm::append_range(shape, idxType.getShape());
+  llvm::append_range(shape, idxType.getShape().drop_front(batchDims));
   llvm::append_range(shape, type.getShape().drop_front(axis + 1));
-  auto op = builder_.create<ir::GatherOp>(loc(span),
-                                          RankedTensorType::get(shape, type.getElementType()),
-                                          x.tensor, indices.tensor, axis);
+  auto op = builder_.create<ir::GatherOp>(
+      loc(span), RankedTensorType::get(shape, type.getElementType()), x.tensor, indices.tensor,
+      static_cast<uint64_t>(axis), static_cast<uint64_t>(batchDims));
   return Value::tensorOf(op, Origin{span, "", nullptr});
 }
 
@@ -411,7 +412,7 @@ Value Evaluator::builtinTake(BuiltinId id, std::vector<Value> &args,
   if (id == BuiltinId::take) // jnp.take, indices clamped
     return gather(x, indices, *axis, span);
   // take_along_axis: indices of x's rank, extent 1 or equal on the other axes; result[.., i,
-  // ..] = x[.., idx[.., i, ..], ..]. Gather from x flattened at flat positions.
+  // ..] = x[.., idx[.., i, ..], ..].
   auto type = typeOf(x), idxType = typeOf(indices);
   if (idxType.getRank() != type.getRank()) {
     error("E0232", span, "`take_along_axis` needs indices of the tensor's rank")
@@ -428,20 +429,12 @@ Value Evaluator::builtinTake(BuiltinId id, std::vector<Value> &args,
           .withLabel("axis " + std::to_string(d) + " differs");
       return Value::error();
     }
-  Value idx = broadcastTo(convert(indices, rt::DType::I64, span), shape, span);
-  int64_t n = type.getDimSize(*axis);
-  idx = binary(BinOp::Max, binary(BinOp::Min, idx, Value::integer(n - 1), span, span),
-               Value::integer(0), span, span); // clamped within the axis, as gather would
-  std::vector<int64_t> strides = rt::rowMajorStrides(rt::Shape(type.getShape().begin(),
-                                                               type.getShape().end()));
-  Value flatIdx = binary(BinOp::Mul, idx, Value::integer(strides[*axis]), span, span);
-  for (int64_t d = 0; d < type.getRank(); ++d)
-    if (d != *axis)
-      flatIdx = binary(BinOp::Add, flatIdx,
-                       binary(BinOp::Mul, iota(rt::DType::I64, shape, d, span),
-                              Value::integer(strides[d]), span, span),
-                       span, span);
-  return gather(flatten(x, span), flatIdx, 0, span);
+  // With the axis last, every other axis is a batch dim of one gather: each row picks from
+  // its own row (no flat positions, so the gather's VJP stays linear in the rows).
+  int64_t last = type.getRank() - 1;
+  Value idx = moveAxis(broadcastTo(indices, shape, span), *axis, last, span);
+  Value picked = gather(moveAxis(x, *axis, last, span), idx, last, span, last);
+  return moveAxis(picked, last, *axis, span);
 }
 
 Value Evaluator::builtinPad(std::vector<Value> &args,

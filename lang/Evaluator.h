@@ -434,8 +434,10 @@ private:
   Value moveAxis(const Value &x, int64_t from, int64_t to, Span span);
   /// x as one dimension.
   Value flatten(const Value &x, Span span);
-  /// nnx.gather of x along `axis` at integer `indices` (clamped).
-  Value gather(const Value &x, const Value &indices, int64_t axis, Span span);
+  /// nnx.gather of x along `axis` at integer `indices` (clamped); the first `batchDims` dims
+  /// of x and the indices are shared (tf.gather's batch_dims).
+  Value gather(const Value &x, const Value &indices, int64_t axis, Span span,
+               int64_t batchDims = 0);
   /// The running sum of x along `axis` (one nnx.scan).
   Value cumsum(const Value &x, int64_t axis, Span span);
   Value slice(const Value &x, llvm::ArrayRef<int64_t> start, llvm::ArrayRef<int64_t> limit,

@@ -172,8 +172,8 @@ struct PadLowering : OpConversionPattern<PadOp> {
 } // namespace
 
 /// gather: a linalg.generic over the result that reads the index through its map and the
-/// operand with tensor.extract at the clamped index (the pre- and post-axis coordinates are
-/// the loop's own).
+/// operand with tensor.extract at the clamped index (the batch, pre- and post-axis
+/// coordinates are the loop's own; the batch dims index the indices too).
 struct GatherLowering : OpConversionPattern<GatherOp> {
   using OpConversionPattern::OpConversionPattern;
 
@@ -185,9 +185,12 @@ struct GatherLowering : OpConversionPattern<GatherOp> {
     if (!resultType || !inputType || !indexType)
       return rewriter.notifyMatchFailure(op, "needs static shapes");
     int64_t axis = static_cast<int64_t>(op.getAxis()), rank = resultType.getRank();
-    int64_t indexRank = indexType.getRank(), extent = inputType.getDimSize(axis);
+    int64_t batch = static_cast<int64_t>(op.getBatchDims());
+    int64_t picked = indexType.getRank() - batch, extent = inputType.getDimSize(axis);
     SmallVector<AffineExpr> exprs;
-    for (int64_t d = axis; d < axis + indexRank; ++d)
+    for (int64_t d = 0; d < batch; ++d)
+      exprs.push_back(rewriter.getAffineDimExpr(d));
+    for (int64_t d = axis; d < axis + picked; ++d)
       exprs.push_back(rewriter.getAffineDimExpr(d));
     auto indexMap = AffineMap::get(rank, 0, exprs, rewriter.getContext());
     Value input = adaptor.getInput();
@@ -202,7 +205,7 @@ struct GatherLowering : OpConversionPattern<GatherOp> {
           for (int64_t d = 0; d < axis; ++d)
             coords.push_back(b.create<linalg::IndexOp>(loc, d));
           coords.push_back(k);
-          for (int64_t d = axis + indexRank; d < rank; ++d)
+          for (int64_t d = axis + picked; d < rank; ++d)
             coords.push_back(b.create<linalg::IndexOp>(loc, d));
           return b.create<tensor::ExtractOp>(loc, input, coords).getResult();
         });

@@ -302,6 +302,21 @@ func.func @g(%a: tensor<2x2x3xf64>, %b: tensor<2x3x4xf64>) -> tensor<2x2x4xf64> 
                    2);
 }
 
+TEST_CASE("vmap batching: gather with batched operand, indices or both, with batch_dims") {
+  checkAllMappings(R"(
+func.func @g(%a: tensor<3x4xf64>, %i: tensor<2x2xi32>) -> tensor<3x2x2xf64> {
+  %y = nnx.gather %a[%i] axis = 1 : tensor<3x4xf64>, tensor<2x2xi32> -> tensor<3x2x2xf64>
+  return %y : tensor<3x2x2xf64>
+})",
+                   2);
+  checkAllMappings(R"(
+func.func @g(%a: tensor<2x3x4x2xf64>, %i: tensor<2x3xi32>) -> tensor<2x3x3x2xf64> {
+  %y = nnx.gather %a[%i] axis = 2 batch_dims = 1 : tensor<2x3x4x2xf64>, tensor<2x3xi32> -> tensor<2x3x3x2xf64>
+  return %y : tensor<2x3x3x2xf64>
+})",
+                   2);
+}
+
 TEST_CASE("vmap batching: a scan whose carry becomes batched through its body") {
   // The carry starts unbatched in some mappings and becomes batched because the step adds a
   // batched x or constant to it.

@@ -112,6 +112,27 @@ TEST_CASE("autodiff: gather, repeated and clamped indices accumulate") {
   }
 }
 
+TEST_CASE("autodiff: gather with batch_dims, one index per row (a select) and several (a matmul)") {
+  // take_along_axis's form: a [3, 4] picks one element per row, 7 clamps to 3.
+  checkOp({{"a", uniform({3, 4}, 64)},
+           {"i", Tensor::fromVector<int32_t>({3, 1}, {2, 7, 2})}},
+          "  %y = nnx.gather %a[%i] axis = 1 batch_dims = 1 : " + ty(Shape{3, 4}) +
+              ", tensor<3x1xi32> -> " + ty(Shape{3, 1}),
+          {3, 1});
+  // Pre- and post-axis dims around the batch: a [2, 3, 4, 2], indices [2, 3] (repeated,
+  // clamped): the result is [2, 3, 3, 2], the VJP a batched matmul.
+  checkOp({{"a", uniform({2, 3, 4, 2}, 65)},
+           {"i", Tensor::fromVector<int32_t>({2, 3}, {1, 1, -4, 3, 0, 3})}},
+          "  %y = nnx.gather %a[%i] axis = 2 batch_dims = 1 : " + ty(Shape{2, 3, 4, 2}) +
+              ", tensor<2x3xi32> -> " + ty(Shape{2, 3, 3, 2}),
+          {2, 3, 3, 2});
+  // One index, no batch dims (x[k]): a select too.
+  checkOp({{"a", uniform({4, 3}, 66)}, {"i", Tensor::fromVector<int32_t>({1}, {2})}},
+          "  %y = nnx.gather %a[%i] axis = 0 : " + ty(Shape{4, 3}) + ", tensor<1xi32> -> " +
+              ty(Shape{1, 3}),
+          {1, 3});
+}
+
 TEST_CASE("autodiff: select routes the adjoint to the chosen branch") {
   Tensor cond = Tensor::fromVector<bool>({2, 3}, {true, false, false, true, true, false});
   checkOp({{"c", cond}, {"a", uniform({2, 3}, 51)}, {"b", uniform({2, 3}, 52)}},

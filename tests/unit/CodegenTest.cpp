@@ -419,6 +419,26 @@ TEST_CASE("codegen: gather along each axis, clamped indices, every dtype") {
     }
 }
 
+TEST_CASE("codegen: gather with batch_dims, every dtype") {
+  // a [2, 3, 4, 5] along axis 2 with the first one or two dims shared with the indices.
+  for (DType dtype : {DType::F32, DType::I64, DType::Bool})
+    for (int64_t batch : {1, 2}) {
+      Shape in{2, 3, 4, 5}, idx(in.begin(), in.begin() + batch), out(in.begin(), in.begin() + 2);
+      idx.push_back(3);
+      out.push_back(3);
+      out.push_back(5);
+      std::string t = ty(dtype, in), i = ty(DType::I32, idx), r = ty(dtype, out);
+      std::vector<int32_t> picks;
+      for (int64_t k = 0; k < rt::numElements(idx); ++k)
+        picks.push_back(static_cast<int32_t>((k * 5) % 7) - 1); // -1..5: both clamps
+      checkAgainstInterpreter(
+          makeFunction({t, i}, "%r = nnx.gather %a[%b] axis = 2 batch_dims = " +
+                                   std::to_string(batch) + " : " + t + ", " + i + " -> " + r,
+                       r),
+          {sample(dtype, in, 31), values<int32_t>(idx, picks)}, /*exact=*/true);
+    }
+}
+
 TEST_CASE("codegen: reverse along one and several dimensions, every dtype") {
   for (DType dtype : {DType::F32, DType::I64, DType::Bool})
     for (const char *dims : {"[0]", "[1]", "[0, 2]"}) {
