@@ -79,9 +79,13 @@ TEST_CASE("codegen: the GEMM schedule at odd and prime sizes, each blocking") {
   for (const Blocking &blocking : blockings) {
     INFO("NNX_GEMM_BLOCKING=" << blocking.options);
     ::setenv("NNX_GEMM_BLOCKING", blocking.options, 1);
+    // Forms: as stored, A transposed, B transposed, both: each operand packed by its
+    // contiguous-elements and its contiguous-depths copy (depths past the last group of 8,
+    // and partial panels, element by element; the convolutions' patch views take the
+    // strided copy).
     for (const auto &[m, k, n] : blocking.sizes)
-      for (int form = 0; form < 3; ++form)
-        checkGemm({}, m, k, n, form == 1, form == 2);
+      for (int form = 0; form < 4; ++form)
+        checkGemm({}, m, k, n, form & 1, form & 2);
     checkGemm({3}, 19, 40, 21, false, false);
     checkGemm({2, 2}, 19, 40, 21, true, false);
     checkGemm({3}, 19, 40, 21, false, true);
