@@ -173,6 +173,11 @@ llvm::Expected<std::unique_ptr<CpuJit>> CpuJit::compile(ModuleOp module, llvm::S
       }
     }
   }
+  // The GPU's kernels on the host run only what the device would: the same refusals as
+  // emitPtx (their error code, std::errc::not_supported, kept for the caller).
+  if (kernels == Kernels::GpuOnHost)
+    if (llvm::Error error = checkGpuSupport(*lowered))
+      return error;
   if (failed(lowerForHost(*lowered, kernels)))
     return makeError("cannot compile '" + name + "' for the CPU:\n" + diagnostics.text());
   jit->lowerMillis_ = millisSince(start);

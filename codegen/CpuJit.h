@@ -56,7 +56,9 @@ public:
   /// With `kernels` = GpuOnHost, the function is lowered the GPU's way instead (every op a
   /// launch of blocks and threads: gpu/GpuPipeline.h lowerToHostLoops) and the launches run
   /// as loops on the host, through the CPU's loops-to-LLVM tail: `--backend gpu-host` and the
-  /// GPU mapping tests. Those compiles bypass the compile cache.
+  /// GPU mapping tests. Those compiles bypass the compile cache, and first pass
+  /// checkGpuSupport: what the device cannot run fails with its std::errc::not_supported
+  /// error, as `emit --stage ptx` does.
   enum class Kernels { Cpu, GpuOnHost };
   static llvm::Expected<std::unique_ptr<CpuJit>> compile(mlir::ModuleOp module,
                                                          llvm::StringRef name, int optLevel = 3,

@@ -43,4 +43,10 @@ mlir::LogicalResult lowerToHostLoops(mlir::ModuleOp module);
 /// anything else is a fault.
 llvm::Expected<std::string> emitPtx(mlir::ModuleOp module, llvm::StringRef arch);
 
+/// Succeeds when emitPtx would compile `module`: the same lowering and checks, without the
+/// NVPTX back end. `--backend gpu-host` calls it first, so that the emulation refuses what
+/// the device cannot run (f64 transcendentals, oversized launches) with emitPtx's errors
+/// (std::errc::not_supported) instead of running them with the CPU's libm.
+llvm::Error checkGpuSupport(mlir::ModuleOp module);
+
 } // namespace nnx::codegen

@@ -194,10 +194,14 @@ private:
 
 } // namespace
 
-llvm::Expected<std::string> emitPtx(mlir::ModuleOp module, llvm::StringRef arch) {
-  if (!isSupportedGpuArch(arch))
-    return makeError("unsupported GPU architecture '" + arch +
-                     "' (supported: sm_80, sm_86, sm_89, sm_90)");
+namespace {
+
+/// The kernels of `module` as one LLVM module for `machine`: lowered to NVVM, gathered,
+/// libdevice calls replaced, parameter space checked. What emitPtx compiles and
+/// checkGpuSupport vets, so that both refuse the same IR.
+llvm::Expected<std::unique_ptr<llvm::Module>>
+buildKernelModule(mlir::ModuleOp module, llvm::TargetMachine &machine,
+                  llvm::LLVMContext &context) {
   mlir::OwningOpRef<mlir::ModuleOp> lowered(module.clone());
   DiagnosticText diagnostics(module.getContext());
   if (mlir::failed(lowerToNVVM(*lowered)))
@@ -205,25 +209,46 @@ llvm::Expected<std::string> emitPtx(mlir::ModuleOp module, llvm::StringRef arch)
   mlir::OwningOpRef<mlir::ModuleOp> kernels = gatherKernels(*lowered);
   if (llvm::Error error = replaceLibdeviceCalls(*kernels))
     return error;
-  llvm::LLVMContext context;
   std::unique_ptr<llvm::Module> llvmModule =
       mlir::translateModuleToLLVMIR(*kernels, context, "nnx_kernels");
   if (!llvmModule)
     return makeError("cannot translate the kernels to LLVM IR:\n" + diagnostics.text());
+  llvmModule->setTargetTriple(kNvptxTriple);
+  llvmModule->setDataLayout(machine.createDataLayout());
+  if (llvm::Error error = checkParameterSpace(*llvmModule))
+    return error;
+  return llvmModule;
+}
+
+} // namespace
+
+llvm::Error checkGpuSupport(mlir::ModuleOp module) {
+  auto machine = createNvptxMachine(kDefaultGpuArch);
+  if (!machine)
+    return machine.takeError();
+  llvm::LLVMContext context;
+  auto kernels = buildKernelModule(module, **machine, context);
+  return kernels ? llvm::Error::success() : kernels.takeError();
+}
+
+llvm::Expected<std::string> emitPtx(mlir::ModuleOp module, llvm::StringRef arch) {
+  if (!isSupportedGpuArch(arch))
+    return makeError("unsupported GPU architecture '" + arch +
+                     "' (supported: sm_80, sm_86, sm_89, sm_90)");
   auto machine = createNvptxMachine(arch);
   if (!machine)
     return machine.takeError();
-  llvmModule->setTargetTriple(kNvptxTriple);
-  llvmModule->setDataLayout((*machine)->createDataLayout());
-  if (llvm::Error error = checkParameterSpace(*llvmModule))
-    return error;
-  optimize(*llvmModule, **machine);
+  llvm::LLVMContext context;
+  auto llvmModule = buildKernelModule(module, **machine, context);
+  if (!llvmModule)
+    return llvmModule.takeError();
+  optimize(**llvmModule, **machine);
   llvm::SmallString<0> ptx;
   llvm::raw_svector_ostream os(ptx);
   llvm::legacy::PassManager codegen;
   if ((*machine)->addPassesToEmitFile(codegen, os, nullptr, llvm::CodeGenFileType::AssemblyFile))
     return makeError("the NVPTX target cannot emit assembly");
-  codegen.run(*llvmModule);
+  codegen.run(**llvmModule);
   return std::string(ptx.str());
 }
 

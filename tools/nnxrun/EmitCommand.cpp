@@ -17,7 +17,6 @@
 #include "llvm/Support/raw_ostream.h"
 
 #include <iostream>
-#include <system_error>
 
 namespace nnx::tool {
 
@@ -41,18 +40,9 @@ void printStage(mlir::ModuleOp traced, const ModelOptions &o) {
   mlir::OwningOpRef<mlir::ModuleOp> module(traced.clone());
   if (o.stage == "ptx") {
     llvm::Expected<std::string> ptx = codegen::emitPtx(*module, arch);
-    if (!ptx) {
-      std::string message;
-      bool unsupported = false;
-      llvm::handleAllErrors(ptx.takeError(), [&](const llvm::ErrorInfoBase &error) {
-        message = error.message();
-        unsupported = error.convertToErrorCode() == std::errc::not_supported;
-      });
-      if (unsupported)
-        throw rt::Error("E0302", "not supported on the GPU yet: " + message,
-                        {"--stage llvm and --backend jit compile it for the CPU"});
-      throw std::logic_error("compiling to PTX failed (stage: ptx): " + message);
-    }
+    if (!ptx)
+      throwCompileError(ptx.takeError(), "compiling to PTX", "ptx",
+                        "--stage llvm and --backend jit compile it for the CPU");
     std::cout << *ptx;
     return;
   }

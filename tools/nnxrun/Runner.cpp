@@ -32,8 +32,8 @@ Runner::Runner(mlir::ModuleOp module, mlir::func::FuncOp func, Backend backend,
                                           ? codegen::CpuJit::Kernels::GpuOnHost
                                           : codegen::CpuJit::Kernels::Cpu);
   if (!jit)
-    throw std::logic_error("JIT compilation failed (stage: codegen): " +
-                           llvm::toString(jit.takeError()));
+    throwCompileError(jit.takeError(), "JIT compilation", "codegen",
+                      "--backend jit runs it on the CPU");
   jit_ = std::move(*jit);
   if (jit_->cacheHit()) {
     timings.add("jit-cache-hit", jit_->cacheMillis());

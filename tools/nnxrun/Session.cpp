@@ -28,11 +28,25 @@
 #include <algorithm>
 #include <cstdio>
 #include <iostream>
+#include <system_error>
 #include <unistd.h>
 
 using namespace mlir;
 
 namespace nnx::tool {
+
+void throwCompileError(llvm::Error error, const std::string &what, const std::string &stage,
+                       const std::string &note) {
+  std::string message;
+  bool unsupported = false;
+  llvm::handleAllErrors(std::move(error), [&](const llvm::ErrorInfoBase &info) {
+    message += (message.empty() ? "" : "\n") + info.message();
+    unsupported |= info.convertToErrorCode() == std::errc::not_supported;
+  });
+  if (unsupported)
+    throw rt::Error("E0302", "not supported on the GPU yet: " + message, {note});
+  throw std::logic_error(what + " failed (stage: " + stage + "): " + message);
+}
 
 double millisSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)

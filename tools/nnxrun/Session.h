@@ -18,6 +18,7 @@
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/OwningOpRef.h"
+#include "llvm/Support/Error.h"
 
 #include <chrono>
 #include <exception>
@@ -37,6 +38,13 @@ enum class Backend { Interp, Jit, GpuHost };
 /// E0601 without a CUDA driver or device (the driver's error named), E0301 where there is
 /// one (running on the device is not built yet; `emit --stage ptx` compiles the kernels).
 Backend parseBackend(const std::string &name);
+
+/// Throws the diagnostic for a failed compile: E0302 ("not supported on the GPU yet", with
+/// `note`) when the error's code is std::errc::not_supported (emitPtx, checkGpuSupport),
+/// else std::logic_error ("`what` failed (stage: `stage`)"): a fault of nnx, not of the
+/// model.
+[[noreturn]] void throwCompileError(llvm::Error error, const std::string &what,
+                                    const std::string &stage, const std::string &note);
 
 /// Wall-clock milliseconds of pipeline stages, printed by --timings.
 struct Timings {
