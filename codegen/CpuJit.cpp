@@ -211,25 +211,23 @@ llvm::Error CpuJit::createEngine(ModuleOp module, llvm::StringRef name, int optL
   // NNX_PERF=1 needs mlir::ExecutionEngine's perf listener: compile in it, kernels first.
   if (const char *perf = std::getenv("NNX_PERF"); perf && *perf == '1')
     return createProfiledEngine(module, name, optLevel, object);
-  // The GEMM kernels the module declares come from the kernel library. One not compiled yet
-  // is compiled on another thread while this one compiles the module (both take 100-200 ms
-  // for the seed's train step); the object is then linked, its kernel symbols resolved
-  // (linkObject), once they are ready. kernelMillis_ is the wait for them.
-  std::vector<std::string> names;
+  // The GEMM kernels the module declares come from the kernel library. Each one not compiled
+  // yet is compiled on a thread of its own while this one compiles the module (each takes
+  // 100-300 ms, the seed's train step 200-300 ms); the object is then linked, its kernel
+  // symbols resolved (linkObject), once they are ready. kernelMillis_ is the wait for them.
+  std::vector<std::future<std::string>> kernels;
   for (auto func : module.getOps<LLVM::LLVMFuncOp>())
     if (func.isExternal() && isKernelName(func.getName()))
-      names.push_back(func.getName().str());
-  std::future<std::string> kernels;
-  if (!names.empty())
-    kernels = std::async(std::launch::async, [names] {
-      for (const std::string &kernel : names)
-        if (auto address = getKernelAddress(kernel); !address)
-          return llvm::toString(address.takeError());
-      return std::string();
-    });
+      kernels.push_back(std::async(std::launch::async, [name = func.getName().str()] {
+        auto address = getKernelAddress(name);
+        return address ? std::string() : llvm::toString(address.takeError());
+      }));
   auto compiled = compileObject(module, optLevel, &phases_);
   Clock::time_point wait = Clock::now();
-  std::string kernelError = kernels.valid() ? kernels.get() : std::string();
+  std::string kernelError;
+  for (std::future<std::string> &kernel : kernels)
+    if (std::string error = kernel.get(); kernelError.empty())
+      kernelError = std::move(error);
   kernelMillis_ = millisSince(wait);
   if (!compiled)
     return compiled.takeError();

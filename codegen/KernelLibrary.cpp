@@ -116,20 +116,39 @@ llvm::Expected<Kernel> buildKernel(llvm::StringRef name) {
 bool isKernelName(llvm::StringRef name) { return name.starts_with("nnx_sgemm_"); }
 
 llvm::Expected<void *> getKernelAddress(llvm::StringRef name) {
-  static std::recursive_mutex mutex;
+  /// One kernel's build, done once (by the first caller; the others wait for it): its code,
+  /// or why it failed.
+  struct Entry {
+    std::once_flag built;
+    Kernel kernel;
+    std::string error;
+  };
+  static std::mutex mutex;
   // Never destroyed: the kernels' code must outlive every caller, including static
   // destructors, and tearing down JITs at exit races with LLVM's own teardown (seen as a
   // SIGSEGV after the last train step).
-  static auto *kernels = new std::map<std::string, Kernel, std::less<>>();
-  std::lock_guard<std::recursive_mutex> lock(mutex);
-  if (auto it = kernels->find(name); it != kernels->end())
-    return it->second.address;
-  auto kernel = buildKernel(name);
-  if (!kernel)
-    return kernel.takeError();
-  void *address = kernel->address;
-  kernels->emplace(name.str(), std::move(*kernel));
-  return address;
+  static auto *entries = new std::map<std::string, std::unique_ptr<Entry>, std::less<>>();
+  Entry *entry;
+  {
+    // Held only to find the entry: different kernels build at once (each in its own
+    // MLIRContext and LLVMContext), so a cold start compiles a model's two kernels in
+    // parallel rather than one after the other.
+    std::lock_guard<std::mutex> lock(mutex);
+    std::unique_ptr<Entry> &slot = (*entries)[std::string(name)];
+    if (!slot)
+      slot = std::make_unique<Entry>();
+    entry = slot.get();
+  }
+  std::call_once(entry->built, [&] {
+    auto kernel = buildKernel(name);
+    if (kernel)
+      entry->kernel = std::move(*kernel);
+    else
+      entry->error = llvm::toString(kernel.takeError());
+  });
+  if (!entry->error.empty())
+    return makeError(entry->error);
+  return entry->kernel.address;
 }
 
 } // namespace nnx::codegen
