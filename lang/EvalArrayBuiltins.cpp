@@ -420,15 +420,25 @@ Value Evaluator::builtinTake(BuiltinId id, std::vector<Value> &args,
                    ir::formatType(idxType));
     return Value::error();
   }
-  SmallVector<int64_t> shape(type.getShape());
+  // The tensor and the indices broadcast against each other on the other axes (numpy's and
+  // JAX's rule): the result has the indices' extent on `axis` and the broadcast elsewhere.
+  SmallVector<int64_t> shape(type.getShape()), tableShape(type.getShape());
   shape[*axis] = idxType.getDimSize(*axis);
-  for (int64_t d = 0; d < type.getRank(); ++d)
-    if (d != *axis && idxType.getDimSize(d) != 1 && idxType.getDimSize(d) != type.getDimSize(d)) {
+  for (int64_t d = 0; d < type.getRank(); ++d) {
+    int64_t table = type.getDimSize(d), picks = idxType.getDimSize(d);
+    if (d == *axis || table == picks || picks == 1)
+      continue;
+    if (table != 1) {
       error("E0206", span, "indices " + ir::formatType(idxType) + " do not broadcast against " +
                                ir::formatType(type))
-          .withLabel("axis " + std::to_string(d) + " differs");
+          .withLabel("axis " + std::to_string(d) + " is " + std::to_string(picks) +
+                     " in the indices but " + std::to_string(table) + " in the tensor");
       return Value::error();
     }
+    shape[d] = tableShape[d] = picks;
+  }
+  if (tableShape != SmallVector<int64_t>(type.getShape()))
+    x = broadcastTo(x, tableShape, span);
   // With the axis last, every other axis is a batch dim of one gather: each row picks from
   // its own row (no flat positions, so the gather's VJP stays linear in the rows).
   int64_t last = type.getRank() - 1;
