@@ -411,8 +411,7 @@ Value Evaluator::builtinTake(BuiltinId id, std::vector<Value> &args,
     return indices;
   if (id == BuiltinId::take) // jnp.take, indices clamped
     return gather(x, indices, *axis, span);
-  // take_along_axis: indices of x's rank, extent 1 or equal on the other axes; result[.., i,
-  // ..] = x[.., idx[.., i, ..], ..].
+  // take_along_axis: indices of x's rank; result[.., i, ..] = x[.., idx[.., i, ..], ..].
   auto type = typeOf(x), idxType = typeOf(indices);
   if (idxType.getRank() != type.getRank()) {
     error("E0232", span, "`take_along_axis` needs indices of the tensor's rank")
