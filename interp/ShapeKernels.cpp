@@ -12,6 +12,8 @@
 #include <algorithm>
 #include <cassert>
 #include <cstring>
+#include <functional>
+#include <numeric>
 
 namespace nnx::interp {
 namespace {
@@ -200,10 +202,7 @@ Tensor gather(const Tensor &x, const Tensor &indices, int64_t axis, int64_t batc
   assert(axis >= 0 && axis < static_cast<int64_t>(in.size()) && "gather axis out of range");
   assert(batchDims >= 0 && batchDims <= axis && "gather batch_dims out of range");
   auto product = [](auto begin, auto end) {
-    int64_t n = 1;
-    for (auto it = begin; it != end; ++it)
-      n *= *it;
-    return n;
+    return std::accumulate(begin, end, int64_t{1}, std::multiplies<>());
   };
   int64_t batch = product(in.begin(), in.begin() + batchDims);
   int64_t outer = product(in.begin() + batchDims, in.begin() + axis);

@@ -135,14 +135,6 @@ void softmaxVjp(Operation *op, int64_t axis, Value g, AdjointBuilder &adj) {
   adj.accumulate(x, adj.sub(g, adj.mul(adj.create<ExpOp>(type, y), total)));
 }
 
-/// The product of `dims` (1 for none).
-int64_t product(ArrayRef<int64_t> dims) {
-  int64_t n = 1;
-  for (int64_t d : dims)
-    n *= d;
-  return n;
-}
-
 /// gather x [B..., P..., n, Q...] (B its batch_dims) at indices [B..., I...] along `axis`:
 /// x's adjoint is adj[b, p, j, q] = sum over i of [clamp(idx[b, i]) == j] g[b, p, i, q]. With
 /// one index per batch element (take_along_axis, x[k]) that is a select of g over the one-hot
@@ -156,10 +148,10 @@ void gatherVjp(GatherOp op, Value g, AdjointBuilder &adj) {
   int64_t axis = static_cast<int64_t>(op.getAxis());
   int64_t batchDims = static_cast<int64_t>(op.getBatchDims()), n = xType.getDimSize(axis);
   ArrayRef<int64_t> xShape = xType.getShape();
-  int64_t batch = product(xShape.take_front(batchDims));
-  int64_t outer = product(xShape.slice(batchDims, axis - batchDims));
-  int64_t inner = product(xShape.drop_front(axis + 1));
-  int64_t count = product(idxType.getShape().drop_front(batchDims));
+  int64_t batch = ShapedType::getNumElements(xShape.take_front(batchDims));
+  int64_t outer = ShapedType::getNumElements(xShape.slice(batchDims, axis - batchDims));
+  int64_t inner = ShapedType::getNumElements(xShape.drop_front(axis + 1));
+  int64_t count = ShapedType::getNumElements(idxType.getShape().drop_front(batchDims));
   if (!adj.wants(x) || batch == 0 || count == 0 || n == 0)
     return;
   Type elem = xType.getElementType(), intElem = idxType.getElementType();
