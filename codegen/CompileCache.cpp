@@ -22,7 +22,6 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
-#include <dlfcn.h>
 #include <sys/stat.h>
 #include <vector>
 
@@ -46,15 +45,26 @@ std::string defaultDirectory() {
   return std::string(path);
 }
 
+/// The real path of the executable holding this code (nnx_codegen is a static library: the
+/// nnx binary, or a test's), whatever path and symlinks it was started through
+/// (/proc/self/exe); "" when it cannot be found.
+std::string binaryPath() {
+  static int anchor;
+  std::string path = llvm::sys::fs::getMainExecutable(nullptr, &anchor);
+  llvm::SmallString<256> real;
+  if (path.empty() || llvm::sys::fs::real_path(path, real))
+    return "";
+  return std::string(real);
+}
+
 /// What identifies the machine code this binary generates: the file holding this code (its
 /// path, size and modification time: a rebuild changes them), the LLVM version and the host.
 std::string buildAndHostIdentity() {
   std::string id = "llvm " LLVM_VERSION_STRING "\n";
-  Dl_info info;
+  std::string binary = binaryPath();
   struct stat st;
-  if (dladdr(reinterpret_cast<void *>(&defaultDirectory), &info) && info.dli_fname &&
-      stat(info.dli_fname, &st) == 0)
-    id += std::string(info.dli_fname) + " " + std::to_string(st.st_size) + " " +
+  if (!binary.empty() && stat(binary.c_str(), &st) == 0)
+    id += binary + " " + std::to_string(st.st_size) + " " +
           std::to_string(st.st_mtim.tv_sec) + "." + std::to_string(st.st_mtim.tv_nsec) + "\n";
   id += "cpu " + llvm::sys::getHostCPUName().str() + "\n";
   std::vector<std::string> features;
@@ -65,6 +75,48 @@ std::string buildAndHostIdentity() {
   for (const std::string &f : features)
     id += "+" + f;
   return id;
+}
+
+/// <prefix>/lib/nnx/kernels for the binary <prefix>/bin/<name> holding this code (its real
+/// path): where the
+/// build puts the kernels it compiled for its host ("" when the binary cannot be found).
+std::string shippedDirectory() {
+  llvm::SmallString<256> path(binaryPath());
+  if (path.empty())
+    return "";
+  llvm::sys::path::remove_filename(path); // <prefix>/bin
+  llvm::sys::path::remove_filename(path); // <prefix>
+  llvm::sys::path::append(path, "lib", "nnx", "kernels");
+  return std::string(path);
+}
+
+/// The payload of the entry at `path` if it holds `key` intact; null when there is no file,
+/// with `corrupt` set when there is one that fails the checks.
+std::unique_ptr<llvm::MemoryBuffer> readEntry(const std::string &path, const std::string &key,
+                                              bool &corrupt) {
+  corrupt = false;
+  auto file = llvm::MemoryBuffer::getFile(path, /*IsText=*/false, /*RequiresNullTerminator=*/false);
+  if (!file)
+    return nullptr; // a miss
+  llvm::StringRef data = (*file)->getBuffer();
+  uint64_t size = 0;
+  bool valid = data.size() >= kHeaderSize &&
+               std::memcmp(data.data(), kMagic, sizeof(kMagic)) == 0 &&
+               data.substr(sizeof(kMagic), kKeySize) == key;
+  if (valid) {
+    std::memcpy(&size, data.data() + sizeof(kMagic) + kKeySize, sizeof(size));
+    valid = data.size() == kHeaderSize + size;
+  }
+  llvm::StringRef payload = valid ? data.substr(kHeaderSize) : llvm::StringRef();
+  if (valid) {
+    std::array<uint8_t, 32> digest = llvm::SHA256::hash(llvm::arrayRefFromStringRef(payload));
+    valid = std::memcmp(digest.data(), data.data() + kHeaderSize - kHashSize, kHashSize) == 0;
+  }
+  if (!valid) {
+    corrupt = true;
+    return nullptr;
+  }
+  return llvm::MemoryBuffer::getMemBufferCopy(payload, path);
 }
 
 } // namespace
@@ -115,49 +167,58 @@ std::unique_ptr<llvm::MemoryBuffer> CompileCache::load(const std::string &key) {
   if (!enabled_)
     return nullptr;
   std::string path = pathOf(key);
-  auto file = llvm::MemoryBuffer::getFile(path, /*IsText=*/false, /*RequiresNullTerminator=*/false);
-  if (!file)
-    return nullptr; // a miss
-  llvm::StringRef data = (*file)->getBuffer();
-  uint64_t size = 0;
-  bool valid = data.size() >= kHeaderSize &&
-               std::memcmp(data.data(), kMagic, sizeof(kMagic)) == 0 &&
-               data.substr(sizeof(kMagic), kKeySize) == key;
-  if (valid) {
-    std::memcpy(&size, data.data() + sizeof(kMagic) + kKeySize, sizeof(size));
-    valid = data.size() == kHeaderSize + size;
-  }
-  llvm::StringRef payload = valid ? data.substr(kHeaderSize) : llvm::StringRef();
-  if (valid) {
-    std::array<uint8_t, 32> digest = llvm::SHA256::hash(llvm::arrayRefFromStringRef(payload));
-    valid = std::memcmp(digest.data(), data.data() + kHeaderSize - kHashSize, kHashSize) == 0;
-  }
-  if (!valid) {
+  bool corrupt = false;
+  std::unique_ptr<llvm::MemoryBuffer> payload = readEntry(path, key, corrupt);
+  if (corrupt) {
     std::lock_guard<std::mutex> lock(mutex_);
     llvm::errs() << "note: the compile cache entry " << path
                  << " is truncated or corrupt; compiling again\n";
-    return nullptr;
   }
-  return llvm::MemoryBuffer::getMemBufferCopy(payload, path);
+  return payload;
+}
+
+const std::string &CompileCache::shippedKernelDirectory() {
+  static const std::string directory = shippedDirectory();
+  return directory;
+}
+
+std::unique_ptr<llvm::MemoryBuffer> CompileCache::loadShippedKernel(const std::string &key) {
+  if (!enabled_ || shippedKernelDirectory().empty())
+    return nullptr;
+  llvm::SmallString<256> path(shippedKernelDirectory());
+  llvm::sys::path::append(path, key + ".o");
+  bool corrupt = false;
+  std::unique_ptr<llvm::MemoryBuffer> payload = readEntry(std::string(path), key, corrupt);
+  if (corrupt) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    llvm::errs() << "note: the shipped kernel " << path
+                 << " is truncated or corrupt; compiling it again\n";
+  }
+  return payload;
 }
 
 void CompileCache::store(const std::string &key, llvm::StringRef object) {
   if (!enabled_)
     return;
   std::lock_guard<std::mutex> lock(mutex_);
-  auto fail = [&](const std::string &why) {
+  if (std::string why = writeEntry(directory_, key, object); !why.empty()) {
     note("the compile cache directory " + directory_ + " cannot be written (" + why +
          "); running without it");
     enabled_ = false;
-  };
-  if (std::error_code error = llvm::sys::fs::create_directories(directory_))
-    return fail(error.message());
-  std::string path = pathOf(key);
+  }
+}
+
+std::string CompileCache::writeEntry(const std::string &directory, const std::string &key,
+                                     llvm::StringRef object) {
+  if (std::error_code error = llvm::sys::fs::create_directories(directory))
+    return error.message();
+  llvm::SmallString<256> path(directory);
+  llvm::sys::path::append(path, key + ".o");
   llvm::SmallString<256> temporary;
   int fd = -1;
   if (std::error_code error =
           llvm::sys::fs::createUniqueFile(path + ".tmp-%%%%%%%%", fd, temporary))
-    return fail(error.message());
+    return error.message();
   {
     llvm::raw_fd_ostream os(fd, /*shouldClose=*/true);
     uint64_t size = object.size();
@@ -172,13 +233,14 @@ void CompileCache::store(const std::string &key, llvm::StringRef object) {
       std::string why = os.error().message();
       os.clear_error();
       llvm::sys::fs::remove(temporary);
-      return fail(why);
+      return why;
     }
   }
   if (std::error_code error = llvm::sys::fs::rename(temporary, path)) {
     llvm::sys::fs::remove(temporary);
-    return fail(error.message());
+    return error.message();
   }
+  return "";
 }
 
 } // namespace nnx::codegen

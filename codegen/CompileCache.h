@@ -13,6 +13,12 @@
 // directory that cannot be created or written makes the JIT run uncached, with one note on
 // stderr.
 //
+// The build also ships the GEMM kernels it compiled for its own host (`nnxrun cache
+// --build-kernels`, run after linking) in <prefix>/lib/nnx/kernels beside <prefix>/bin: same
+// keys, same entry format, read-only. A first run on that host then compiles only the model's
+// own code. On another host, or after a rebuild, the keys differ and the kernels compile (and
+// go to the user's cache) as before.
+//
 //===----------------------------------------------------------------------===//
 #pragma once
 
@@ -49,6 +55,20 @@ public:
   /// Stores `object` under `key`. A failure to write disables the cache for the rest of the
   /// process with one note on stderr; it is never an error.
   void store(const std::string &key, llvm::StringRef object);
+
+  /// Where the build ships its host's kernels: <prefix>/lib/nnx/kernels for the binary
+  /// <prefix>/bin/<name> ("" when the binary's path is unknown).
+  static const std::string &shippedKernelDirectory();
+
+  /// The shipped kernel object stored under `key`, or null when there is none, the cache is
+  /// disabled (`--no-cache` compiles every kernel), or the entry fails the checks (reported
+  /// once as a note; the kernel is then compiled).
+  std::unique_ptr<llvm::MemoryBuffer> loadShippedKernel(const std::string &key);
+
+  /// Writes `object` under `key` into `directory` (created if missing) atomically, in the
+  /// cache's entry format. Returns why it failed ("" on success).
+  static std::string writeEntry(const std::string &directory, const std::string &key,
+                                llvm::StringRef object);
 
 private:
   CompileCache();

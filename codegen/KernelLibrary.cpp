@@ -4,8 +4,10 @@
 // a context of the library's own, lowered with lowerKernelsToLLVMDialect, compiled at -O1 to
 // an object (compileObject) and linked into an LLJIT that lives as long as the process; the
 // object goes to the compile cache under a key of its name (and, as every key, of the nnx
-// binary), from which later processes link it without building any IR. CpuJit asks for a
-// model's kernels on a second thread while it compiles the model itself.
+// binary), from which later processes link it without building any IR. The build ships the
+// kernels of its own host (buildHostKernels) beside the binary: a first run there compiles
+// none. CpuJit asks for a model's kernels on a second thread while it compiles the model
+// itself.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/KernelLibrary.h"
@@ -18,9 +20,13 @@
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
 #include "llvm/ExecutionEngine/Orc/LLJIT.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/Path.h"
 
 #include <map>
 #include <mutex>
+#include <thread>
+#include <vector>
 
 namespace nnx::codegen {
 namespace {
@@ -42,11 +48,10 @@ llvm::Error makeError(const llvm::Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
 }
 
-/// Links the cached object of kernel `name` (under `key`); an empty Kernel when there is none
-/// or it does not link.
-Kernel loadCachedKernel(llvm::StringRef name, const std::string &key) {
+/// Links `object`, a stored object of kernel `name`; an empty Kernel when there is none or
+/// it does not link.
+Kernel loadCachedKernel(llvm::StringRef name, std::unique_ptr<llvm::MemoryBuffer> object) {
   Kernel kernel;
-  std::unique_ptr<llvm::MemoryBuffer> object = CompileCache::get().load(key);
   if (!object)
     return kernel;
   auto lljit = linkObject(std::move(object));
@@ -64,20 +69,12 @@ Kernel loadCachedKernel(llvm::StringRef name, const std::string &key) {
   return kernel;
 }
 
-/// Compiles (or loads from the cache) the kernel `name` encodes.
-llvm::Expected<Kernel> buildKernel(llvm::StringRef name) {
+/// The object file of kernel `name`, compiled: lowered in a context of its own (each build
+/// has its own MLIRContext and LLVMContext, so kernels build in parallel).
+llvm::Expected<std::string> compileKernelObject(llvm::StringRef name) {
   auto parsed = parseGemmKernelName(name);
   if (!parsed)
     return makeError("`" + name + "` is not a kernel of the kernel library");
-  // The kernel is a function of its name and of the code generator, whose binary identity
-  // is part of every key: no IR is built to look it up.
-  CompileCache &cache = CompileCache::get();
-  std::string key;
-  if (cache.enabled()) {
-    key = cache.key("kernel library", name, kKernelOptLevel);
-    if (Kernel cached = loadCachedKernel(name, key); cached.address)
-      return cached;
-  }
   static mlir::DialectRegistry registry = [] {
     mlir::DialectRegistry r;
     registerCodegenDialects(r);
@@ -94,7 +91,26 @@ llvm::Expected<Kernel> buildKernel(llvm::StringRef name) {
   // To an object, then linked: no mlir::ExecutionEngine, whose object dump goes through a
   // temporary file and LLVM's signal handlers (an alternate signal stack per thread, which
   // ASan fails to unmap when a thread that compiled a kernel exits).
-  auto object = compileObject(*module, kKernelOptLevel);
+  return compileObject(*module, kKernelOptLevel);
+}
+
+/// Loads kernel `name` from the user's compile cache, else from the kernels the build
+/// shipped, else compiles it (and stores it in the user's cache).
+llvm::Expected<Kernel> buildKernel(llvm::StringRef name) {
+  if (!parseGemmKernelName(name))
+    return makeError("`" + name + "` is not a kernel of the kernel library");
+  // The kernel is a function of its name and of the code generator, whose binary identity
+  // is part of every key: no IR is built to look it up.
+  CompileCache &cache = CompileCache::get();
+  std::string key;
+  if (cache.enabled()) {
+    key = getKernelCacheKey(name);
+    if (Kernel cached = loadCachedKernel(name, cache.load(key)); cached.address)
+      return cached;
+    if (Kernel shipped = loadCachedKernel(name, cache.loadShippedKernel(key)); shipped.address)
+      return shipped;
+  }
+  auto object = compileKernelObject(name);
   if (!object)
     return object.takeError();
   if (!key.empty())
@@ -112,6 +128,10 @@ llvm::Expected<Kernel> buildKernel(llvm::StringRef name) {
 }
 
 } // namespace
+
+std::string getKernelCacheKey(llvm::StringRef name) {
+  return CompileCache::get().key("kernel library", name, kKernelOptLevel);
+}
 
 bool isKernelName(llvm::StringRef name) { return name.starts_with("nnx_sgemm_"); }
 
@@ -149,6 +169,39 @@ llvm::Expected<void *> getKernelAddress(llvm::StringRef name) {
   if (!entry->error.empty())
     return makeError(entry->error);
   return entry->kernel.address;
+}
+
+llvm::Error buildHostKernels(llvm::StringRef directory) {
+  // The key of each kernel, as buildKernel computes it, whether or not the cache is on.
+  std::vector<std::string> names = getHostKernelNames();
+  std::vector<std::string> objects(names.size()), errors(names.size());
+  {
+    std::vector<std::thread> threads;
+    for (size_t i = 0; i < names.size(); ++i)
+      threads.emplace_back([&, i] {
+        if (auto object = compileKernelObject(names[i]))
+          objects[i] = std::move(*object);
+        else
+          errors[i] = llvm::toString(object.takeError());
+      });
+    for (std::thread &thread : threads)
+      thread.join();
+  }
+  // Entries of an earlier build (another binary identity) are never loaded again: remove them.
+  std::error_code ec;
+  for (llvm::sys::fs::directory_iterator it(directory, ec), end; it != end && !ec;
+       it.increment(ec))
+    if (llvm::sys::path::extension(it->path()) == ".o")
+      llvm::sys::fs::remove(it->path());
+  for (size_t i = 0; i < names.size(); ++i) {
+    if (!errors[i].empty())
+      return makeError(errors[i]);
+    std::string key = getKernelCacheKey(names[i]);
+    if (std::string why = CompileCache::writeEntry(directory.str(), key, objects[i]);
+        !why.empty())
+      return makeError("cannot write the kernel `" + names[i] + "`: " + why);
+  }
+  return llvm::Error::success();
 }
 
 } // namespace nnx::codegen

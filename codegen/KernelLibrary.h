@@ -12,6 +12,8 @@
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 
+#include <string>
+
 namespace nnx::codegen {
 
 /// Whether `name` is the symbol of a library kernel (nnx_sgemm_...).
@@ -21,5 +23,15 @@ bool isKernelName(llvm::StringRef name);
 /// kept for the life of the process. Thread-safe. Errors: a name that encodes no valid
 /// blocking, a failure to lower or compile.
 llvm::Expected<void *> getKernelAddress(llvm::StringRef name);
+
+/// The compile cache key of kernel `name` (the same in the user's cache and in the shipped
+/// directory).
+std::string getKernelCacheKey(llvm::StringRef name);
+
+/// Compiles this host's kernels (getHostKernelNames) into `directory`, as compile cache entries
+/// under this binary's keys, after removing the `.o` entries already there: what the build
+/// ships beside the binary (CompileCache::shippedKernelDirectory). Errors: a kernel that does
+/// not compile, a directory that cannot be written (with the reason).
+llvm::Error buildHostKernels(llvm::StringRef directory);
 
 } // namespace nnx::codegen

@@ -35,8 +35,9 @@ struct LlvmPhaseMillis {
   double optimize = 0.0;
 };
 
-/// An ExecutionEngine compiling `module` (LLVM dialect) for the host CPU at `optLevel` with
-/// LLVM's default pipeline minus loop unrolling. `symbols` are defined in it first (the
+/// An ExecutionEngine compiling `module` (LLVM dialect) for the host CPU at `optLevel`: LLVM's
+/// default pipeline without loop unrolling at -O0 and -O1, the hand-picked pipeline of model
+/// code from -O2 up (OrcObjects.cpp kModelPipeline). `symbols` are defined in it first (the
 /// kernels `module` declares). With `keepObject`, its object can then be read by dumpObject.
 /// With `phases`, the translation and the IR pipeline add their times there: `phases` must
 /// outlive the first lookup, which is when ORC compiles.

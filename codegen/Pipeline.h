@@ -13,6 +13,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace mlir {
 class Pass;
@@ -35,6 +36,11 @@ mlir::LogicalResult lowerToLLVMDialect(mlir::ModuleOp module);
 /// Lowers a module of GEMM kernel functions (cpu/GemmKernel.h: scf, memref, vector, arith on
 /// buffers) to the LLVM dialect, with the tail of the same pipeline: for the kernel library.
 mlir::LogicalResult lowerKernelsToLLVMDialect(mlir::ModuleOp module);
+
+/// The kernel library's kernels a model compiled on this host may call: the serial and the
+/// parallel GEMM kernel of the host's default blocking (cpu/Pipeline.cpp hostGemmOptions;
+/// NNX_GEMM_BLOCKING is not applied). What the build ships (`nnxrun cache --build-kernels`).
+std::vector<std::string> getHostKernelNames();
 
 /// The LLVM IR text of a module already in the LLVM dialect (`--stage llvm`); empty, with an
 /// MLIR diagnostic, when translation fails.

@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/Pipeline.h"
+#include "codegen/cpu/GemmKernel.h"
 #include "codegen/linalg/TensorPipeline.h"
 
 #include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
@@ -55,9 +56,8 @@ enum class PipelineHalf { Buffers, Kernels };
 
 /// The GEMM blocking for the host: BLIS's 6 x 16 register tile of 8-lane vectors with AVX2
 /// (12 of the 16 ymm registers hold accumulators), 8 x 32 of 16-lane vectors with AVX-512
-/// (16 of 32 zmm). Cache blocks as in the pass's defaults. NNX_GEMM_BLOCKING, in the pass's
-/// option syntax ("vector-width=16 mr=8 nr=32 kc=128"), overrides them: for tests and tuning.
-std::unique_ptr<Pass> createHostGemmSchedulePass() {
+/// (16 of 32 zmm). Cache blocks as in the pass's defaults.
+GemmSchedulePassOptions hostGemmOptions() {
   GemmSchedulePassOptions options;
   // The kernels are compiled once per process by the kernel library (and cached on disk);
   // modules only declare them.
@@ -67,7 +67,13 @@ std::unique_ptr<Pass> createHostGemmSchedulePass() {
     options.mr = 8;
     options.nr = 32;
   }
-  std::unique_ptr<Pass> pass = createGemmSchedulePass(options);
+  return options;
+}
+
+/// The GEMM schedule for the host (hostGemmOptions). NNX_GEMM_BLOCKING, in the pass's option
+/// syntax ("vector-width=16 mr=8 nr=32 kc=128"), overrides the blocking: for tests and tuning.
+std::unique_ptr<Pass> createHostGemmSchedulePass() {
+  std::unique_ptr<Pass> pass = createGemmSchedulePass(hostGemmOptions());
   if (const char *override = std::getenv("NNX_GEMM_BLOCKING"); override && *override)
     if (failed(pass->initializeOptions(override, [](const llvm::Twine &message) {
           llvm::errs() << "NNX_GEMM_BLOCKING: " << message << "\n";
@@ -137,6 +143,14 @@ void buildCpuPipeline(OpPassManager &pm, PipelineHalf half) {
   addLoopsToLLVMPasses(pm, /*vectorOps=*/false);
 }
 } // namespace
+
+std::vector<std::string> getHostKernelNames() {
+  GemmSchedulePassOptions options = hostGemmOptions();
+  GemmBlocking blocking{options.vectorWidth, options.mr, options.nr,
+                        options.mc,          options.kc, options.nc};
+  return {getGemmKernelName(blocking, /*parallel=*/false),
+          getGemmKernelName(blocking, /*parallel=*/true)};
+}
 
 LogicalResult lowerToLLVMDialect(ModuleOp module) {
   return runPasses(module, [](OpPassManager &pm) { buildCpuPipeline(pm, PipelineHalf::Buffers); });

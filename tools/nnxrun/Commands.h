@@ -140,6 +140,17 @@ struct FmtOptions {
   bool toStdout = false;
 };
 int runFmt(const FmtOptions &options);
+/// Options of `nnxrun cache`.
+struct CacheOptions {
+  /// --build-kernels: the directory to compile this host's GEMM kernels into ("": only show
+  /// the cache's directories).
+  std::string buildKernels;
+};
+/// `nnxrun cache`: the compile cache's directory and entries, and the shipped kernels; with
+/// --build-kernels, compiles the host's kernels into a directory (E0500 when it cannot be
+/// written).
+int runCache(const CacheOptions &options);
+
 /// `nnxrun lsp`: the language server on stdin/stdout until `exit`.
 int runLsp();
 int runEval(const ModelOptions &options);

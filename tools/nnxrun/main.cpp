@@ -281,6 +281,13 @@ int main(int argc, char **argv) {
   addThreadsOption(test, o);
   addMemoryOption(test, o);
 
+  CacheOptions cacheOptions;
+  CLI::App *cacheCmd = app.add_subcommand(
+      "cache", "show the compile cache and the kernels shipped with this binary");
+  cacheCmd->add_option("--build-kernels", cacheOptions.buildKernels,
+                       "compile this host's GEMM kernels into DIR (the build ships them in "
+                       "<prefix>/lib/nnx/kernels)");
+
   CLI::App *emit = app.add_subcommand("emit", "print an intermediate stage");
   addModelOptions(emit, o, false);
   addRunOptions(emit, o);
@@ -337,6 +344,8 @@ int main(int argc, char **argv) {
       return runGrad(o);
     if (*plot)
       return runPlot(plotOptions);
+    if (*cacheCmd)
+      return runCache(cacheOptions);
     if (*fmt)
       return runFmt(fmtOptions);
     if (*lsp)
