@@ -83,6 +83,24 @@ func.func @transposed(%a: memref<64x32xf32>, %bt: memref<64x48xf32>, %c: memref<
 
 // -----
 
+// A classifier's 10 columns: narrower than an AVX-512 vector, still scheduled (one masked
+// vector per row of the tile) for 8-lane and 16-lane blockings alike, on one thread (one
+// column panel); 7 columns are not.
+// CHECK-LABEL: func.func @narrow
+// CHECK:         call @nnx_sgemm_6x16_v8_144_256_3072(
+// CHECK:         linalg.matmul ins(%arg3, %arg4 : memref<128x256xf32>, memref<256x7xf32>)
+// WIDE-LABEL: func.func @narrow
+// WIDE:         call @nnx_sgemm_8x32_v16_64_128_256(
+// WIDE:         linalg.matmul ins(%arg3, %arg4 : memref<128x256xf32>, memref<256x7xf32>)
+func.func @narrow(%a: memref<128x256xf32>, %b: memref<256x10xf32>, %c: memref<128x10xf32>,
+                  %d: memref<128x256xf32>, %e: memref<256x7xf32>, %f: memref<128x7xf32>) {
+  linalg.matmul ins(%a, %b : memref<128x256xf32>, memref<256x10xf32>) outs(%c : memref<128x10xf32>)
+  linalg.matmul ins(%d, %e : memref<128x256xf32>, memref<256x7xf32>) outs(%f : memref<128x7xf32>)
+  return
+}
+
+// -----
+
 // Too small to pay for packing (a batch-1 row times a matrix), not f32, or dynamic: left alone.
 // CHECK-LABEL: func.func @left_alone
 // CHECK:         linalg.matmul ins(%arg0, %arg1 : memref<1x784xf32>
