@@ -6,8 +6,10 @@
 
 // A zero-filled f32 matmul becomes a call of the module's kernel on strided views, the fill
 // folded into the call (zero_init = true). The kernel packs panels of B (16 columns) and A
-// (6 rows), in parallel loops when threaded (1.5M multiply-adds), runs the 6 x 16 micro-kernel
-// with 12 accumulators carried by the k loop, and masks the edge tiles.
+// (6 rows), runs the 6 x 16 micro-kernel with 12 accumulators carried by the k loop, and masks
+// the edge tiles. Threaded (1.5M multiply-adds), each rank-KC update is one parallel loop over
+// runs of column panels, one per thread (omp_get_max_threads), each packing its own panels of
+// B (a subview) and its own A blocks: no parallel loop inside.
 // CHECK-LABEL: func.func @matmul
 // CHECK-NOT:     linalg.fill
 // CHECK:         %[[A:.*]] = memref.cast %arg0 : memref<100x300xf32> to memref<?x?xf32, strided<[?, ?], offset: ?>>
@@ -17,10 +19,11 @@
 // CHECK-NOT:     linalg.matmul
 // CHECK:       func.func private @[[KERNEL]]({{.*}}) attributes {passthrough = ["noinline"]}
 // CHECK:         memref.alloc({{.*}}) {alignment = 64 : i64} : memref<?x?x16xf32>
+// CHECK:         call @omp_get_max_threads() : () -> i32
+// CHECK:         scf.parallel
+// CHECK:         memref.subview %alloc
 // CHECK:         memref.alloc({{.*}}) {alignment = 64 : i64} : memref<?x?x6xf32>
-// CHECK:         scf.parallel
-// CHECK:         scf.parallel
-// CHECK:         scf.parallel
+// CHECK-NOT:     scf.parallel
 // CHECK:         scf.for {{.*}} iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
 // CHECK-COUNT-6: vector.broadcast
 // CHECK:         vector.fma
