@@ -3,11 +3,13 @@
 // linalg.matmul iterates (i, j, k): its innermost loop is a floating-point reduction, which
 // LLVM may not vectorise without reassociating the sum (and changing the interpreter's
 // bits). Generalised and interchanged to (i, k, j), the innermost loop updates a row of
-// independent outputs and vectorises, while every output keeps its k-ascending accumulation.
+// independent outputs and vectorises, while every output keeps its k-ascending accumulation,
+// each step one fused multiply-add (as in the GEMM kernel).
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/Pipeline.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
 #include "mlir/IR/PatternMatch.h"
@@ -30,6 +32,16 @@ mlir::LogicalResult reorderContraction(mlir::RewriterBase &rewriter, mlir::linal
       mlir::linalg::generalizeNamedOp(rewriter, op);
   if (mlir::failed(generic))
     return op->emitError("cannot generalize the contraction");
+  // Each multiply-add of the accumulation may be one fused multiply-add (LLVM forms it from
+  // `contract`), as in the GEMM kernel: one rounding per step, and a product gives the same
+  // bits whether it runs here or in the kernel. The products stay in ascending k.
+  generic->getBody()->walk([&](mlir::Operation *body) {
+    if (auto fastmath = llvm::dyn_cast<mlir::arith::ArithFastMathInterface>(body))
+      if (llvm::isa<mlir::arith::MulFOp, mlir::arith::AddFOp>(body))
+        body->setAttr(fastmath.getFastMathAttrName(),
+                      mlir::arith::FastMathFlagsAttr::get(rewriter.getContext(),
+                                                          mlir::arith::FastMathFlags::contract));
+  });
   auto iterators = generic->getIteratorTypesArray();
   unsigned loops = generic->getNumLoops(), last = loops;
   for (unsigned i = 0; i < loops; ++i)
