@@ -19,6 +19,7 @@
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
+#include "llvm/ADT/StringExtras.h"
 #include "llvm/ExecutionEngine/Orc/LLJIT.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
@@ -172,7 +173,6 @@ llvm::Expected<void *> getKernelAddress(llvm::StringRef name) {
 }
 
 llvm::Error buildHostKernels(llvm::StringRef directory) {
-  // The key of each kernel, as buildKernel computes it, whether or not the cache is on.
   std::vector<std::string> names = getHostKernelNames();
   std::vector<std::string> objects(names.size()), errors(names.size());
   {
@@ -187,12 +187,16 @@ llvm::Error buildHostKernels(llvm::StringRef directory) {
     for (std::thread &thread : threads)
       thread.join();
   }
-  // Entries of an earlier build (another binary identity) are never loaded again: remove them.
+  // Entries of an earlier build (another binary identity) are never loaded again: remove
+  // them, and only them (a name of 64 hex digits and .o; other files in DIR stay).
   std::error_code ec;
   for (llvm::sys::fs::directory_iterator it(directory, ec), end; it != end && !ec;
-       it.increment(ec))
-    if (llvm::sys::path::extension(it->path()) == ".o")
+       it.increment(ec)) {
+    llvm::StringRef file = llvm::sys::path::filename(it->path());
+    if (file.consume_back(".o") && file.size() == 64 &&
+        llvm::all_of(file, [](char c) { return llvm::isHexDigit(c); }))
       llvm::sys::fs::remove(it->path());
+  }
   for (size_t i = 0; i < names.size(); ++i) {
     if (!errors[i].empty())
       return makeError(errors[i]);
