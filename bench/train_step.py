@@ -18,7 +18,9 @@ batch 1, 32 and 128, for three contenders run in the same invocation:
 Every contender runs in its own subprocess with --threads N threads, default one (nnxrun
 --threads N, OMP/MKL/OPENBLAS_NUM_THREADS=N, torch.set_num_threads(N), and for N = 1 XLA_FLAGS
 single-threaded Eigen), pinned to N CPUs with taskset, and with OPENBLAS_CORETYPE unset (it is
-set to Haswell on these machines and halves BLAS speed). `make bench` runs it at 1 and 2.
+set to Haswell on these machines and halves BLAS speed) — except for PyTorch, which gets the
+value its 512^3 sgemm runs fastest with (unset, SkylakeX or Haswell, probed first and printed):
+Debian's OpenBLAS 0.3.21 misdetects Intel's AVX-512 cores when it is unset. `make bench` runs it at 1 and 2.
 All contenders train on the same data: x f32 [N, 784] standard normal scaled by 1/sqrt(784)
 (unscaled inputs make SGD at lr 0.1 diverge to NaN at batch 1 in every framework) and labels
 i32 [N] in 0..9, written as .npy files to a temporary directory. Every step of every contender
@@ -322,7 +324,10 @@ def run_worker(opts, which, data, batch):
   cmd = pinned([python, os.path.abspath(__file__), "--worker", which, "--data", data,
                 "--batch", str(batch), "--epochs", str(opts.epochs),
                 "--target-s", str(opts.target_s)], opts.cpu)
-  p = subprocess.run(cmd, env=bench_env(), cwd=REPO, capture_output=True, text=True)
+  env = bench_env()
+  if which == "torch" and getattr(opts, "torch_coretype", None):
+    env["OPENBLAS_CORETYPE"] = opts.torch_coretype
+  p = subprocess.run(cmd, env=env, cwd=REPO, capture_output=True, text=True)
   for line in reversed(p.stdout.splitlines()):
     if line.startswith(RESULT_TAG):
       return json.loads(line[len(RESULT_TAG):])
@@ -333,6 +338,43 @@ def steady_us(result):
   """The step time of a run: the median over its epochs after the first."""
   e = result["epoch_step_us"]
   return statistics.median(e[1:] if len(e) > 1 else e)
+
+
+# OPENBLAS_CORETYPE values tried for PyTorch (None: unset, OpenBLAS detects the core).
+CORETYPES = (None, "SkylakeX", "Haswell")
+
+TORCH_SGEMM_PROBE = """\
+import time, torch
+torch.set_num_threads({threads})
+a, b = torch.randn(512, 512), torch.randn(512, 512)
+for _ in range(3):
+  a @ b
+n, t = 0, time.perf_counter()
+while time.perf_counter() - t < 0.3:
+  a @ b
+  n += 1
+print(2 * 512 ** 3 * n / (time.perf_counter() - t) / 1e9)
+"""
+
+
+def torch_coretype(opts):
+  """PyTorch's best configuration: the OPENBLAS_CORETYPE (None: unset) under which its 512^3
+  sgemm runs fastest here, and the GFLOP/s of each. Debian's OpenBLAS 0.3.21, behind its
+  python3-torch, misdetects Intel's AVX-512 cores when the variable is unset (~32 GFLOP/s
+  instead of ~150 with SkylakeX); on the AMD machines unset is right (issue 9)."""
+  rates = {}
+  for coretype in CORETYPES:
+    env = bench_env()
+    if coretype:
+      env["OPENBLAS_CORETYPE"] = coretype
+    p = subprocess.run(pinned([opts.torch_python, "-c", TORCH_SGEMM_PROBE.format(threads=THREADS)],
+                              opts.cpu), env=env, capture_output=True, text=True)
+    try:
+      rates[coretype] = float(p.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+      pass
+  best = max(rates, key=rates.get) if rates else None
+  return best, rates
 
 
 def torch_status(opts):
@@ -412,11 +454,17 @@ def main():
   pin = (f"pinned to CPU {opts.cpu}..{opts.cpu + THREADS - 1} (taskset)"
          if opts.cpu >= 0 and shutil.which("taskset") else "not pinned")
   print(f"train step of Model({DIN}, {DMID}, {DOUT}), SGD lr {LR}, train mode (dropout on); "
-        f"{THREADS} thread{'s' if THREADS > 1 else ''} each, {pin}, OPENBLAS_CORETYPE unset")
+        f"{THREADS} thread{'s' if THREADS > 1 else ''} each, {pin}, OPENBLAS_CORETYPE unset "
+        f"(PyTorch: see below)")
   print(f"{opts.rounds} round(s) x {opts.epochs} epochs of ~{opts.target_s} s; step time = "
         f"median over epochs >= 2 of the epoch's mean; table = median over rounds")
   if no_torch:
     print(f"PyTorch: skipped — {no_torch}")
+  else:
+    opts.torch_coretype, rates = torch_coretype(opts)
+    tried = ", ".join(f"{c or 'unset'} {r:.0f}" for c, r in rates.items())
+    print(f"PyTorch: OPENBLAS_CORETYPE={opts.torch_coretype or '(unset)'}, its fastest 512^3 "
+          f"sgemm here (GFLOP/s: {tried})")
   sys.stdout.flush()
 
   tmp = tempfile.mkdtemp(prefix="nnx-bench-")
