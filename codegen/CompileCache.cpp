@@ -128,12 +128,14 @@ CompileCache &CompileCache::get() {
 
 CompileCache::CompileCache() : directory_(defaultDirectory()) {
   if (const char *off = std::getenv("NNX_NO_CACHE"); off && *off && std::strcmp(off, "0") != 0)
-    enabled_ = false;
-  if (directory_.empty())
-    enabled_ = false;
+    bypassed_ = true;
+  enabled_ = !bypassed_ && !directory_.empty();
 }
 
-void CompileCache::setEnabled(bool enabled) { enabled_ = enabled && !directory_.empty(); }
+void CompileCache::setEnabled(bool enabled) {
+  bypassed_ = !enabled;
+  enabled_ = enabled && !directory_.empty();
+}
 
 std::string CompileCache::key(llvm::StringRef irText, llvm::StringRef entry,
                               int optLevel) const {
@@ -183,7 +185,7 @@ const std::string &CompileCache::shippedKernelDirectory() {
 }
 
 std::unique_ptr<llvm::MemoryBuffer> CompileCache::loadShippedKernel(const std::string &key) {
-  if (!enabled_ || shippedKernelDirectory().empty())
+  if (bypassed_ || shippedKernelDirectory().empty())
     return nullptr;
   llvm::SmallString<256> path(shippedKernelDirectory());
   llvm::sys::path::append(path, key + ".o");

@@ -37,7 +37,8 @@ public:
   /// The cache of this process: enabled, in the default directory.
   static CompileCache &get();
 
-  /// Turns the cache off (`--no-cache`) or on.
+  /// Turns the cache off (`--no-cache`: the shipped kernels too) or on. Called before any
+  /// compile.
   void setEnabled(bool enabled);
   bool enabled() const { return enabled_; }
 
@@ -61,8 +62,9 @@ public:
   static const std::string &shippedKernelDirectory();
 
   /// The shipped kernel object stored under `key`, or null when there is none, the cache is
-  /// disabled (`--no-cache` compiles every kernel), or the entry fails the checks (reported
-  /// once as a note; the kernel is then compiled).
+  /// bypassed (`--no-cache` or NNX_NO_CACHE: every kernel compiles), or the entry fails the
+  /// checks (reported as a note; the kernel is then compiled). A user cache that is missing or
+  /// cannot be written does not stop the shipped kernels from being used.
   std::unique_ptr<llvm::MemoryBuffer> loadShippedKernel(const std::string &key);
 
   /// Writes `object` under `key` into `directory` (created if missing) atomically, in the
@@ -76,6 +78,8 @@ private:
   void note(const std::string &message);
 
   bool enabled_ = true;
+  /// --no-cache or NNX_NO_CACHE: nothing on disk is read, shipped kernels included.
+  bool bypassed_ = false;
   std::string directory_;
   std::mutex mutex_;
   bool noted_ = false;

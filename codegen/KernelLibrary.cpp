@@ -103,19 +103,15 @@ llvm::Expected<Kernel> buildKernel(llvm::StringRef name) {
   // The kernel is a function of its name and of the code generator, whose binary identity
   // is part of every key: no IR is built to look it up.
   CompileCache &cache = CompileCache::get();
-  std::string key;
-  if (cache.enabled()) {
-    key = getKernelCacheKey(name);
-    if (Kernel cached = loadCachedKernel(name, cache.load(key)); cached.address)
-      return cached;
-    if (Kernel shipped = loadCachedKernel(name, cache.loadShippedKernel(key)); shipped.address)
-      return shipped;
-  }
+  std::string key = getKernelCacheKey(name);
+  if (Kernel cached = loadCachedKernel(name, cache.load(key)); cached.address)
+    return cached;
+  if (Kernel shipped = loadCachedKernel(name, cache.loadShippedKernel(key)); shipped.address)
+    return shipped;
   auto object = compileKernelObject(name);
   if (!object)
     return object.takeError();
-  if (!key.empty())
-    cache.store(key, *object);
+  cache.store(key, *object);
   auto lljit = linkObject(llvm::MemoryBuffer::getMemBufferCopy(*object, name));
   if (!lljit)
     return lljit.takeError();
