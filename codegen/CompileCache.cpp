@@ -78,8 +78,8 @@ std::string buildAndHostIdentity() {
 }
 
 /// <prefix>/lib/nnx/kernels for the binary <prefix>/bin/<name> holding this code (its real
-/// path): where the
-/// build puts the kernels it compiled for its host ("" when the binary cannot be found).
+/// path): where the build puts the kernels it compiled for its host ("" when the binary
+/// cannot be found).
 std::string shippedDirectory() {
   llvm::SmallString<256> path(binaryPath());
   if (path.empty())
@@ -152,10 +152,15 @@ std::string CompileCache::key(llvm::StringRef irText, llvm::StringRef entry,
   return llvm::toHex(hash.final(), /*LowerCase=*/true);
 }
 
-std::string CompileCache::pathOf(const std::string &key) const {
-  llvm::SmallString<256> path(directory_);
+std::string CompileCache::entryPath(llvm::StringRef directory, llvm::StringRef key) {
+  llvm::SmallString<256> path(directory);
   llvm::sys::path::append(path, key + ".o");
   return std::string(path);
+}
+
+bool CompileCache::isEntryName(llvm::StringRef file) {
+  return file.consume_back(".o") && file.size() == kKeySize &&
+         llvm::all_of(file, [](char c) { return llvm::isHexDigit(c); });
 }
 
 void CompileCache::note(const std::string &message) {
@@ -168,7 +173,7 @@ void CompileCache::note(const std::string &message) {
 std::unique_ptr<llvm::MemoryBuffer> CompileCache::load(const std::string &key) {
   if (!enabled_)
     return nullptr;
-  std::string path = pathOf(key);
+  std::string path = entryPath(directory_, key);
   bool corrupt = false;
   std::unique_ptr<llvm::MemoryBuffer> payload = readEntry(path, key, corrupt);
   if (corrupt) {
@@ -185,12 +190,11 @@ const std::string &CompileCache::shippedKernelDirectory() {
 }
 
 std::unique_ptr<llvm::MemoryBuffer> CompileCache::loadShippedKernel(const std::string &key) {
-  if (bypassed_ || shippedKernelDirectory().empty())
+  if (shippedKernelDirectory().empty())
     return nullptr;
-  llvm::SmallString<256> path(shippedKernelDirectory());
-  llvm::sys::path::append(path, key + ".o");
+  std::string path = entryPath(shippedKernelDirectory(), key);
   bool corrupt = false;
-  std::unique_ptr<llvm::MemoryBuffer> payload = readEntry(std::string(path), key, corrupt);
+  std::unique_ptr<llvm::MemoryBuffer> payload = readEntry(path, key, corrupt);
   if (corrupt) {
     std::lock_guard<std::mutex> lock(mutex_);
     llvm::errs() << "note: the shipped kernel " << path
@@ -214,8 +218,7 @@ std::string CompileCache::writeEntry(const std::string &directory, const std::st
                                      llvm::StringRef object) {
   if (std::error_code error = llvm::sys::fs::create_directories(directory))
     return error.message();
-  llvm::SmallString<256> path(directory);
-  llvm::sys::path::append(path, key + ".o");
+  std::string path = entryPath(directory, key);
   llvm::SmallString<256> temporary;
   int fd = -1;
   if (std::error_code error =

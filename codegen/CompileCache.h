@@ -41,6 +41,8 @@ public:
   /// compile.
   void setEnabled(bool enabled);
   bool enabled() const { return enabled_; }
+  /// Whether --no-cache or NNX_NO_CACHE asked for nothing on disk to be read.
+  bool bypassed() const { return bypassed_; }
 
   /// The directory entries live in ($XDG_CACHE_HOME/nnx, else $HOME/.cache/nnx).
   const std::string &directory() const { return directory_; }
@@ -61,10 +63,10 @@ public:
   /// <prefix>/bin/<name> ("" when the binary's path is unknown).
   static const std::string &shippedKernelDirectory();
 
-  /// The shipped kernel object stored under `key`, or null when there is none, the cache is
-  /// bypassed (`--no-cache` or NNX_NO_CACHE: every kernel compiles), or the entry fails the
-  /// checks (reported as a note; the kernel is then compiled). A user cache that is missing or
-  /// cannot be written does not stop the shipped kernels from being used.
+  /// The shipped kernel object stored under `key`, or null when there is none or the entry
+  /// fails the checks (reported as a note). The kernel library reads them unless the cache is
+  /// bypassed (`--no-cache`, NNX_NO_CACHE: every kernel compiles); a user cache that is missing
+  /// or cannot be written does not stop it.
   std::unique_ptr<llvm::MemoryBuffer> loadShippedKernel(const std::string &key);
 
   /// Writes `object` under `key` into `directory` (created if missing) atomically, in the
@@ -72,9 +74,14 @@ public:
   static std::string writeEntry(const std::string &directory, const std::string &key,
                                 llvm::StringRef object);
 
+  /// The file of the entry `key` in `directory`: <directory>/<key>.o.
+  static std::string entryPath(llvm::StringRef directory, llvm::StringRef key);
+
+  /// Whether `file` (a file name, no directory) is named like an entry: 64 hex digits, `.o`.
+  static bool isEntryName(llvm::StringRef file);
+
 private:
   CompileCache();
-  std::string pathOf(const std::string &key) const;
   void note(const std::string &message);
 
   bool enabled_ = true;

@@ -19,7 +19,6 @@
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
-#include "llvm/ADT/StringExtras.h"
 #include "llvm/ExecutionEngine/Orc/LLJIT.h"
 #include "llvm/Support/FileSystem.h"
 #include "llvm/Support/Path.h"
@@ -106,8 +105,9 @@ llvm::Expected<Kernel> buildKernel(llvm::StringRef name) {
   std::string key = getKernelCacheKey(name);
   if (Kernel cached = loadCachedKernel(name, cache.load(key)); cached.address)
     return cached;
-  if (Kernel shipped = loadCachedKernel(name, cache.loadShippedKernel(key)); shipped.address)
-    return shipped;
+  if (!cache.bypassed())
+    if (Kernel shipped = loadCachedKernel(name, cache.loadShippedKernel(key)); shipped.address)
+      return shipped;
   auto object = compileKernelObject(name);
   if (!object)
     return object.takeError();
@@ -169,6 +169,12 @@ llvm::Expected<void *> getKernelAddress(llvm::StringRef name) {
 }
 
 llvm::Error buildHostKernels(llvm::StringRef directory) {
+  // The directory's old entries are removed below: never the user's cache, whose entries are
+  // named the same way.
+  const std::string &cache = CompileCache::get().directory();
+  if (!cache.empty() && llvm::sys::fs::equivalent(directory, cache))
+    return makeError("it is the compile cache directory; give the directory to ship the "
+                     "kernels in (the build uses <prefix>/lib/nnx/kernels)");
   std::vector<std::string> names = getHostKernelNames();
   std::vector<std::string> objects(names.size()), errors(names.size());
   {
@@ -188,9 +194,7 @@ llvm::Error buildHostKernels(llvm::StringRef directory) {
   std::error_code ec;
   for (llvm::sys::fs::directory_iterator it(directory, ec), end; it != end && !ec;
        it.increment(ec)) {
-    llvm::StringRef file = llvm::sys::path::filename(it->path());
-    if (file.consume_back(".o") && file.size() == 64 &&
-        llvm::all_of(file, [](char c) { return llvm::isHexDigit(c); }))
+    if (CompileCache::isEntryName(llvm::sys::path::filename(it->path())))
       llvm::sys::fs::remove(it->path());
   }
   for (size_t i = 0; i < names.size(); ++i) {

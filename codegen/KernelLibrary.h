@@ -31,8 +31,8 @@ std::string getKernelCacheKey(llvm::StringRef name);
 /// Compiles this host's kernels (getHostKernelNames) into `directory`, as compile cache entries
 /// under this binary's keys, after removing the entries already there (files named
 /// <64 hex digits>.o; nothing else is touched): what the build ships beside the binary
-/// (CompileCache::shippedKernelDirectory). Errors: a kernel that does not compile, a directory
-/// that cannot be written (with the reason).
+/// (CompileCache::shippedKernelDirectory). Errors: `directory` is the user's compile cache,
+/// a kernel that does not compile, a directory that cannot be written (with the reason).
 llvm::Error buildHostKernels(llvm::StringRef directory);
 
 } // namespace nnx::codegen

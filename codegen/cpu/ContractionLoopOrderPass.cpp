@@ -35,12 +35,12 @@ mlir::LogicalResult reorderContraction(mlir::RewriterBase &rewriter, mlir::linal
   // Each multiply-add of the accumulation may be one fused multiply-add (LLVM forms it from
   // `contract`), as in the GEMM kernel: one rounding per step, and a product gives the same
   // bits whether it runs here or in the kernel. The products stay in ascending k.
+  auto contract = mlir::arith::FastMathFlagsAttr::get(rewriter.getContext(),
+                                                      mlir::arith::FastMathFlags::contract);
   generic->getBody()->walk([&](mlir::Operation *body) {
-    if (auto fastmath = llvm::dyn_cast<mlir::arith::ArithFastMathInterface>(body))
-      if (llvm::isa<mlir::arith::MulFOp, mlir::arith::AddFOp>(body))
-        body->setAttr(fastmath.getFastMathAttrName(),
-                      mlir::arith::FastMathFlagsAttr::get(rewriter.getContext(),
-                                                          mlir::arith::FastMathFlags::contract));
+    if (llvm::isa<mlir::arith::MulFOp, mlir::arith::AddFOp>(body))
+      body->setAttr(llvm::cast<mlir::arith::ArithFastMathInterface>(body).getFastMathAttrName(),
+                    contract);
   });
   auto iterators = generic->getIteratorTypesArray();
   unsigned loops = generic->getNumLoops(), last = loops;

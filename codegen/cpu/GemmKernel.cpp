@@ -94,8 +94,7 @@ private:
     unsigned eDim;
     Value pOff, eOff;
   };
-  void packPanels(Value packed, int64_t width, Value count, Value kc, const PackSource &from,
-                  bool threaded);
+  void packPanels(Value packed, int64_t width, Value count, Value kc, const PackSource &from);
   void packContiguousPanel(Value packed, int64_t width, Value q, Value valid, Value kc,
                            Value view, const PackSource &from);
   void packTransposedPanel(Value packed, int64_t width, Value q, Value valid, Value kc,
@@ -130,7 +129,7 @@ private:
 /// the step; with these copies the step ran at a median 526 instead of 462 steps/s. They
 /// cost LLVM 0.04 s (serial kernel) and 0.1 s (threaded) more, once: kernels are cached.
 void KernelEmitter::packPanels(Value packed, int64_t width, Value count, Value kc,
-                               const PackSource &from, bool threaded) {
+                               const PackSource &from) {
   Value panels = b_.create<arith::DivSIOp>(loc_, add(count, idx(width - 1)), idx(width));
   auto meta = b_.create<memref::ExtractStridedMetadataOp>(loc_, from.src);
   unsigned pDim = 1 - from.eDim;
@@ -153,9 +152,9 @@ void KernelEmitter::packPanels(Value packed, int64_t width, Value count, Value k
   // Both views are descriptors only: each is read where its unit stride holds.
   Value pe = viewOf(pDim, from.eDim), ep = viewOf(from.eDim, pDim);
   Value contiguous = eq(eStride, 1), transposed = eq(pStride, 1);
-  // One loop with the choice inside (a parallel one would be an outlined OpenMP function to
-  // compile per copy).
-  auto body = [&](Value q) {
+  // One loop with the choice inside, on the calling thread (a threaded kernel packs each
+  // thread's own panels inside its parallel loop).
+  loop(idx(0), panels, 1, [&](Value q) {
     Value valid = min(sub(count, mul(q, idx(width))), idx(width));
     auto byElements = b_.create<scf::IfOp>(loc_, contiguous, /*withElseRegion=*/true);
     OpBuilder::InsertionGuard guard(b_);
@@ -167,11 +166,7 @@ void KernelEmitter::packPanels(Value packed, int64_t width, Value count, Value k
     packTransposedPanel(packed, width, q, valid, kc, ep, from);
     b_.setInsertionPoint(byDepths.elseBlock()->getTerminator());
     packScalarDepths(packed, width, q, valid, idx(0), kc, from);
-  };
-  if (threaded)
-    loopMaybeParallel(idx(0), panels, 1, body);
-  else
-    loop(idx(0), panels, 1, body);
+  });
 }
 
 /// One panel whose elements are contiguous at each depth: `view` is src as [P, E].
@@ -401,8 +396,9 @@ void KernelEmitter::emit() {
       // contiguous run per thread. Each thread packs its own panels of B and its own copy of
       // each A block, then runs its tiles for every A block: no barrier inside, and a thread
       // still owns whole columns of C. Against one region per A block and per packing
-      // (a fork and a join each), two threads on a 784 x 128 x 256 product (the seed's weight
-      // gradient) went from slower than one to ~1.8x. Packing A once per thread costs
+      // (a fork and a join each, 13 for a 784 x 128 x 256 product, the seed's weight
+      // gradient), two threads on that product went from 72-110 GFLOP/s (one thread: 74-91)
+      // to 154-156 (one thread in the same runs: 97) on a Xeon. Packing A once per thread costs
       // M K copies against M K N / threads multiply-adds.
       Value panels = ceilDiv(nc, idx(bl_.nr));
       Value perChunk = ceilDiv(panels, min(threads, panels));
@@ -415,13 +411,11 @@ void KernelEmitter::emit() {
         SmallVector<OpFoldResult> strides(3, b_.getIndexAttr(1));
         Value ownPanels = b_.create<memref::SubViewOp>(loc_, bp_, offsets, sizes, strides);
         packPanels(ownPanels, bl_.nr, cols, kc,
-                   PackSource{bm_, /*eDim=*/1, pc, add(jc, mul(q0, idx(bl_.nr)))},
-                   /*threaded=*/false);
+                   PackSource{bm_, /*eDim=*/1, pc, add(jc, mul(q0, idx(bl_.nr)))});
         ap_ = sharedAp ? sharedAp : allocAp().getResult();
         loop(idx(0), m, bl_.mc, [&](Value ic) {
           Value mc = min(sub(m, ic), idx(bl_.mc));
-          packPanels(ap_, bl_.mr, mc, kc, PackSource{a_, /*eDim=*/0, pc, ic},
-                     /*threaded=*/false);
+          packPanels(ap_, bl_.mr, mc, kc, PackSource{a_, /*eDim=*/0, pc, ic});
           loop(mul(q0, idx(bl_.nr)), mul(q1, idx(bl_.nr)), bl_.nr, [&](Value jr) {
             loop(idx(0), mc, bl_.mr,
                  [&](Value ir) { microKernel(ic, jc, pc, ir, jr, kc, mc, nc); });

@@ -2,7 +2,7 @@
 //
 // Shows where compiled objects are kept: the user's compile cache ($XDG_CACHE_HOME/nnx, else
 // ~/.cache/nnx) with its entries and size, and the kernels the build shipped beside the binary
-// (<prefix>/lib/nnx/kernels), with how many of this host's kernels it holds under this
+// (<prefix>/lib/nnx/kernels), with how many of this host's kernels it holds intact under this
 // binary's keys. `--build-kernels DIR` compiles this host's GEMM kernels into DIR: the build
 // runs it after linking nnxrun, so that a first run compiles only the model's own code
 // (codegen/CompileCache.h).
@@ -25,14 +25,15 @@
 namespace nnx::tool {
 namespace {
 
-/// The `.o` entries of `directory` and their total size in bytes (0, 0 when it does not exist).
+/// The entries of `directory` (files named like one) and their total size in bytes (0, 0
+/// when it does not exist).
 std::pair<int64_t, uint64_t> countEntries(const std::string &directory) {
   int64_t entries = 0;
   uint64_t bytes = 0;
   std::error_code ec;
   for (llvm::sys::fs::directory_iterator it(directory, ec), end; it != end && !ec;
        it.increment(ec)) {
-    if (llvm::sys::path::extension(it->path()) != ".o")
+    if (!codegen::CompileCache::isEntryName(llvm::sys::path::filename(it->path())))
       continue;
     ++entries;
     uint64_t size = 0;
@@ -58,20 +59,20 @@ int runCache(const CacheOptions &options) {
     std::cout << "compile cache: none (neither XDG_CACHE_HOME nor HOME is set)\n";
   } else {
     auto [entries, bytes] = countEntries(cache.directory());
-    std::cout << "compile cache: " << cache.directory() << " (" << entries << " entries, "
-              << std::fixed << std::setprecision(1) << bytes / 1048576.0 << " MiB)"
+    std::cout << "compile cache: " << cache.directory() << " (" << entries
+              << (entries == 1 ? " entry, " : " entries, ") << std::fixed
+              << std::setprecision(1) << bytes / 1048576.0 << " MiB)"
               << (cache.enabled() ? "" : ", not used by this run") << "\n";
   }
   const std::string &shipped = codegen::CompileCache::shippedKernelDirectory();
   std::vector<std::string> names = codegen::getHostKernelNames();
+  // Read and checked as a run reads them: a damaged one is a note and does not count.
   int64_t present = 0;
-  for (const std::string &name : names) {
-    llvm::SmallString<256> path(shipped);
-    llvm::sys::path::append(path, codegen::getKernelCacheKey(name) + ".o");
-    present += llvm::sys::fs::exists(path);
-  }
+  for (const std::string &name : names)
+    present += cache.loadShippedKernel(codegen::getKernelCacheKey(name)) != nullptr;
   std::cout << "shipped kernels: " << (shipped.empty() ? "unknown" : shipped) << " (" << present
-            << " of this host's " << names.size() << " kernels)\n";
+            << " of this host's " << names.size() << " kernels"
+            << (cache.bypassed() ? ", not used by this run" : "") << ")\n";
   return 0;
 }
 

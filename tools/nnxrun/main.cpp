@@ -286,7 +286,10 @@ int main(int argc, char **argv) {
       "cache", "show the compile cache and the kernels shipped with this binary");
   cacheCmd->add_option("--build-kernels", cacheOptions.buildKernels,
                        "compile this host's GEMM kernels into DIR (the build ships them in "
-                       "<prefix>/lib/nnx/kernels)");
+                       "<prefix>/lib/nnx/kernels)")
+      ->check(CLI::Validator(
+          [](std::string &dir) { return dir.empty() ? std::string("DIR is empty") : ""; },
+          "DIR"));
 
   CLI::App *emit = app.add_subcommand("emit", "print an intermediate stage");
   addModelOptions(emit, o, false);
