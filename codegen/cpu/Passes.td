@@ -96,4 +96,20 @@ def ContractionLoopOrderPass : Pass<"nnx-contraction-loop-order", "::mlir::Modul
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def WidenBoolMemoryPass : Pass<"nnx-widen-bool-memory", "::mlir::ModuleOp"> {
+  let summary = "Load and store i1 values in memory as i8";
+  let description = [{
+    Runs on the LLVM dialect, at the end of the CPU pipeline. A bool tensor (a dropout mask,
+    a comparison) lives in memory one byte per element, 0 or 1, and the memref lowering reads
+    and writes it as `load i1` / `store i1`. LLVM's loop vectorizer treats i1 as an irregular
+    type in memory (its size in bits differs from its allocation size) and scalarises every
+    such access, packing lanes into a mask register one at a time: the seed's dropout mask
+    loops ran that way. Each `llvm.load` of i1 becomes a load of i8 and an `llvm.trunc`,
+    each `llvm.store` of i1 an `llvm.zext` and a store of i8, keeping the access's
+    attributes. The bytes in memory are the same (i1 is stored as a 0/1 byte), so buffers
+    shared with the runtime or with code outside the module read alike.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
 #endif // NNX_CODEGEN_CPU_PASSES_TD

@@ -44,6 +44,7 @@ namespace nnx::codegen {
 #define GEN_PASS_DECL_GEMMSCHEDULEPASS
 #define GEN_PASS_DECL_INLINEALLOCASCOPESPASS
 #define GEN_PASS_DECL_PARALLELIZEELEMENTWISEPASS
+#define GEN_PASS_DECL_WIDENBOOLMEMORYPASS
 #include "codegen/cpu/Passes.h.inc"
 #define GEN_PASS_DECL_MATHAPPROXIMATIONPASS
 #include "codegen/linalg/Passes.h.inc"
@@ -119,6 +120,9 @@ void addLoopsToLLVMPasses(OpPassManager &pm, bool vectorOps) {
   // The OpenMP regions' block arguments and operands to LLVM types, after their bodies.
   pm.addPass(createConvertOpenMPToLLVMPass());
   pm.addPass(createReconcileUnrealizedCastsPass());
+  // Bool buffers (dropout masks, comparisons) accessed as bytes rather than i1, which LLVM's
+  // vectorizer would scalarise; last, once every memory access is an llvm.load/store.
+  pm.addPass(createWidenBoolMemoryPass());
 }
 
 /// The CPU pipeline from bufferization to the LLVM dialect (`Buffers`), or its loops-to-LLVM

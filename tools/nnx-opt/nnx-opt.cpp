@@ -29,6 +29,7 @@ namespace nnx::codegen {
 #define GEN_PASS_DECL_GEMMSCHEDULEPASS
 #define GEN_PASS_DECL_INLINEALLOCASCOPESPASS
 #define GEN_PASS_DECL_PARALLELIZEELEMENTWISEPASS
+#define GEN_PASS_DECL_WIDENBOOLMEMORYPASS
 #include "codegen/cpu/Passes.h.inc"
 #define GEN_PASS_DECL_GPULAUNCHTOLOOPSPASS
 #define GEN_PASS_DECL_GPUMAPLOOPSPASS
@@ -51,6 +52,7 @@ int main(int argc, char **argv) {
   mlir::registerPass([] { return nnx::codegen::createSplitEmptyTensorsPass(); });
   mlir::registerPass([] { return nnx::codegen::createMathApproximationPass(); });
   mlir::registerPass([] { return nnx::codegen::createParallelizeElementwisePass(); });
+  mlir::registerPass([] { return nnx::codegen::createWidenBoolMemoryPass(); });
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
   return mlir::asMainReturnCode(
