@@ -280,8 +280,10 @@ std::vector<rt::Tensor> CpuJit::run(const std::vector<rt::Tensor> &args) const {
                                   describe(args_[i].dtype, args_[i].shape) + ", got " +
                                   describe(args[i].dtype(), args[i].shape()));
   std::vector<rt::Tensor> results;
+  // The bufferized function writes every element of its out-params (a result is a whole
+  // tensor value); no zero fill first.
   for (const TensorSpec &spec : results_)
-    results.emplace_back(spec.dtype, spec.shape);
+    results.push_back(rt::Tensor::uninitialized(spec.dtype, spec.shape));
   // Arguments, then out-params: one descriptor each, passed by pointer; the packed entry
   // point takes a pointer to each of those pointers.
   std::vector<std::vector<int64_t>> descriptors;

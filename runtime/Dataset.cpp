@@ -145,7 +145,7 @@ Tensor gatherRows(const Tensor &t, const std::vector<int64_t> &order, size_t beg
   Shape shape = t.shape();
   int64_t rows = shape[0];
   shape[0] = static_cast<int64_t>(end - begin);
-  Tensor out(t.dtype(), shape);
+  Tensor out = Tensor::uninitialized(t.dtype(), shape); // every row is copied below
   size_t rowBytes = dtypeSize(t.dtype()) *
                     static_cast<size_t>(numElements(Shape(shape.begin() + 1, shape.end())));
   const auto *src = static_cast<const std::byte *>(t.raw());

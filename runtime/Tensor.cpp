@@ -1,6 +1,7 @@
 //===- Tensor.cpp - Dense row-major tensors --------------------------------===//
 //
-// Storage is one 64-byte aligned, zero-filled allocation shared by every copy of a Tensor.
+// Storage is one 64-byte aligned allocation shared by every copy of a Tensor, zero-filled
+// unless the caller writes it all (Tensor::uninitialized).
 // Element conversions between dtypes follow one rule set used by astype() and the interpreter's
 // convert kernel: float to integer truncates toward zero and saturates (NaN becomes 0), any
 // value to bool is `value != 0`, bool to a number is 0 or 1. formatTensor() prints like numpy.
@@ -25,15 +26,16 @@ namespace {
 
 constexpr size_t kAlignment = 64;
 
-/// A zero-filled, 64-byte aligned buffer of at least `bytes` bytes (never null).
-std::shared_ptr<std::byte> allocateStorage(size_t bytes) {
+/// A 64-byte aligned buffer of at least `bytes` bytes (never null), zero-filled when `zero`.
+std::shared_ptr<std::byte> allocateStorage(size_t bytes, bool zero) {
   size_t rounded = (bytes + kAlignment - 1) / kAlignment * kAlignment;
   if (rounded == 0)
     rounded = kAlignment;
   void *memory = std::aligned_alloc(kAlignment, rounded);
   if (!memory)
     throw std::bad_alloc();
-  std::memset(memory, 0, rounded);
+  if (zero)
+    std::memset(memory, 0, rounded);
   return std::shared_ptr<std::byte>(static_cast<std::byte *>(memory),
                                     [](std::byte *p) { std::free(p); });
 }
@@ -94,12 +96,18 @@ std::vector<int64_t> rowMajorStrides(const Shape &shape) {
 
 Tensor::Tensor() : Tensor(DType::F32, Shape{0}) {}
 
-Tensor::Tensor(DType dtype, Shape shape) : dtype_(dtype), shape_(std::move(shape)) {
+Tensor::Tensor(DType dtype, Shape shape) : Tensor(dtype, std::move(shape), /*zero=*/true) {}
+
+Tensor::Tensor(DType dtype, Shape shape, bool zero) : dtype_(dtype), shape_(std::move(shape)) {
   requireAllocatable(shape_, dtype_, "a tensor");
-  data_ = allocateStorage(static_cast<size_t>(numElements(shape_)) * dtypeSize(dtype_));
+  data_ = allocateStorage(static_cast<size_t>(numElements(shape_)) * dtypeSize(dtype_), zero);
 }
 
 Tensor Tensor::zeros(DType dtype, const Shape &shape) { return Tensor(dtype, shape); }
+
+Tensor Tensor::uninitialized(DType dtype, const Shape &shape) {
+  return Tensor(dtype, shape, /*zero=*/false);
+}
 
 Tensor Tensor::full(DType dtype, const Shape &shape, double value) {
   Tensor t(dtype, shape);

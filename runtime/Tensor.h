@@ -33,10 +33,15 @@ class Tensor {
 public:
   /// An empty f32 tensor of shape [0].
   Tensor();
-  /// Uninitialised storage of the given dtype and shape (contents are zero-filled).
+  /// Zero-filled storage of the given dtype and shape.
   Tensor(DType dtype, Shape shape);
 
   static Tensor zeros(DType dtype, const Shape &shape);
+  /// Storage of the given dtype and shape whose contents are unspecified, for a caller that
+  /// writes every element before anything reads one (a batch gathered from a data set, the
+  /// results a compiled function writes in full): it skips the zero fill, a pass over memory
+  /// as long as the write itself. Throws like the constructor when the shape is too large.
+  static Tensor uninitialized(DType dtype, const Shape &shape);
   /// Every element set to `value` (converted to the dtype; bool: value != 0).
   static Tensor full(DType dtype, const Shape &shape, double value);
   /// A rank-0 tensor.
@@ -73,6 +78,9 @@ public:
   bool sharesStorageWith(const Tensor &other) const { return data_ == other.data_; }
 
 private:
+  /// Storage of the dtype and shape, zero-filled when `zero`.
+  Tensor(DType dtype, Shape shape, bool zero);
+
   DType dtype_;
   Shape shape_;
   std::shared_ptr<std::byte> data_;
