@@ -16,6 +16,7 @@
 #include "mlir/Dialect/GPU/Transforms/ParallelLoopMapper.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
+#include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/Utils/Utils.h"
 #include "mlir/IR/IRMapping.h"
 #include "mlir/IR/PatternMatch.h"
@@ -192,6 +193,7 @@ struct GpuMapLoopsPass : impl::GpuMapLoopsPassBase<GpuMapLoopsPass> {
   /// a loop of one iteration.
   mlir::LogicalResult lowerLinalgOps() {
     mlir::IRRewriter rewriter(&getContext());
+    copiesToLinalg(rewriter);
     llvm::SmallVector<mlir::linalg::LinalgOp> linalgOps;
     getOperation().walk([&](mlir::linalg::LinalgOp op) { linalgOps.push_back(op); });
     for (mlir::linalg::LinalgOp op : linalgOps)
@@ -208,6 +210,19 @@ struct GpuMapLoopsPass : impl::GpuMapLoopsPassBase<GpuMapLoopsPass> {
       rewriter.eraseOp(op);
     }
     return mlir::success();
+  }
+
+  /// Every memref.copy (a result copied into its out-param, a carry between scan steps)
+  /// becomes a linalg.copy, and so a kernel like any op: on the host it would read and write
+  /// device memory, unordered with the launches around it.
+  void copiesToLinalg(mlir::IRRewriter &rewriter) {
+    llvm::SmallVector<mlir::memref::CopyOp> copies;
+    getOperation().walk([&](mlir::memref::CopyOp copy) { copies.push_back(copy); });
+    for (mlir::memref::CopyOp copy : copies) {
+      rewriter.setInsertionPoint(copy);
+      rewriter.create<mlir::linalg::CopyOp>(copy.getLoc(), copy.getSource(), copy.getTarget());
+      rewriter.eraseOp(copy);
+    }
   }
 
   /// Tiles `loop` into blocks and threads and sets both mappings.
