@@ -23,7 +23,8 @@ def GpuMapLoopsPass : Pass<"nnx-gpu-map-loops", "::mlir::ModuleOp"> {
     coalesce: the innermost dimension maps to x, the next to y, then z; further dimensions
     run sequentially in each thread. Parallel loops nested deeper (after a reduction loop)
     run sequentially inside the thread. Loops with bounds that are not constants are mapped
-    without tiling, one thread per block.
+    without tiling, one thread per block. Every memref.copy becomes a linalg.copy first, so
+    that copies run as kernels too (on the host they would touch device memory).
   }];
   let options = [
     Option<"maxThreads", "max-threads", "int64_t", /*default=*/"256",
@@ -66,6 +67,28 @@ def GpuSinkHostScalarsPass : Pass<"nnx-gpu-sink-host-scalars", "::mlir::ModuleOp
   }];
   let dependentDialects = [
     "::mlir::gpu::GPUDialect",
+    "::mlir::memref::MemRefDialect",
+  ];
+}
+
+def GpuLaunchToRuntimeCallsPass
+    : Pass<"nnx-gpu-launch-to-runtime-calls", "::mlir::ModuleOp"> {
+  let summary = "Replace gpu.launch_func by calls of the nnx GPU runtime's launcher";
+  let description = [{
+    Runs on the host side after kernel outlining. Each gpu.launch_func becomes a call of
+    `nnx_gpu_launch(kernel, gridX, gridY, gridZ, blockX, blockY, blockZ, params, count)`
+    (all i64; runtime/gpu/CudaLauncher.h): `kernel` indexes the module attribute
+    `nnx.gpu_kernels`, the kernels' names in order of first launch (each the name of its
+    gpu.module, which is the kernel's entry in the PTX), and `params` is the address of a
+    stack array of `count` 64-bit slots holding the kernel's parameters as
+    convert-gpu-to-nvvm lays them out: per memref operand its descriptor expanded
+    (allocated pointer, aligned pointer, offset, sizes, strides; the aligned pointer stands
+    for both, kernels never free), per scalar its bits zero-extended to 64. The gpu.module
+    ops are erased: the kernels travel as PTX. Fails on an operand of another type.
+  }];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::func::FuncDialect",
     "::mlir::memref::MemRefDialect",
   ];
 }

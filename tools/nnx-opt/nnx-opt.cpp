@@ -32,6 +32,7 @@ namespace nnx::codegen {
 #define GEN_PASS_DECL_WIDENBOOLMEMORYPASS
 #include "codegen/cpu/Passes.h.inc"
 #define GEN_PASS_DECL_GPULAUNCHTOLOOPSPASS
+#define GEN_PASS_DECL_GPULAUNCHTORUNTIMECALLSPASS
 #define GEN_PASS_DECL_GPUMAPLOOPSPASS
 #define GEN_PASS_DECL_GPUSINKHOSTSCALARSPASS
 #include "codegen/gpu/Passes.h.inc"
@@ -46,6 +47,7 @@ int main(int argc, char **argv) {
   mlir::registerPass([] { return nnx::codegen::createFuseElementwisePass(); });
   mlir::registerPass([] { return nnx::codegen::createGemmSchedulePass(); });
   mlir::registerPass([] { return nnx::codegen::createGpuLaunchToLoopsPass(); });
+  mlir::registerPass([] { return nnx::codegen::createGpuLaunchToRuntimeCallsPass(); });
   mlir::registerPass([] { return nnx::codegen::createGpuMapLoopsPass(); });
   mlir::registerPass([] { return nnx::codegen::createGpuSinkHostScalarsPass(); });
   mlir::registerPass([] { return nnx::codegen::createInlineAllocaScopesPass(); });
