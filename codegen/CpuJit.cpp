@@ -16,6 +16,9 @@
 #include "codegen/gpu/GpuPipeline.h"
 
 #include "ir/Types.h"
+#include "runtime/Error.h"
+#include "runtime/gpu/CudaDriver.h"
+#include "runtime/gpu/CudaLauncher.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
@@ -29,6 +32,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <future>
 #include <stdexcept>
 
@@ -123,6 +127,9 @@ llvm::Expected<std::vector<CpuJit::TensorSpec>> CpuJit::specsOf(TypeRange types,
 
 /// Lowers an nnx module to the LLVM dialect for `kernels`.
 static LogicalResult lowerForHost(ModuleOp module, CpuJit::Kernels kernels) {
+  if (kernels == CpuJit::Kernels::Gpu)
+    return success(succeeded(lowerToGpuHost(module)) &&
+                   succeeded(lowerGpuHostToLLVMDialect(module)));
   if (kernels == CpuJit::Kernels::GpuOnHost)
     return success(succeeded(lowerToHostLoops(module)) &&
                    succeeded(lowerKernelsToLLVMDialect(module)));
@@ -178,8 +185,31 @@ llvm::Expected<std::unique_ptr<CpuJit>> CpuJit::compile(ModuleOp module, llvm::S
   if (kernels == Kernels::GpuOnHost)
     if (llvm::Error error = checkGpuSupport(*lowered))
       return error;
+  std::string ptx;
+  if (kernels == Kernels::Gpu) {
+    // The kernels to PTX for the device, from the same IR the host side is lowered from (the
+    // two lowerings outline the same kernels under the same names).
+    rt::gpu::CudaProbe cuda = rt::gpu::probeCuda();
+    std::string arch = gpuArchForDevice(cuda.device.major, cuda.device.minor);
+    if (arch.empty())
+      throw rt::Error("E0601", "the GPU " + cuda.device.name + " (" + cuda.device.arch() +
+                                   ") is older than sm_80, the oldest nnx compiles for");
+    auto text = emitPtx(*lowered, arch);
+    if (!text)
+      return text.takeError();
+    ptx = std::move(*text);
+  }
   if (failed(lowerForHost(*lowered, kernels)))
     return makeError("cannot compile '" + name + "' for the CPU:\n" + diagnostics.text());
+  if (kernels == Kernels::Gpu) {
+    std::vector<std::string> names;
+    if (auto list = (*lowered)->getAttrOfType<ArrayAttr>("nnx.gpu_kernels"))
+      for (Attribute entry : list)
+        names.push_back(llvm::cast<StringAttr>(entry).str());
+    jit->gpu_ = std::make_unique<rt::gpu::CudaModule>(ptx, names);
+    for (auto &[symbol, address] : rt::gpu::launcherSymbols())
+      jit->extraSymbols_[symbol] = address;
+  }
   jit->lowerMillis_ = millisSince(start);
   start = Clock::now();
   std::string object;
@@ -195,7 +225,7 @@ llvm::Expected<std::unique_ptr<CpuJit>> CpuJit::compile(ModuleOp module, llvm::S
 
 llvm::Error CpuJit::loadObject(std::unique_ptr<llvm::MemoryBuffer> object,
                                llvm::StringRef name) {
-  auto lljit = linkObject(std::move(object));
+  auto lljit = linkObject(std::move(object), extraSymbols_);
   if (!lljit)
     return lljit.takeError();
   loaded_ = std::move(*lljit);
@@ -243,7 +273,7 @@ llvm::Error CpuJit::createEngine(ModuleOp module, llvm::StringRef name, int optL
 
 llvm::Error CpuJit::createProfiledEngine(ModuleOp module, llvm::StringRef name, int optLevel,
                                          std::string *object) {
-  llvm::StringMap<void *> kernels;
+  llvm::StringMap<void *> kernels = extraSymbols_;
   Clock::time_point start = Clock::now();
   for (auto func : module.getOps<LLVM::LLVMFuncOp>())
     if (func.isExternal() && isKernelName(func.getName())) {
@@ -279,6 +309,8 @@ std::vector<rt::Tensor> CpuJit::run(const std::vector<rt::Tensor> &args) const {
       throw std::invalid_argument("argument " + std::to_string(i) + " must be " +
                                   describe(args_[i].dtype, args_[i].shape) + ", got " +
                                   describe(args[i].dtype(), args[i].shape()));
+  if (gpu_)
+    return runOnGpu(args);
   std::vector<rt::Tensor> results;
   // The bufferized function writes every element of its out-params (a result is a whole
   // tensor value); no zero fill first.
@@ -297,6 +329,47 @@ std::vector<rt::Tensor> CpuJit::run(const std::vector<rt::Tensor> &args) const {
   for (void *&pointer : pointers)
     packed.push_back(&pointer);
   entry_(packed.data());
+  return results;
+}
+
+std::vector<rt::Tensor> CpuJit::runOnGpu(const std::vector<rt::Tensor> &args) const {
+  // Managed copies of the arguments and room for the results, freed however the run ends.
+  struct Buffers {
+    std::vector<void *> pointers;
+    ~Buffers() {
+      for (void *pointer : pointers)
+        rt::gpu::CudaModule::freeManaged(pointer);
+    }
+  } buffers;
+  auto managed = [&](const rt::Tensor &like, const void *contents) {
+    void *pointer = rt::gpu::CudaModule::allocateManaged(like.nbytes());
+    buffers.pointers.push_back(pointer);
+    if (contents)
+      std::memcpy(pointer, contents, like.nbytes());
+    return pointer;
+  };
+  std::vector<std::vector<int64_t>> descriptors;
+  auto describeAt = [&](const rt::Tensor &like, void *pointer) {
+    std::vector<int64_t> words = makeDescriptor(like);
+    words[0] = words[1] = reinterpret_cast<int64_t>(pointer);
+    descriptors.push_back(std::move(words));
+  };
+  for (const rt::Tensor &tensor : args)
+    describeAt(tensor, managed(tensor, tensor.raw()));
+  std::vector<rt::Tensor> results;
+  for (const TensorSpec &spec : results_)
+    results.push_back(rt::Tensor::uninitialized(spec.dtype, spec.shape));
+  size_t firstResult = buffers.pointers.size();
+  for (const rt::Tensor &tensor : results)
+    describeAt(tensor, managed(tensor, nullptr));
+  std::vector<void *> pointers, packed;
+  for (std::vector<int64_t> &descriptor : descriptors)
+    pointers.push_back(descriptor.data());
+  for (void *&pointer : pointers)
+    packed.push_back(&pointer);
+  gpu_->run([&] { entry_(packed.data()); });
+  for (size_t i = 0; i < results.size(); ++i)
+    std::memcpy(results[i].raw(), buffers.pointers[firstResult + i], results[i].nbytes());
   return results;
 }
 

@@ -13,6 +13,7 @@
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/TypeRange.h"
+#include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringRef.h"
 #include "llvm/Support/Error.h"
 
@@ -30,6 +31,10 @@ namespace orc {
 class LLJIT;
 } // namespace orc
 } // namespace llvm
+
+namespace nnx::rt::gpu {
+class CudaModule;
+} // namespace nnx::rt::gpu
 
 namespace nnx::codegen {
 
@@ -59,7 +64,14 @@ public:
   /// GPU mapping tests. Those compiles bypass the compile cache, and first pass
   /// checkGpuSupport: what the device cannot run fails with its std::errc::not_supported
   /// error, as `emit --stage ptx` does.
-  enum class Kernels { Cpu, GpuOnHost };
+  ///
+  /// With `kernels` = Gpu, the kernels are compiled to PTX (emitPtx) for device 0's
+  /// architecture (gpuArchForDevice) and loaded there (rt::gpu::CudaModule); the host side
+  /// (lowerToGpuHost) is compiled here, its launches and allocations bound to the launcher.
+  /// run() copies the arguments into managed memory, runs the host code, waits for the
+  /// device and copies the results back. Bypasses the compile cache; fails with E0601 /
+  /// E0602 (rt::Error, thrown) when the device is missing or refuses the module.
+  enum class Kernels { Cpu, GpuOnHost, Gpu };
   static llvm::Expected<std::unique_ptr<CpuJit>> compile(mlir::ModuleOp module,
                                                          llvm::StringRef name, int optLevel = 3,
                                                          Kernels kernels = Kernels::Cpu);
@@ -117,7 +129,14 @@ private:
   /// Links a cached object into a fresh ORC LLJIT and looks up function `name`.
   llvm::Error loadObject(std::unique_ptr<llvm::MemoryBuffer> object, llvm::StringRef name);
 
+  /// run() on the GPU: the arguments and results in managed memory around the host code.
+  std::vector<rt::Tensor> runOnGpu(const std::vector<rt::Tensor> &args) const;
+
   std::unique_ptr<mlir::ExecutionEngine> engine_;
+  /// The loaded kernels, for Kernels::Gpu.
+  std::unique_ptr<rt::gpu::CudaModule> gpu_;
+  /// Symbols defined for the host code before the process's (the GPU launcher's).
+  llvm::StringMap<void *> extraSymbols_;
   std::unique_ptr<llvm::orc::LLJIT> loaded_;
   /// The packed entry point `_mlir__mlir_ciface_<name>`: one pointer per memref descriptor.
   void (*entry_)(void **) = nullptr;

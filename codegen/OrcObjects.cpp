@@ -282,7 +282,7 @@ std::string dumpObject(mlir::ExecutionEngine &engine) {
 }
 
 llvm::Expected<std::unique_ptr<llvm::orc::LLJIT>>
-linkObject(std::unique_ptr<llvm::MemoryBuffer> object) {
+linkObject(std::unique_ptr<llvm::MemoryBuffer> object, const llvm::StringMap<void *> &symbols) {
   initializeNativeTarget();
   auto machineBuilder = llvm::orc::JITTargetMachineBuilder::detectHost();
   if (!machineBuilder)
@@ -306,6 +306,15 @@ linkObject(std::unique_ptr<llvm::MemoryBuffer> object) {
   if (!lljit)
     return lljit.takeError();
   llvm::orc::JITDylib &dylib = (*lljit)->getMainJITDylib();
+  if (!symbols.empty()) {
+    llvm::orc::SymbolMap defined;
+    for (const auto &entry : symbols)
+      defined[(*lljit)->mangleAndIntern(entry.getKey())] = {
+          llvm::orc::ExecutorAddr::fromPtr(entry.getValue()),
+          llvm::JITSymbolFlags::Exported | llvm::JITSymbolFlags::Callable};
+    if (llvm::Error error = dylib.define(llvm::orc::absoluteSymbols(std::move(defined))))
+      return error;
+  }
   // libm, libc and libomp symbols come from the process, as in mlir::ExecutionEngine.
   auto process = llvm::orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(
       (*lljit)->getDataLayout().getGlobalPrefix());

@@ -57,9 +57,11 @@ llvm::Expected<std::string> compileObject(mlir::ModuleOp module, int optLevel,
 /// empty when it cannot be read.
 std::string dumpObject(mlir::ExecutionEngine &engine);
 
-/// A fresh LLJIT for the host holding `object`, whose undefined symbols resolve to the
-/// process's and to the kernel library's (KernelLibrary.h).
+/// A fresh LLJIT for the host holding `object`, whose undefined symbols resolve to
+/// `symbols` (the GPU launcher's, for a GPU function's host code), to the process's and to
+/// the kernel library's (KernelLibrary.h).
 llvm::Expected<std::unique_ptr<llvm::orc::LLJIT>>
-linkObject(std::unique_ptr<llvm::MemoryBuffer> object);
+linkObject(std::unique_ptr<llvm::MemoryBuffer> object,
+           const llvm::StringMap<void *> &symbols = {});
 
 } // namespace nnx::codegen

@@ -37,6 +37,12 @@ mlir::LogicalResult lowerToLLVMDialect(mlir::ModuleOp module);
 /// buffers) to the LLVM dialect, with the tail of the same pipeline: for the kernel library.
 mlir::LogicalResult lowerKernelsToLLVMDialect(mlir::ModuleOp module);
 
+/// Lowers the host side of a function compiled for the GPU (gpu/GpuPipeline.h lowerToGpuHost:
+/// loops, allocations and calls of the launcher) to the LLVM dialect with the same tail, but
+/// with every allocation through _mlir_memref_to_llvm_alloc/_free, which the GPU launcher
+/// binds to managed memory (runtime/gpu/CudaLauncher.h) so that its kernels can address it.
+mlir::LogicalResult lowerGpuHostToLLVMDialect(mlir::ModuleOp module);
+
 /// The kernel library's kernels a model compiled on this host may call: the serial and the
 /// parallel GEMM kernel of the host's default blocking (cpu/Pipeline.cpp hostGemmOptions;
 /// NNX_GEMM_BLOCKING is not applied). What the build ships (`nnxrun cache --build-kernels`).

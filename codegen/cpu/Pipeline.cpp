@@ -53,7 +53,7 @@ namespace {
 
 /// What the pipeline lowers: a model on buffers (after the shared half), or the kernel
 /// library's GEMM kernels.
-enum class PipelineHalf { Buffers, Kernels };
+enum class PipelineHalf { Buffers, Kernels, GpuHost };
 
 /// The GEMM blocking for the host: BLIS's 6 x 16 register tile of 8-lane vectors with AVX2
 /// (12 of the 16 ymm registers hold accumulators), 8 x 32 of 16-lane vectors with AVX-512
@@ -88,7 +88,7 @@ std::unique_ptr<Pass> createHostGemmSchedulePass() {
 /// and all that the kernel library's GEMM kernels need. `vectorOps`: the module holds vector
 /// dialect ops (the kernels do; models, which only declare the kernels, do not, and skip the
 /// 10 ms the vector conversion takes on a train step).
-void addLoopsToLLVMPasses(OpPassManager &pm, bool vectorOps) {
+void addLoopsToLLVMPasses(OpPassManager &pm, bool vectorOps, bool genericAllocs = false) {
   pm.addPass(createLowerAffinePass());
   // The GEMMs' parallel panel loops become OpenMP worksharing loops (libomp's threads, as
   // many as --threads says), before SCF is flattened into branches.
@@ -115,7 +115,9 @@ void addLoopsToLLVMPasses(OpPassManager &pm, bool vectorOps) {
   // the partial conversions left between them cancel out.
   pm.addPass(createArithToLLVMConversionPass());
   pm.addPass(createConvertControlFlowToLLVMPass());
-  pm.addPass(createFinalizeMemRefToLLVMConversionPass());
+  FinalizeMemRefToLLVMConversionPassOptions memrefOptions;
+  memrefOptions.useGenericFunctions = genericAllocs;
+  pm.addPass(createFinalizeMemRefToLLVMConversionPass(memrefOptions));
   pm.addPass(createConvertFuncToLLVMPass());
   // The OpenMP regions' block arguments and operands to LLVM types, after their bodies.
   pm.addPass(createConvertOpenMPToLLVMPass());
@@ -126,10 +128,12 @@ void addLoopsToLLVMPasses(OpPassManager &pm, bool vectorOps) {
 }
 
 /// The CPU pipeline from bufferization to the LLVM dialect (`Buffers`), or its loops-to-LLVM
-/// tail alone (`Kernels`).
+/// tail alone (`Kernels`; `GpuHost`: with allocations through the generic functions).
 void buildCpuPipeline(OpPassManager &pm, PipelineHalf half) {
   if (half == PipelineHalf::Kernels)
     return addLoopsToLLVMPasses(pm, /*vectorOps=*/true);
+  if (half == PipelineHalf::GpuHost)
+    return addLoopsToLLVMPasses(pm, /*vectorOps=*/false, /*genericAllocs=*/true);
   // nnx to linalg on tensors to buffers: the half shared with the GPU (linalg/TensorPipeline.cpp).
   addBufferizationPasses(pm);
   // f32 matmuls big enough become packed, register-tiled FMA loop nests. On buffers, so that
@@ -162,6 +166,10 @@ LogicalResult lowerToLLVMDialect(ModuleOp module) {
 
 LogicalResult lowerKernelsToLLVMDialect(ModuleOp module) {
   return runPasses(module, [](OpPassManager &pm) { buildCpuPipeline(pm, PipelineHalf::Kernels); });
+}
+
+LogicalResult lowerGpuHostToLLVMDialect(ModuleOp module) {
+  return runPasses(module, [](OpPassManager &pm) { buildCpuPipeline(pm, PipelineHalf::GpuHost); });
 }
 
 std::string translateToLLVMIR(ModuleOp module) {

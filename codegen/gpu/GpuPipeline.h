@@ -34,6 +34,17 @@ mlir::LogicalResult lowerToGpuLaunches(mlir::ModuleOp module);
 /// (lowerKernelsToLLVMDialect). Runs the kernels' exact index arithmetic on the CPU.
 mlir::LogicalResult lowerToHostLoops(mlir::ModuleOp module);
 
+/// lowerToGpuLaunches, then the kernels outlined and every launch a call of the runtime's
+/// launcher (nnx-gpu-launch-to-runtime-calls): the host side of a GPU function, for
+/// lowerGpuHostToLLVMDialect. The module attribute `nnx.gpu_kernels` lists the kernels'
+/// names (their entries in emitPtx's text) in the order the calls index them.
+mlir::LogicalResult lowerToGpuHost(mlir::ModuleOp module);
+
+/// The newest architecture of isSupportedGpuArch a device of compute capability
+/// `major`.`minor` runs (PTX is forward compatible: an sm_100 device runs sm_90 PTX), or ""
+/// below sm_80.
+std::string gpuArchForDevice(int major, int minor);
+
 /// The PTX of every kernel of an nnx module, for `arch` (isSupportedGpuArch): the kernels are
 /// outlined from lowerToGpuLaunches' IR, lowered to NVVM and compiled by LLVM's NVPTX back
 /// end at -O3 (PTX ISA 7.8). Each kernel's entry is named after its gpu.module. The host

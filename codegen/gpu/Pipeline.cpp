@@ -28,6 +28,7 @@ using namespace mlir;
 namespace nnx::codegen {
 
 #define GEN_PASS_DECL_GPULAUNCHTOLOOPSPASS
+#define GEN_PASS_DECL_GPULAUNCHTORUNTIMECALLSPASS
 #define GEN_PASS_DECL_GPUMAPLOOPSPASS
 #define GEN_PASS_DECL_GPUSINKHOSTSCALARSPASS
 #include "codegen/gpu/Passes.h.inc"
@@ -112,6 +113,24 @@ LogicalResult lowerToHostLoops(ModuleOp module) {
     return failure();
   // Blocks and threads as sequential loops, the body unchanged.
   return runPasses(module, [](OpPassManager &pm) { pm.addPass(createGpuLaunchToLoopsPass()); });
+}
+
+LogicalResult lowerToGpuHost(ModuleOp module) {
+  if (failed(lowerToGpuLaunches(module)))
+    return failure();
+  return runPasses(module, [](OpPassManager &pm) {
+    // The same outlining as lowerToNVVM, so that the kernels' names match emitPtx's entries.
+    pm.addPass(createGpuKernelOutliningPass());
+    pm.addPass(createGpuLaunchToRuntimeCallsPass());
+  });
+}
+
+std::string gpuArchForDevice(int major, int minor) {
+  int capability = major * 10 + minor;
+  for (int arch : {90, 89, 86, 80})
+    if (capability >= arch)
+      return "sm_" + std::to_string(arch);
+  return "";
 }
 
 LogicalResult lowerToNVVM(ModuleOp module) {

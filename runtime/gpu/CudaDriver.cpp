@@ -14,6 +14,7 @@
 
 #include <cstdlib>
 #include <mutex>
+#include <type_traits>
 
 namespace nnx::rt::gpu {
 namespace {
@@ -37,6 +38,9 @@ std::string errorName(void *library, int result) {
     return text;
   return "CUresult " + std::to_string(result);
 }
+
+/// The library probe() opened, kept for cudaApi().
+void *openedLibrary = nullptr;
 
 CudaProbe probe() {
   CudaProbe found;
@@ -68,6 +72,7 @@ CudaProbe probe() {
     return found;
   }
   found.driverLoaded = true;
+  openedLibrary = library;
   if (int result = count(&found.deviceCount); result != 0) {
     found.error = "cuDeviceGetCount: " + errorName(library, result);
     found.deviceCount = 0;
@@ -111,6 +116,38 @@ CudaProbe probeCuda() {
   static CudaProbe found;
   std::call_once(once, [] { found = probe(); });
   return found;
+}
+
+std::string CudaApi::errorName(int result) const { return nnx::rt::gpu::errorName(library, result); }
+
+const CudaApi *cudaApi() {
+  static std::once_flag once;
+  static CudaApi api;
+  static bool complete = false;
+  std::call_once(once, [] {
+    CudaProbe found = probeCuda();
+    if (!found.driverLoaded || found.deviceCount == 0)
+      return;
+    void *library = openedLibrary;
+    api.library = library;
+    // The _v2 entry points are the ones cuda.h maps the plain names to since CUDA 4.
+    auto lookup = [&](auto &pointer, const char *name) {
+      pointer = reinterpret_cast<std::remove_reference_t<decltype(pointer)>>(dlsym(library, name));
+      return pointer != nullptr;
+    };
+    complete = lookup(api.devicePrimaryCtxRetain, "cuDevicePrimaryCtxRetain") &&
+               lookup(api.devicePrimaryCtxRelease, "cuDevicePrimaryCtxRelease_v2") &&
+               lookup(api.ctxSetCurrent, "cuCtxSetCurrent") &&
+               lookup(api.streamCreate, "cuStreamCreate") &&
+               lookup(api.streamSynchronize, "cuStreamSynchronize") &&
+               lookup(api.moduleLoadDataEx, "cuModuleLoadDataEx") &&
+               lookup(api.moduleUnload, "cuModuleUnload") &&
+               lookup(api.moduleGetFunction, "cuModuleGetFunction") &&
+               lookup(api.launchKernel, "cuLaunchKernel") &&
+               lookup(api.memAllocManaged, "cuMemAllocManaged") &&
+               lookup(api.memFree, "cuMemFree_v2");
+  });
+  return complete ? &api : nullptr;
 }
 
 } // namespace nnx::rt::gpu

@@ -8,6 +8,8 @@
 //===----------------------------------------------------------------------===//
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 
 namespace nnx::rt::gpu {
@@ -41,5 +43,34 @@ struct CudaProbe {
 /// Opens the driver (once per process; the library stays loaded) and describes device 0.
 /// Never throws: a missing driver or device is a CudaProbe with `error` set.
 CudaProbe probeCuda();
+
+/// The driver entry points the launcher (CudaLauncher.h) calls, looked up in the library
+/// probeCuda opened. The driver's types are spelled plainly: CUresult is an int (0 is
+/// CUDA_SUCCESS), CUdevice an int, every handle (context, module, function, stream) a
+/// pointer, CUdeviceptr a 64-bit integer.
+struct CudaApi {
+  int (*devicePrimaryCtxRetain)(void **context, int device);
+  int (*devicePrimaryCtxRelease)(int device);
+  int (*ctxSetCurrent)(void *context);
+  int (*streamCreate)(void **stream, unsigned flags);
+  int (*streamSynchronize)(void *stream);
+  int (*moduleLoadDataEx)(void **module, const void *image, unsigned numOptions, int *options,
+                          void **optionValues);
+  int (*moduleUnload)(void *module);
+  int (*moduleGetFunction)(void **function, void *module, const char *name);
+  int (*launchKernel)(void *function, unsigned gridX, unsigned gridY, unsigned gridZ,
+                      unsigned blockX, unsigned blockY, unsigned blockZ,
+                      unsigned sharedMemBytes, void *stream, void **kernelParams, void **extra);
+  int (*memAllocManaged)(uint64_t *pointer, size_t bytes, unsigned flags);
+  int (*memFree)(uint64_t pointer);
+  /// "CUDA_ERROR_OUT_OF_MEMORY" for a CUresult, or "CUresult N" when the driver cannot name it.
+  std::string errorName(int result) const;
+  void *library = nullptr;
+};
+
+/// The driver's entry points, when probeCuda found a driver and a device and the driver has
+/// every one of them; null otherwise (probeCuda().error says why, or this is a driver older
+/// than CUDA 7, which lacks the primary-context calls).
+const CudaApi *cudaApi();
 
 } // namespace nnx::rt::gpu

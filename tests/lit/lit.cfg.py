@@ -6,6 +6,7 @@
 #   %nnxrun    the nnxrun binary under test
 #   %nnx-opt   the nnx-opt binary (IR passes, *.mlir tests); defaults to the one beside nnxrun
 #   %examples  the examples/ directory of the source tree
+#   %fake_cuda the stand-in CUDA driver library (tests/gpu/FakeCuda.cpp)
 #   FileCheck, not: from LLVM 19's tools (llvm-19-tools)
 import os
 import lit.formats
@@ -27,6 +28,11 @@ root = os.path.abspath(os.path.join(config.test_source_root, "..", ".."))
 nnx_opt = lit_config.params.get("nnx_opt") or os.path.join(os.path.dirname(nnxrun), "nnx-opt")
 
 config.substitutions.append(("%nnx-opt", nnx_opt))
+# The stand-in CUDA driver (tests/gpu/FakeCuda.cpp) for the launcher's tests; defaults to the
+# one the build puts beside the tests.
+fake_cuda = lit_config.params.get("fake_cuda") or os.path.join(
+    os.path.dirname(nnxrun), "..", "tests", "gpu", "libnnx_fake_cuda.so")
+config.substitutions.append(("%fake_cuda", os.path.abspath(fake_cuda)))
 config.substitutions.append(("%nnxrun", nnxrun))
 config.substitutions.append(("%examples", os.path.join(root, "examples")))
 config.substitutions.append(("%exitcode", "sh " + os.path.join(config.test_source_root, "Inputs", "exitcode.sh")))

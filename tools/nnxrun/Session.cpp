@@ -365,15 +365,12 @@ Backend parseBackend(const std::string &name) {
                          rt::gpu::cudaDriverLibrary() + ")",
                      "use --backend jit for the CPU; `nnxrun emit --stage ptx` compiles the "
                      "GPU kernels without a GPU"});
-  std::string arch = cuda.device.arch();
-  throw rt::Error("E0301",
-                  "running on the GPU is not supported yet (found " + cuda.device.name + ", " +
-                      arch + ")",
-                  {codegen::isSupportedGpuArch(arch)
-                       ? "`nnxrun emit --stage ptx --gpu-arch " + arch +
-                             "` compiles the kernels for it; --backend jit runs on the CPU"
-                       : "nnx generates PTX for sm_80, sm_86, sm_89 and sm_90, not " + arch +
-                             "; --backend jit runs on the CPU"});
+  if (codegen::gpuArchForDevice(cuda.device.major, cuda.device.minor).empty())
+    throw rt::Error("E0601",
+                    "the GPU " + cuda.device.name + " (" + cuda.device.arch() +
+                        ") is older than sm_80, the oldest architecture nnx compiles for",
+                    {"use --backend jit for the CPU"});
+  return Backend::Gpu;
 }
 
 std::vector<rt::Tensor> Session::execute(func::FuncOp func, Backend backend, rt::State &state,

@@ -29,14 +29,14 @@
 
 namespace nnx::tool {
 
-/// Which executor runs traced functions: the interpreter, the CPU JIT, or the GPU's kernels
+/// Which executor runs traced functions: the interpreter, the CPU JIT, the GPU's kernels
 /// with their blocks and threads run as loops on the CPU (`gpu-host`: the GPU lowering,
-/// checkable without a GPU; codegen/gpu/GpuPipeline.h).
-enum class Backend { Interp, Jit, GpuHost };
+/// checkable without a GPU; codegen/gpu/GpuPipeline.h), or the kernels on a CUDA device.
+enum class Backend { Interp, Jit, GpuHost, Gpu };
 
-/// The backend `name` (--backend) names: interp, jit or gpu-host. `gpu` throws rt::Error:
-/// E0601 without a CUDA driver or device (the driver's error named), E0301 where there is
-/// one (running on the device is not built yet; `emit --stage ptx` compiles the kernels).
+/// The backend `name` (--backend) names: interp, jit, gpu-host or gpu. `gpu` throws
+/// rt::Error E0601 without a CUDA driver or device (the driver's error named), or when the
+/// device is older than sm_80.
 Backend parseBackend(const std::string &name);
 
 /// Throws the diagnostic for a failed compile: E0302 ("not supported on the GPU yet", with
