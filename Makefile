@@ -103,6 +103,7 @@ bench: deps
 	.venv/bin/python bench/train_step.py --nnxrun $(NNXRUN) --threads 1
 	.venv/bin/python bench/train_step.py --nnxrun $(NNXRUN) --threads 2
 	.venv/bin/python bench/transforms.py --nnxrun $(NNXRUN)
+	.venv/bin/python bench/gpu.py --nnxrun $(NNXRUN)
 	.venv/bin/python bench/compile_scaling.py --nnxrun $(NNXRUN)
 
 vscode-extension: deps

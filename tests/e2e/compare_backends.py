@@ -8,7 +8,8 @@ saved states (rng counters included) must be equal. Train-mode cases check that 
 the same masks on both backends, in scanned layers too. Train steps (forward, backward and optimizer update in one
 function, dropout active) and `nnxrun grad` are compared the same way: the weights, optimizer
 moments and rng counters after training, and every gradient. Prints one line per case and
-"N passed, M failed".
+"N passed, M failed". `--backends interp,gpu` compares a CUDA device instead
+(tests/gpu/run_device.py).
 """
 import argparse
 import os
@@ -164,10 +165,17 @@ def run_grad_case(nnxrun, examples, tmp, case):
 
 
 def main():
+    global BACKENDS
     ap = argparse.ArgumentParser()
     ap.add_argument("--nnxrun", required=True)
     ap.add_argument("--examples", required=True)
+    ap.add_argument("--backends", default=",".join(BACKENDS),
+                    help="comma-separated, the interpreter first (tests/gpu/run_device.py: "
+                         "interp,gpu)")
     args = ap.parse_args()
+    BACKENDS = tuple(args.backends.split(","))
+    if BACKENDS[0] != "interp" or len(BACKENDS) < 2:
+        ap.error("--backends: interp first, then at least one compiled backend")
     checks = [(f"{c[0]} {c[1]}.{c[2]} ({c[4]})",
                lambda tmp, c=c: run_case(args.nnxrun, args.examples, tmp, c)) for c in CASES]
     checks += [(f"train {c[0]} {c[1]} {c[2]}",
