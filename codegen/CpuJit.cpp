@@ -333,43 +333,50 @@ std::vector<rt::Tensor> CpuJit::run(const std::vector<rt::Tensor> &args) const {
 }
 
 std::vector<rt::Tensor> CpuJit::runOnGpu(const std::vector<rt::Tensor> &args) const {
-  // Managed copies of the arguments and room for the results, freed however the run ends.
-  struct Buffers {
+  using rt::gpu::CudaModule;
+  // Arguments already in managed memory (the results of an earlier run: a train step's
+  // state) are passed as they are; others are copied into managed buffers freed after the
+  // run, however it ends. Results stay in managed memory, owned by their tensors: the state
+  // a train step returns is on the device for the next step, and the host reads a result
+  // (the loss) only when it asks for it, after the run.
+  struct Staged {
     std::vector<void *> pointers;
-    ~Buffers() {
+    ~Staged() {
       for (void *pointer : pointers)
-        rt::gpu::CudaModule::freeManaged(pointer);
+        CudaModule::freeManaged(pointer);
     }
-  } buffers;
-  auto managed = [&](const rt::Tensor &like, const void *contents) {
-    void *pointer = rt::gpu::CudaModule::allocateManaged(like.nbytes());
-    buffers.pointers.push_back(pointer);
-    if (contents)
-      std::memcpy(pointer, contents, like.nbytes());
-    return pointer;
-  };
+  } staged;
   std::vector<std::vector<int64_t>> descriptors;
-  auto describeAt = [&](const rt::Tensor &like, void *pointer) {
+  auto describeAt = [&](const rt::Tensor &like, const void *pointer) {
     std::vector<int64_t> words = makeDescriptor(like);
     words[0] = words[1] = reinterpret_cast<int64_t>(pointer);
     descriptors.push_back(std::move(words));
   };
-  for (const rt::Tensor &tensor : args)
-    describeAt(tensor, managed(tensor, tensor.raw()));
+  for (const rt::Tensor &tensor : args) {
+    if (CudaModule::isManaged(tensor.raw())) {
+      describeAt(tensor, tensor.raw());
+      continue;
+    }
+    void *copy = CudaModule::allocateManaged(tensor.nbytes());
+    staged.pointers.push_back(copy);
+    std::memcpy(copy, tensor.raw(), tensor.nbytes());
+    describeAt(tensor, copy);
+  }
   std::vector<rt::Tensor> results;
-  for (const TensorSpec &spec : results_)
-    results.push_back(rt::Tensor::uninitialized(spec.dtype, spec.shape));
-  size_t firstResult = buffers.pointers.size();
-  for (const rt::Tensor &tensor : results)
-    describeAt(tensor, managed(tensor, nullptr));
+  for (const TensorSpec &spec : results_) {
+    size_t bytes = static_cast<size_t>(rt::numElements(spec.shape)) * rt::dtypeSize(spec.dtype);
+    std::shared_ptr<std::byte> storage(
+        static_cast<std::byte *>(CudaModule::allocateManaged(bytes)),
+        [](std::byte *pointer) { CudaModule::freeManaged(pointer); });
+    results.push_back(rt::Tensor::withStorage(spec.dtype, spec.shape, std::move(storage)));
+    describeAt(results.back(), results.back().raw());
+  }
   std::vector<void *> pointers, packed;
   for (std::vector<int64_t> &descriptor : descriptors)
     pointers.push_back(descriptor.data());
   for (void *&pointer : pointers)
     packed.push_back(&pointer);
   gpu_->run([&] { entry_(packed.data()); });
-  for (size_t i = 0; i < results.size(); ++i)
-    std::memcpy(results[i].raw(), buffers.pointers[firstResult + i], results[i].nbytes());
   return results;
 }
 

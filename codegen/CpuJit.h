@@ -68,9 +68,11 @@ public:
   /// With `kernels` = Gpu, the kernels are compiled to PTX (emitPtx) for device 0's
   /// architecture (gpuArchForDevice) and loaded there (rt::gpu::CudaModule); the host side
   /// (lowerToGpuHost) is compiled here, its launches and allocations bound to the launcher.
-  /// run() copies the arguments into managed memory, runs the host code, waits for the
-  /// device and copies the results back. Bypasses the compile cache; fails with E0601 /
-  /// E0602 (rt::Error, thrown) when the device is missing or refuses the module.
+  /// run() copies into managed memory the arguments that are not there yet (results of an
+  /// earlier run are: a train step's state stays on the device), runs the host code and
+  /// waits for the device; the results are tensors over managed memory. Bypasses the
+  /// compile cache; fails with E0601 / E0602 (rt::Error, thrown) when the device is missing
+  /// or refuses the module.
   enum class Kernels { Cpu, GpuOnHost, Gpu };
   static llvm::Expected<std::unique_ptr<CpuJit>> compile(mlir::ModuleOp module,
                                                          llvm::StringRef name, int optLevel = 3,

@@ -109,6 +109,15 @@ Tensor Tensor::uninitialized(DType dtype, const Shape &shape) {
   return Tensor(dtype, shape, /*zero=*/false);
 }
 
+Tensor Tensor::withStorage(DType dtype, const Shape &shape, std::shared_ptr<std::byte> storage) {
+  assert(storage && "a tensor needs storage");
+  Tensor t;
+  t.dtype_ = dtype;
+  t.shape_ = shape;
+  t.data_ = std::move(storage);
+  return t;
+}
+
 Tensor Tensor::full(DType dtype, const Shape &shape, double value) {
   Tensor t(dtype, shape);
   for (int64_t i = 0, n = t.numel(); i < n; ++i)

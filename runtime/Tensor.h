@@ -42,6 +42,9 @@ public:
   /// results a compiled function writes in full): it skips the zero fill, a pass over memory
   /// as long as the write itself. Throws like the constructor when the shape is too large.
   static Tensor uninitialized(DType dtype, const Shape &shape);
+  /// A tensor over `storage`, which holds at least nbytes() bytes, 64-byte aligned, and is
+  /// released by its deleter (the GPU runtime's results live in managed memory this way).
+  static Tensor withStorage(DType dtype, const Shape &shape, std::shared_ptr<std::byte> storage);
   /// Every element set to `value` (converted to the dtype; bool: value != 0).
   static Tensor full(DType dtype, const Shape &shape, double value);
   /// A rank-0 tensor.

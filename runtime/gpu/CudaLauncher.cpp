@@ -75,16 +75,21 @@ struct RunState {
 };
 RunState *running = nullptr;
 
-/// Host memory handed out in place of managed memory after a failed allocation.
-std::mutex fallbackMutex;
+/// Host memory handed out in place of managed memory after a failed allocation, and the
+/// live managed allocations (for isManaged).
+std::mutex allocationMutex;
 std::set<void *> fallbacks;
+std::set<const void *> managed;
 
 void *allocate(size_t bytes) {
   const Device &d = running ? *running->device : device();
   uint64_t pointer = 0;
   int r = d.api->memAllocManaged(&pointer, bytes == 0 ? 1 : bytes, kAttachGlobal);
-  if (r == 0)
+  if (r == 0) {
+    std::lock_guard<std::mutex> lock(allocationMutex);
+    managed.insert(reinterpret_cast<void *>(pointer));
     return reinterpret_cast<void *>(pointer);
+  }
   std::string message = "cuMemAllocManaged of " + std::to_string(bytes) +
                         " bytes failed: " + d.api->errorName(r);
   if (!running)
@@ -92,7 +97,7 @@ void *allocate(size_t bytes) {
   if (running->error.empty())
     running->error = message;
   void *host = std::aligned_alloc(256, (bytes + 255) / 256 * 256 + 256);
-  std::lock_guard<std::mutex> lock(fallbackMutex);
+  std::lock_guard<std::mutex> lock(allocationMutex);
   fallbacks.insert(host);
   return host;
 }
@@ -101,11 +106,12 @@ void release(void *pointer) {
   if (!pointer)
     return;
   {
-    std::lock_guard<std::mutex> lock(fallbackMutex);
+    std::lock_guard<std::mutex> lock(allocationMutex);
     if (fallbacks.erase(pointer)) {
       std::free(pointer);
       return;
     }
+    managed.erase(pointer);
   }
   const Device &d = running ? *running->device : device();
   if (int r = d.api->memFree(reinterpret_cast<uint64_t>(pointer)); r && running &&
@@ -196,6 +202,11 @@ void CudaModule::run(const std::function<void()> &hostCode) const {
 void *CudaModule::allocateManaged(size_t bytes) { return allocate(bytes); }
 
 void CudaModule::freeManaged(void *pointer) { release(pointer); }
+
+bool CudaModule::isManaged(const void *pointer) {
+  std::lock_guard<std::mutex> lock(allocationMutex);
+  return managed.count(pointer) != 0;
+}
 
 std::vector<std::pair<std::string, void *>> launcherSymbols() {
   return {{"nnx_gpu_launch", reinterpret_cast<void *>(&nnx_gpu_launch)},

@@ -43,6 +43,9 @@ public:
   /// with freeManaged. Throws E0602 when the device has no room.
   static void *allocateManaged(size_t bytes);
   static void freeManaged(void *pointer);
+  /// Whether `pointer` is the start of a live allocateManaged (or host code) allocation:
+  /// a tensor there is passed to the kernels as it is, without a copy.
+  static bool isManaged(const void *pointer);
 
 private:
   void *module_ = nullptr;

@@ -7,8 +7,8 @@
 // grid and block fit CUDA's limits, and the parameter array nnx passes holds exactly as many
 // pointers as the PTX entry declares parameters (nnx ends it with a null), each read.
 //
-// NNX_FAKE_CUDA_TRACE=FILE appends one line per module load, launch and, at exit, the count
-// of managed allocations still live. NNX_FAKE_CUDA_FAIL=NAME[@N] makes the N-th call (first
+// NNX_FAKE_CUDA_TRACE=FILE appends one line per module load, launch (and managed allocation,
+// with NNX_FAKE_CUDA_TRACE_ALLOCS=1) and, at exit, the count of allocations still live. NNX_FAKE_CUDA_FAIL=NAME[@N] makes the N-th call (first
 // by default) of driver function NAME fail with a fitting CUDA error.
 //
 //===----------------------------------------------------------------------===//
@@ -190,6 +190,8 @@ int cuMemAllocManaged(uint64_t *pointer, size_t bytes, unsigned) {
   if (failing("cuMemAllocManaged"))
     return 2;
   void *p = std::calloc(1, bytes);
+  if (const char *allocs = std::getenv("NNX_FAKE_CUDA_TRACE_ALLOCS"); allocs && *allocs == '1')
+    trace("alloc " + std::to_string(bytes));
   std::lock_guard<std::mutex> lock(mutex);
   live.insert(p);
   *pointer = reinterpret_cast<uint64_t>(p);
