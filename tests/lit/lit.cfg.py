@@ -39,6 +39,10 @@ config.substitutions.append(("%exitcode", "sh " + os.path.join(config.test_sourc
 config.substitutions.append(("%inputs", os.path.join(config.test_source_root, "Inputs")))
 config.environment["PATH"] = os.pathsep.join([llvm_bin, config.environment.get("PATH", "")])
 config.environment["NO_COLOR"] = "1"
+# No test finds a real CUDA driver, so that `--stage ptx`'s default architecture (the device's)
+# and `--backend gpu` mean the same on a machine with a GPU; the launcher's tests name the
+# stand-in driver themselves.
+config.environment["NNX_CUDA_DRIVER"] = "/nonexistent/libcuda.so.1"
 # The CPU pipeline verifies the IR after every pass under test (codegen/cpu/Pipeline.cpp).
 config.environment["NNX_VERIFY_PASSES"] = "1"
 # The JIT's compile cache stays in the build tree, not in the user's ~/.cache/nnx.

@@ -13,6 +13,8 @@
 #include "codegen/gpu/GpuPipeline.h"
 #include "runtime/Error.h"
 
+#include "runtime/gpu/CudaDriver.h"
+
 #include "mlir/IR/OperationSupport.h"
 #include "llvm/Support/raw_ostream.h"
 
@@ -20,10 +22,21 @@
 
 namespace nnx::tool {
 
-/// The GPU architecture of `--gpu-arch` (sm_80 when not given); E0410 when unsupported
-/// (an empty one too), E0406 when given without `--stage ptx`.
+/// The architecture of CUDA device 0 when there is one that nnx compiles for, else sm_80.
+static std::string defaultGpuArch() {
+  rt::gpu::CudaProbe cuda = rt::gpu::probeCuda();
+  std::string arch = cuda.deviceCount > 0
+                         ? codegen::gpuArchForDevice(cuda.device.major, cuda.device.minor)
+                         : "";
+  return arch.empty() ? codegen::kDefaultGpuArch : arch;
+}
+
+/// The GPU architecture of `--gpu-arch` (for `--stage ptx` without it: device 0's, else
+/// sm_80); E0410 when unsupported (an empty one too), E0406 when given without `--stage ptx`.
 static std::string gpuArch(const ModelOptions &o) {
-  std::string arch = o.has("--gpu-arch") ? o.gpuArch : codegen::kDefaultGpuArch;
+  std::string arch = o.has("--gpu-arch")  ? o.gpuArch
+                     : o.stage == "ptx" ? defaultGpuArch()
+                                        : codegen::kDefaultGpuArch;
   if (o.has("--gpu-arch") && o.stage != "ptx")
     throw rt::Error("E0406", "--gpu-arch applies to `--stage ptx` only" +
                                  (o.stage.empty() ? "" : ", not `--stage " + o.stage + "`"));

@@ -216,7 +216,8 @@ int main(int argc, char **argv) {
                     "print the train step at this stage (nnx, linalg, llvm, gpu or ptx) instead "
                     "of training")
       ->check(CLI::IsMember({"nnx", "linalg", "llvm", "gpu", "ptx"}));
-  train->add_option("--gpu-arch", o.gpuArch, "the GPU for --stage ptx (default sm_80)");
+  train->add_option("--gpu-arch", o.gpuArch,
+                    "the GPU for --stage ptx (default: the device's, else sm_80)");
   train->add_option("--epochs", o.epochs, "passes over the training data");
   train->add_option("--steps", o.steps, "train steps (instead of --epochs)");
   train->add_option("--resume", o.resume,
@@ -298,7 +299,8 @@ int main(int argc, char **argv) {
       ->required()
       ->check(CLI::IsMember({"ast", "nnx", "linalg", "llvm", "gpu", "ptx"}));
   emit->add_option("--gpu-arch", o.gpuArch,
-                   "the GPU for --stage ptx: sm_80 (default), sm_86, sm_89 or sm_90");
+                   "the GPU for --stage ptx: sm_80, sm_86, sm_89 or sm_90 (default: the "
+                   "device's, else sm_80)");
 
   try {
     app.parse(argc, argv);
