@@ -32,10 +32,11 @@ constexpr char kMagic[8] = {'N', 'N', 'X', 'O', 'B', 'J', '1', '\n'};
 constexpr size_t kKeySize = 64, kHashSize = 32;
 constexpr size_t kHeaderSize = sizeof(kMagic) + kKeySize + sizeof(uint64_t) + kHashSize;
 
-/// $XDG_CACHE_HOME/nnx, else $HOME/.cache/nnx ("" when neither is set).
+/// $XDG_CACHE_HOME/nnx, else $HOME/.cache/nnx ("" when neither is set). A relative
+/// XDG_CACHE_HOME is ignored, as the XDG Base Directory spec says.
 std::string defaultDirectory() {
   llvm::SmallString<256> path;
-  if (const char *xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
+  if (const char *xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg == '/')
     path = xdg;
   else if (const char *home = std::getenv("HOME"); home && *home)
     llvm::sys::path::append(path, home, ".cache");
@@ -127,8 +128,11 @@ CompileCache &CompileCache::get() {
 }
 
 CompileCache::CompileCache() : directory_(defaultDirectory()) {
-  if (const char *off = std::getenv("NNX_NO_CACHE"); off && *off && std::strcmp(off, "0") != 0)
-    bypassed_ = true;
+  // NNX_NO_CACHE set to anything but "", 0, false, no or off bypasses the cache.
+  if (const char *off = std::getenv("NNX_NO_CACHE"); off && *off) {
+    std::string value = llvm::StringRef(off).lower();
+    bypassed_ = value != "0" && value != "false" && value != "no" && value != "off";
+  }
   enabled_ = !bypassed_ && !directory_.empty();
 }
 

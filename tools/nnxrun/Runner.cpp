@@ -52,6 +52,8 @@ Runner::Runner(mlir::ModuleOp module, mlir::func::FuncOp func, Backend backend,
 
 Runner::~Runner() = default;
 
+bool Runner::fromCache() const { return jit_ && jit_->cacheHit(); }
+
 std::vector<std::string> Runner::outputLabels() const {
   std::vector<std::string> labels;
   for (const auto &[isState, label] : results_)

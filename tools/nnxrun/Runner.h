@@ -43,6 +43,9 @@ public:
   /// The `nnx.name` label of every output ("" when unnamed).
   std::vector<std::string> outputLabels() const;
 
+  /// Whether the JIT loaded the compiled function from the compile cache.
+  bool fromCache() const;
+
 private:
   mlir::func::FuncOp func_;
   std::unique_ptr<codegen::CpuJit> jit_;

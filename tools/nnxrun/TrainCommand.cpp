@@ -554,10 +554,12 @@ int runTrain(const ModelOptions &o) {
               t.split.train.size(), evaluation.c_str(), (long long)batch, tx.c_str());
   // Compile the step before the clock of the first epoch starts.
   auto compileStart = std::chrono::steady_clock::now();
-  if (!t.loss.trainStep(t.data, batch))
+  Runner *step = t.loss.trainStep(t.data, batch);
+  if (!step)
     return s.fail();
-  std::printf("compiled the train step (forward, backward, %s update) in %.0f ms\n",
-              o.optimizer.c_str(), millisSince(compileStart));
+  std::printf("compiled the train step (forward, backward, %s update) in %.0f ms%s\n",
+              o.optimizer.c_str(), millisSince(compileStart),
+              step->fromCache() ? " (from the compile cache)" : "");
   t.log = std::make_unique<TrainLog>(o.logs, valNames, !o.resume.empty());
   if (!o.checkpointDir.empty())
     t.findKept();

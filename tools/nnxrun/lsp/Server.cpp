@@ -71,7 +71,8 @@ std::string stdlibDirectory() {
   char name[32];
   std::snprintf(name, sizeof name, "stdlib-%016llx", static_cast<unsigned long long>(hash));
   std::vector<fs::path> roots;
-  if (const char *xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg)
+  // A relative XDG_CACHE_HOME is ignored (XDG Base Directory spec).
+  if (const char *xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg == '/')
     roots.push_back(fs::path(xdg) / "nnx");
   else if (const char *home = std::getenv("HOME"); home && *home)
     roots.push_back(fs::path(home) / ".cache" / "nnx");
