@@ -10,6 +10,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <limits>
 
 using namespace nnx::rt;
@@ -67,6 +68,30 @@ TEST_CASE("storage is aligned, zero-filled and shared by copies") {
   Tensor view = t.reshaped({5, 3});
   CHECK(view.shape() == Shape{5, 3});
   CHECK(view.sharesStorageWith(t));
+}
+
+TEST_CASE("uninitialized and withStorage tensors") {
+  Tensor u = Tensor::uninitialized(DType::I32, {7, 3});
+  CHECK(u.shape() == Shape{7, 3});
+  CHECK(u.nbytes() == 84);
+  CHECK(reinterpret_cast<uintptr_t>(u.raw()) % 64 == 0);
+  CHECK_THROWS(Tensor::uninitialized(DType::F32, {1LL << 40, 1LL << 40}));
+
+  // Storage owned elsewhere is released by its own deleter when the last tensor goes.
+  int released = 0;
+  {
+    auto *bytes = static_cast<std::byte *>(std::aligned_alloc(64, 64));
+    std::shared_ptr<std::byte> storage(bytes, [&released](std::byte *p) {
+      ++released;
+      std::free(p);
+    });
+    Tensor w = Tensor::withStorage(DType::F32, {2, 2}, std::move(storage));
+    w.set(3, 1.5);
+    Tensor alias = w;
+    CHECK(alias.at(3) == 1.5);
+    CHECK(released == 0);
+  }
+  CHECK(released == 1);
 }
 
 TEST_CASE("constructors and element access") {
