@@ -12,6 +12,7 @@
 #include "runtime/gpu/CudaDriver.h"
 
 #include <cstdlib>
+#include <exception>
 #include <mutex>
 #include <set>
 
@@ -113,10 +114,19 @@ void release(void *pointer) {
     }
     managed.erase(pointer);
   }
-  const Device &d = running ? *running->device : device();
-  if (int r = d.api->memFree(reinterpret_cast<uint64_t>(pointer)); r && running &&
+  // Frees run in tensors' deleters: never throw. Outside a run a context that cannot be
+  // made current again leaks the allocation (the driver frees it with the process).
+  const Device *d = running ? running->device : nullptr;
+  if (!d) {
+    try {
+      d = &device();
+    } catch (const std::exception &) {
+      return;
+    }
+  }
+  if (int r = d->api->memFree(reinterpret_cast<uint64_t>(pointer)); r && running &&
                                                                     running->error.empty())
-    running->error = "cuMemFree failed: " + d.api->errorName(r);
+    running->error = "cuMemFree failed: " + d->api->errorName(r);
 }
 
 extern "C" void *nnxGpuAlloc(int64_t bytes) { return allocate(static_cast<size_t>(bytes)); }
