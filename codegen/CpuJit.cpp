@@ -194,10 +194,13 @@ llvm::Expected<std::unique_ptr<CpuJit>> CpuJit::compile(ModuleOp module, llvm::S
     if (arch.empty())
       throw rt::Error("E0601", "the GPU " + cuda.device.name + " (" + cuda.device.arch() +
                                    ") is older than sm_80, the oldest nnx compiles for");
+    Clock::time_point ptxStart = Clock::now();
     auto text = emitPtx(*lowered, arch);
     if (!text)
       return text.takeError();
     ptx = std::move(*text);
+    jit->ptxMillis_ = millisSince(ptxStart);
+    start = Clock::now(); // the host side's lowering starts now
   }
   if (failed(lowerForHost(*lowered, kernels)))
     return makeError("cannot compile '" + name + "' for the CPU:\n" + diagnostics.text());
@@ -206,11 +209,13 @@ llvm::Expected<std::unique_ptr<CpuJit>> CpuJit::compile(ModuleOp module, llvm::S
     if (auto list = (*lowered)->getAttrOfType<ArrayAttr>("nnx.gpu_kernels"))
       for (Attribute entry : list)
         names.push_back(llvm::cast<StringAttr>(entry).str());
+    Clock::time_point loadStart = Clock::now();
     jit->gpu_ = std::make_unique<rt::gpu::CudaModule>(ptx, names);
+    jit->moduleLoadMillis_ = millisSince(loadStart);
     for (auto &[symbol, address] : rt::gpu::launcherSymbols())
       jit->extraSymbols_[symbol] = address;
   }
-  jit->lowerMillis_ = millisSince(start);
+  jit->lowerMillis_ = millisSince(start) - jit->moduleLoadMillis_;
   start = Clock::now();
   std::string object;
   if (llvm::Error error =

@@ -101,6 +101,11 @@ public:
   double codegenMillis() const {
     return llvmMillis_ - kernelMillis_ - phases_.translate - phases_.optimize;
   }
+  /// For Kernels::Gpu: milliseconds compile() spent compiling the kernels to PTX, and the
+  /// driver loading them (its own JIT of the PTX); 0 otherwise. Not part of lowerMillis()
+  /// and llvmMillis(), which are the host side's.
+  double ptxMillis() const { return ptxMillis_; }
+  double moduleLoadMillis() const { return moduleLoadMillis_; }
   /// Whether compile() loaded the object from the compile cache (CompileCache.h) instead of
   /// lowering and compiling; cacheMillis() is what that took (key, read, checks, linking).
   bool cacheHit() const { return cacheHit_; }
@@ -144,6 +149,7 @@ private:
   void (*entry_)(void **) = nullptr;
   std::vector<TensorSpec> args_, results_;
   double lowerMillis_ = 0.0, llvmMillis_ = 0.0, cacheMillis_ = 0.0, kernelMillis_ = 0.0;
+  double ptxMillis_ = 0.0, moduleLoadMillis_ = 0.0;
   LlvmPhaseMillis phases_;
   bool cacheHit_ = false;
 };

@@ -8,9 +8,13 @@
 #include "runtime/gpu/CudaDriver.h"
 
 #include <dlfcn.h>
+#include <elf.h>
 #include <sys/stat.h>
 
 #include <cctype>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
 
 #include <cstdlib>
 #include <mutex>
@@ -42,15 +46,55 @@ std::string errorName(void *library, int result) {
 /// The library probe() opened, kept for cudaApi().
 void *openedLibrary = nullptr;
 
+/// Why the ELF shared object at `path` (`size` bytes) would fault the loader, or "": its
+/// segments and section headers must lie inside the file. dlopen maps a truncated library
+/// and the process dies of SIGBUS when the loader touches a page past its end.
+std::string checkElf(const std::string &path, off_t size) {
+  std::FILE *file = std::fopen(path.c_str(), "rb");
+  if (!file)
+    return std::strerror(errno);
+  Elf64_Ehdr header;
+  bool ok = std::fread(&header, sizeof header, 1, file) == 1 &&
+            std::memcmp(header.e_ident, ELFMAG, SELFMAG) == 0 &&
+            header.e_ident[EI_CLASS] == ELFCLASS64;
+  std::string problem = ok ? "" : "not a 64-bit ELF shared library";
+  auto inside = [&](uint64_t offset, uint64_t bytes) {
+    return offset <= uint64_t(size) && bytes <= uint64_t(size) - offset;
+  };
+  if (ok && !inside(header.e_shoff, uint64_t(header.e_shnum) * header.e_shentsize))
+    problem = "truncated (its section headers lie past the end of the file)";
+  for (unsigned i = 0; ok && problem.empty() && i < header.e_phnum; ++i) {
+    Elf64_Phdr segment;
+    if (!inside(header.e_phoff + uint64_t(i) * header.e_phentsize, sizeof segment) ||
+        std::fseek(file, long(header.e_phoff + uint64_t(i) * header.e_phentsize), SEEK_SET) != 0 ||
+        std::fread(&segment, sizeof segment, 1, file) != 1)
+      problem = "truncated (its program headers lie past the end of the file)";
+    else if (segment.p_type == PT_LOAD && !inside(segment.p_offset, segment.p_filesz))
+      problem = "truncated (a segment lies past the end of the file)";
+  }
+  std::fclose(file);
+  return problem;
+}
+
 CudaProbe probe() {
   CudaProbe found;
   std::string path = cudaDriverLibrary();
-  // dlopen of a FIFO or device blocks or reads forever: a path must name a regular file.
+  // dlopen of a FIFO or device blocks or reads forever: a path must name a regular file; and
+  // of a truncated library faults (checkElf). A bare name is the loader's to find.
   struct stat info;
-  if (path.find('/') != std::string::npos &&
-      (stat(path.c_str(), &info) != 0 || !S_ISREG(info.st_mode))) {
-    found.error = "cannot load " + path + ": not a regular file";
-    return found;
+  if (path.find('/') != std::string::npos) {
+    if (stat(path.c_str(), &info) != 0) {
+      found.error = "cannot load " + path + ": " + std::strerror(errno);
+      return found;
+    }
+    if (!S_ISREG(info.st_mode)) {
+      found.error = "cannot load " + path + ": not a regular file";
+      return found;
+    }
+    if (std::string problem = checkElf(path, info.st_size); !problem.empty()) {
+      found.error = "cannot load " + path + ": " + problem;
+      return found;
+    }
   }
   void *library = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
   if (!library) {

@@ -72,6 +72,8 @@ const Device &device() {
 struct RunState {
   const Device *device = nullptr; ///< set up before the host code runs: no throwing lookups
   const std::vector<void *> *functions = nullptr;
+  const std::vector<std::string> *names = nullptr; ///< the kernels', for messages
+  int64_t lastKernel = -1;                          ///< the last one launched
   std::string error; ///< the first failure, "" while none
 };
 RunState *running = nullptr;
@@ -161,11 +163,16 @@ extern "C" void nnx_gpu_launch(int64_t kernel, int64_t gridX, int64_t gridY, int
   int r = d.api->launchKernel((*running->functions)[size_t(kernel)], unsigned(gridX),
                               unsigned(gridY), unsigned(gridZ), unsigned(blockX), unsigned(blockY),
                               unsigned(blockZ), 0, d.stream, pointers.data(), nullptr);
+  running->lastKernel = kernel;
   if (r)
-    running->error = "cuLaunchKernel failed: " + d.api->errorName(r);
+    running->error = "cuLaunchKernel of `" + (*running->names)[size_t(kernel)] +
+                     "` failed: " + d.api->errorName(r);
 }
 
 CudaModule::CudaModule(const std::string &ptx, const std::vector<std::string> &kernels) {
+  // A function without kernels (empty tensors, shapes only) loads nothing.
+  if (kernels.empty())
+    return;
   const Device &d = device();
   char log[8192] = {};
   int options[] = {kJitErrorLogBuffer, kJitErrorLogBufferSizeBytes};
@@ -180,6 +187,7 @@ CudaModule::CudaModule(const std::string &ptx, const std::vector<std::string> &k
     }
     functions_.push_back(function);
   }
+  names_ = kernels;
 }
 
 CudaModule::~CudaModule() {
@@ -194,6 +202,7 @@ void CudaModule::run(const std::function<void()> &hostCode) const {
   RunState state;
   state.device = &d;
   state.functions = &functions_;
+  state.names = &names_;
   running = &state;
   try {
     hostCode();
@@ -206,7 +215,10 @@ void CudaModule::run(const std::function<void()> &hostCode) const {
   if (!state.error.empty())
     throw Error("E0602", state.error, {kStopNote});
   if (r)
-    fail("cuStreamSynchronize", r, " (a kernel failed)");
+    fail("cuStreamSynchronize", r,
+         state.lastKernel < 0 ? std::string(" (a kernel failed)")
+                              : " (a kernel failed; the last launched was `" +
+                                    names_[size_t(state.lastKernel)] + "`)");
 }
 
 void *CudaModule::allocateManaged(size_t bytes) { return allocate(bytes); }

@@ -50,6 +50,7 @@ public:
 private:
   void *module_ = nullptr;
   std::vector<void *> functions_;
+  std::vector<std::string> names_;
 };
 
 /// The symbols JIT'd host code resolves to the launcher: nnx_gpu_launch and the allocation

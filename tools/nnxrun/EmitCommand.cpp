@@ -18,6 +18,7 @@
 #include "mlir/IR/OperationSupport.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <cstdio>
 #include <iostream>
 
 namespace nnx::tool {
@@ -28,6 +29,11 @@ static std::string defaultGpuArch() {
   std::string arch = cuda.deviceCount > 0
                          ? codegen::gpuArchForDevice(cuda.device.major, cuda.device.minor)
                          : "";
+  if (cuda.deviceCount > 0 && arch.empty())
+    std::fprintf(stderr,
+                 "note: the GPU %s (%s) is older than sm_80, the oldest nnx compiles for; this "
+                 "PTX is for sm_80 and will not load on it\n",
+                 cuda.device.name.c_str(), cuda.device.arch().c_str());
   return arch.empty() ? codegen::kDefaultGpuArch : arch;
 }
 

@@ -46,6 +46,11 @@ Runner::Runner(mlir::ModuleOp module, mlir::func::FuncOp func, Backend backend,
     timings.add("llvm-translate", jit_->translateMillis());
     timings.add("llvm-optimize", jit_->optimizeMillis());
     timings.add("llvm-codegen", jit_->codegenMillis());
+    if (backend == Backend::Gpu) {
+      // jit-lower and jit-llvm are the host side; the kernels are these.
+      timings.add("gpu-ptx", jit_->ptxMillis());
+      timings.add("gpu-module-load", jit_->moduleLoadMillis());
+    }
   }
   timings.add("jit-total", millisSince(start));
 }

@@ -323,7 +323,16 @@ bool trainLoop(Trainer &t, int64_t firstStep, int64_t lastStep, int64_t stepsPer
     std::vector<std::pair<std::string, rt::Tensor>> inputs;
     for (const rt::DataColumn &column : t.data.columns)
       inputs.push_back({column.name, rt::gatherRows(column.values, order, begin, end)});
-    std::vector<rt::Tensor> out = r->run(t.state, inputs);
+    std::vector<rt::Tensor> out;
+    try {
+      out = r->run(t.state, inputs);
+    } catch (const rt::Error &error) {
+      // A device failure (E0602) or another run-time error: say which step it stopped at.
+      std::vector<std::string> notes = error.notes();
+      notes.push_back("training stopped at step " + std::to_string(step + 1) +
+                      "; checkpoints written before it are kept");
+      throw rt::Error(error.code(), error.what(), notes);
+    }
     double loss = out[0].at(0);
     lr = out[1].at(0);
     stepsDone = step + 1;
