@@ -16,7 +16,6 @@
 #include "codegen/gpu/GpuPipeline.h"
 
 #include "ir/Types.h"
-#include "runtime/Error.h"
 #include "runtime/gpu/CudaDriver.h"
 #include "runtime/gpu/CudaLauncher.h"
 
@@ -35,6 +34,7 @@
 #include <cstring>
 #include <future>
 #include <stdexcept>
+#include <system_error>
 
 // libomp's API (omp.h is the compiler's, not a system header).
 extern "C" {
@@ -127,9 +127,6 @@ llvm::Expected<std::vector<CpuJit::TensorSpec>> CpuJit::specsOf(TypeRange types,
 
 /// Lowers an nnx module to the LLVM dialect for `kernels`.
 static LogicalResult lowerForHost(ModuleOp module, CpuJit::Kernels kernels) {
-  if (kernels == CpuJit::Kernels::Gpu)
-    return success(succeeded(lowerToGpuHost(module)) &&
-                   succeeded(lowerGpuHostToLLVMDialect(module)));
   if (kernels == CpuJit::Kernels::GpuOnHost)
     return success(succeeded(lowerToHostLoops(module)) &&
                    succeeded(lowerKernelsToLLVMDialect(module)));
@@ -185,37 +182,25 @@ llvm::Expected<std::unique_ptr<CpuJit>> CpuJit::compile(ModuleOp module, llvm::S
   if (kernels == Kernels::GpuOnHost)
     if (llvm::Error error = checkGpuSupport(*lowered))
       return error;
-  std::string ptx;
   if (kernels == Kernels::Gpu) {
-    // The kernels to PTX for the device, from the same IR the host side is lowered from (the
-    // two lowerings outline the same kernels under the same names).
-    rt::gpu::CudaProbe cuda = rt::gpu::probeCuda();
-    std::string arch = gpuArchForDevice(cuda.device.major, cuda.device.minor);
-    if (arch.empty())
-      throw rt::Error("E0601", "the GPU " + cuda.device.name + " (" + cuda.device.arch() +
-                                   ") is older than sm_80, the oldest nnx compiles for");
-    Clock::time_point ptxStart = Clock::now();
-    auto text = emitPtx(*lowered, arch);
-    if (!text)
-      return text.takeError();
-    ptx = std::move(*text);
-    jit->ptxMillis_ = millisSince(ptxStart);
-    start = Clock::now(); // the host side's lowering starts now
-  }
-  if (failed(lowerForHost(*lowered, kernels)))
+    if (llvm::Error error = jit->compileForGpu(*lowered)) {
+      // What the GPU backend does not compile yet keeps its code (std::errc::not_supported).
+      std::error_code code;
+      std::string text;
+      llvm::handleAllErrors(std::move(error), [&](const llvm::ErrorInfoBase &info) {
+        code = info.convertToErrorCode();
+        text = info.message();
+      });
+      if (code == std::errc::not_supported)
+        return llvm::createStringError(code, text);
+      return makeError("cannot compile '" + name + "' for the GPU: " + text + "\n" +
+                       diagnostics.text());
+    }
+  } else if (failed(lowerForHost(*lowered, kernels))) {
     return makeError("cannot compile '" + name + "' for the CPU:\n" + diagnostics.text());
-  if (kernels == Kernels::Gpu) {
-    std::vector<std::string> names;
-    if (auto list = (*lowered)->getAttrOfType<ArrayAttr>("nnx.gpu_kernels"))
-      for (Attribute entry : list)
-        names.push_back(llvm::cast<StringAttr>(entry).str());
-    Clock::time_point loadStart = Clock::now();
-    jit->gpu_ = std::make_unique<rt::gpu::CudaModule>(ptx, names);
-    jit->moduleLoadMillis_ = millisSince(loadStart);
-    for (auto &[symbol, address] : rt::gpu::launcherSymbols())
-      jit->extraSymbols_[symbol] = address;
   }
-  jit->lowerMillis_ = millisSince(start) - jit->moduleLoadMillis_;
+  // The kernels' PTX and the driver's load are timed apart (ptxMillis, moduleLoadMillis).
+  jit->lowerMillis_ = millisSince(start) - jit->ptxMillis_ - jit->moduleLoadMillis_;
   start = Clock::now();
   std::string object;
   if (llvm::Error error =
@@ -226,6 +211,29 @@ llvm::Expected<std::unique_ptr<CpuJit>> CpuJit::compile(ModuleOp module, llvm::S
   if (!object.empty())
     cache.store(key, object);
   return jit;
+}
+
+llvm::Error CpuJit::compileForGpu(ModuleOp module) {
+  // parseBackend refused devices nnx does not compile for before anything was traced.
+  rt::gpu::CudaProbe cuda = rt::gpu::probeCuda();
+  std::string arch = gpuArchForDevice(cuda.device.major, cuda.device.minor);
+  if (arch.empty())
+    return makeError("no CUDA device of sm_80 or newer");
+  auto ptx = lowerToGpuHost(module, arch, &ptxMillis_);
+  if (!ptx)
+    return ptx.takeError();
+  if (failed(lowerGpuHostToLLVMDialect(module)))
+    return makeError("cannot lower the GPU function's host side");
+  std::vector<std::string> names;
+  if (auto list = module->getAttrOfType<ArrayAttr>("nnx.gpu_kernels"))
+    for (Attribute entry : list)
+      names.push_back(llvm::cast<StringAttr>(entry).str());
+  Clock::time_point loadStart = Clock::now();
+  gpu_ = std::make_unique<rt::gpu::CudaModule>(*ptx, names);
+  moduleLoadMillis_ = millisSince(loadStart);
+  for (auto &[symbol, address] : rt::gpu::launcherSymbols())
+    extraSymbols_[symbol] = address;
+  return llvm::Error::success();
 }
 
 llvm::Error CpuJit::loadObject(std::unique_ptr<llvm::MemoryBuffer> object,

@@ -136,6 +136,10 @@ private:
   /// Links a cached object into a fresh ORC LLJIT and looks up function `name`.
   llvm::Error loadObject(std::unique_ptr<llvm::MemoryBuffer> object, llvm::StringRef name);
 
+  /// Kernels::Gpu's half of compile(): `module` lowered to its host side (LLVM dialect) and
+  /// its kernels' PTX loaded on the device; the launcher's symbols noted for linking.
+  llvm::Error compileForGpu(mlir::ModuleOp module);
+
   /// run() on the GPU: the arguments and results in managed memory around the host code.
   std::vector<rt::Tensor> runOnGpu(const std::vector<rt::Tensor> &args) const;
 

@@ -34,11 +34,14 @@ mlir::LogicalResult lowerToGpuLaunches(mlir::ModuleOp module);
 /// (lowerKernelsToLLVMDialect). Runs the kernels' exact index arithmetic on the CPU.
 mlir::LogicalResult lowerToHostLoops(mlir::ModuleOp module);
 
-/// lowerToGpuLaunches, then the kernels outlined and every launch a call of the runtime's
-/// launcher (nnx-gpu-launch-to-runtime-calls): the host side of a GPU function, for
-/// lowerGpuHostToLLVMDialect. The module attribute `nnx.gpu_kernels` lists the kernels'
-/// names (their entries in emitPtx's text) in the order the calls index them.
-mlir::LogicalResult lowerToGpuHost(mlir::ModuleOp module);
+/// Lowers `module` to the host side of a GPU function and returns the PTX of its kernels for
+/// `arch`, both from one lowering: lowerToGpuLaunches, kernel outlining, the kernels compiled
+/// as emitPtx does (its errors, std::errc::not_supported included), then every launch a call
+/// of the runtime's launcher (nnx-gpu-launch-to-runtime-calls), for lowerGpuHostToLLVMDialect.
+/// The module attribute `nnx.gpu_kernels` lists the kernels' names (their PTX entries) in the
+/// order the calls index them. `ptxMillis`, when given, receives the PTX compile's time.
+llvm::Expected<std::string> lowerToGpuHost(mlir::ModuleOp module, llvm::StringRef arch,
+                                           double *ptxMillis = nullptr);
 
 /// The newest architecture of isSupportedGpuArch a device of compute capability
 /// `major`.`minor` runs (PTX is forward compatible: an sm_100 device runs sm_90 PTX), or ""

@@ -23,6 +23,8 @@
 #include "mlir/Pass/PassManager.h"
 #include "mlir/Transforms/Passes.h"
 
+#include <chrono>
+
 using namespace mlir;
 
 namespace nnx::codegen {
@@ -63,11 +65,8 @@ void addLaunchPasses(OpPassManager &pm) {
   pm.addPass(createCSEPass());
 }
 
-/// Outlined kernels to the LLVM dialect and NVVM.
+/// Outlined kernels (the gpu.modules) to the LLVM dialect and NVVM; the host code stays.
 void addKernelToNVVMPasses(OpPassManager &pm) {
-  // Each launch body becomes a gpu.func in a gpu.module of its own, launched by
-  // gpu.launch_func; the host code keeps allocations and launches.
-  pm.addPass(createGpuKernelOutliningPass());
   OpPassManager &kernels = pm.nest<gpu::GPUModuleOp>();
   // Structured control flow to branches, subviews to explicit offsets and strides, and the
   // affine arithmetic both leave, before the conversion to the LLVM dialect.
@@ -115,14 +114,39 @@ LogicalResult lowerToHostLoops(ModuleOp module) {
   return runPasses(module, [](OpPassManager &pm) { pm.addPass(createGpuLaunchToLoopsPass()); });
 }
 
-LogicalResult lowerToGpuHost(ModuleOp module) {
+LogicalResult lowerToOutlinedKernels(ModuleOp module) {
   if (failed(lowerToGpuLaunches(module)))
     return failure();
-  return runPasses(module, [](OpPassManager &pm) {
-    // The same outlining as lowerToNVVM, so that the kernels' names match emitPtx's entries.
-    pm.addPass(createGpuKernelOutliningPass());
-    pm.addPass(createGpuLaunchToRuntimeCallsPass());
-  });
+  // Each launch body becomes a gpu.func in a gpu.module of its own, launched by
+  // gpu.launch_func; the host code keeps allocations and launches.
+  return runPasses(module, [](OpPassManager &pm) { pm.addPass(createGpuKernelOutliningPass()); });
+}
+
+LogicalResult lowerKernelsToNVVM(ModuleOp module) {
+  return runPasses(module, addKernelToNVVMPasses);
+}
+
+llvm::Expected<std::string> lowerToGpuHost(ModuleOp module, llvm::StringRef arch,
+                                           double *ptxMillis) {
+  if (failed(lowerToOutlinedKernels(module)))
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "cannot lower the module to GPU kernels");
+  // The PTX from these very kernels (emitPtx would lower and outline once more), then the
+  // launches of the host side become calls naming them.
+  auto start = std::chrono::steady_clock::now();
+  llvm::Expected<std::string> ptx = emitOutlinedPtx(module, arch);
+  if (ptxMillis)
+    *ptxMillis =
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start)
+            .count();
+  if (!ptx)
+    return ptx.takeError();
+  if (failed(runPasses(module, [](OpPassManager &pm) {
+        pm.addPass(createGpuLaunchToRuntimeCallsPass());
+      })))
+    return llvm::createStringError(llvm::inconvertibleErrorCode(),
+                                   "cannot lower the GPU launches to launcher calls");
+  return ptx;
 }
 
 std::string gpuArchForDevice(int major, int minor) {
@@ -134,9 +158,8 @@ std::string gpuArchForDevice(int major, int minor) {
 }
 
 LogicalResult lowerToNVVM(ModuleOp module) {
-  if (failed(lowerToGpuLaunches(module)))
-    return failure();
-  return runPasses(module, addKernelToNVVMPasses);
+  return success(succeeded(lowerToOutlinedKernels(module)) &&
+                 succeeded(lowerKernelsToNVVM(module)));
 }
 
 } // namespace nnx::codegen

@@ -196,15 +196,15 @@ private:
 
 namespace {
 
-/// The kernels of `module` as one LLVM module for `machine`: lowered to NVVM, gathered,
-/// libdevice calls replaced, parameter space checked. What emitPtx compiles and
-/// checkGpuSupport vets, so that both refuse the same IR.
+/// The kernels of `module` as one LLVM module for `machine`: lowered to NVVM (from nnx IR,
+/// or from kernels already outlined), gathered, libdevice calls replaced, parameter space
+/// checked. What emitPtx compiles and checkGpuSupport vets, so that both refuse the same IR.
 llvm::Expected<std::unique_ptr<llvm::Module>>
-buildKernelModule(mlir::ModuleOp module, llvm::TargetMachine &machine,
-                  llvm::LLVMContext &context) {
+buildKernelModule(mlir::ModuleOp module, llvm::TargetMachine &machine, llvm::LLVMContext &context,
+                  bool outlined = false) {
   mlir::OwningOpRef<mlir::ModuleOp> lowered(module.clone());
   DiagnosticText diagnostics(module.getContext());
-  if (mlir::failed(lowerToNVVM(*lowered)))
+  if (mlir::failed(outlined ? lowerKernelsToNVVM(*lowered) : lowerToNVVM(*lowered)))
     return makeError("cannot lower the module to NVVM:\n" + diagnostics.text());
   mlir::OwningOpRef<mlir::ModuleOp> kernels = gatherKernels(*lowered);
   if (llvm::Error error = replaceLibdeviceCalls(*kernels))
@@ -231,7 +231,11 @@ llvm::Error checkGpuSupport(mlir::ModuleOp module) {
   return kernels ? llvm::Error::success() : kernels.takeError();
 }
 
-llvm::Expected<std::string> emitPtx(mlir::ModuleOp module, llvm::StringRef arch) {
+namespace {
+
+/// The PTX of `module`'s kernels for `arch`; `outlined`: as buildKernelModule.
+llvm::Expected<std::string> compilePtx(mlir::ModuleOp module, llvm::StringRef arch,
+                                       bool outlined) {
   if (!isSupportedGpuArch(arch))
     return makeError("unsupported GPU architecture '" + arch +
                      "' (supported: sm_80, sm_86, sm_89, sm_90)");
@@ -239,7 +243,7 @@ llvm::Expected<std::string> emitPtx(mlir::ModuleOp module, llvm::StringRef arch)
   if (!machine)
     return machine.takeError();
   llvm::LLVMContext context;
-  auto llvmModule = buildKernelModule(module, **machine, context);
+  auto llvmModule = buildKernelModule(module, **machine, context, outlined);
   if (!llvmModule)
     return llvmModule.takeError();
   optimize(**llvmModule, **machine);
@@ -250,6 +254,16 @@ llvm::Expected<std::string> emitPtx(mlir::ModuleOp module, llvm::StringRef arch)
     return makeError("the NVPTX target cannot emit assembly");
   codegen.run(**llvmModule);
   return std::string(ptx.str());
+}
+
+} // namespace
+
+llvm::Expected<std::string> emitPtx(mlir::ModuleOp module, llvm::StringRef arch) {
+  return compilePtx(module, arch, /*outlined=*/false);
+}
+
+llvm::Expected<std::string> emitOutlinedPtx(mlir::ModuleOp module, llvm::StringRef arch) {
+  return compilePtx(module, arch, /*outlined=*/true);
 }
 
 } // namespace nnx::codegen
