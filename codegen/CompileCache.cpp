@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/CompileCache.h"
+#include "runtime/FileIO.h"
 
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Config/llvm-config.h"
@@ -31,20 +32,6 @@ namespace {
 constexpr char kMagic[8] = {'N', 'N', 'X', 'O', 'B', 'J', '1', '\n'};
 constexpr size_t kKeySize = 64, kHashSize = 32;
 constexpr size_t kHeaderSize = sizeof(kMagic) + kKeySize + sizeof(uint64_t) + kHashSize;
-
-/// $XDG_CACHE_HOME/nnx, else $HOME/.cache/nnx ("" when neither is set). A relative
-/// XDG_CACHE_HOME is ignored, as the XDG Base Directory spec says.
-std::string defaultDirectory() {
-  llvm::SmallString<256> path;
-  if (const char *xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg == '/')
-    path = xdg;
-  else if (const char *home = std::getenv("HOME"); home && *home)
-    llvm::sys::path::append(path, home, ".cache");
-  else
-    return "";
-  llvm::sys::path::append(path, "nnx");
-  return std::string(path);
-}
 
 /// The real path of the executable holding this code (nnx_codegen is a static library: the
 /// nnx binary, or a test's), whatever path and symlinks it was started through
@@ -127,7 +114,7 @@ CompileCache &CompileCache::get() {
   return cache;
 }
 
-CompileCache::CompileCache() : directory_(defaultDirectory()) {
+CompileCache::CompileCache() : directory_(rt::userCacheDirectory()) {
   // NNX_NO_CACHE set to anything but "", 0, false, no or off bypasses the cache.
   if (const char *off = std::getenv("NNX_NO_CACHE"); off && *off) {
     std::string value = llvm::StringRef(off).lower();

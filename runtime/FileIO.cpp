@@ -11,6 +11,7 @@
 
 #include <cctype>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fcntl.h>
@@ -212,6 +213,14 @@ void ensureDirectory(const std::string &dir) {
                              (error ? error.message() : std::string("it is not a directory")));
   if (::access(dir.c_str(), W_OK) != 0)
     throw Error("E0500", "cannot write in `" + dir + "`: " + errnoMessage(errno));
+}
+
+std::string userCacheDirectory() {
+  if (const char *xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg == '/')
+    return std::string(xdg) + "/nnx";
+  if (const char *home = std::getenv("HOME"); home && *home)
+    return std::string(home) + "/.cache/nnx";
+  return "";
 }
 
 } // namespace nnx::rt

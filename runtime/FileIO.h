@@ -52,4 +52,9 @@ void ensureDirectory(const std::string &dir);
 /// The errno value `error` as a lowercase phrase ("no such file or directory").
 std::string errnoMessage(int error);
 
+/// nnx's per-user cache directory: $XDG_CACHE_HOME/nnx, else (or when XDG_CACHE_HOME is not
+/// an absolute path, which the XDG Base Directory spec says to ignore) $HOME/.cache/nnx; ""
+/// when neither is set. The compile cache and the language server's stdlib copy live there.
+std::string userCacheDirectory();
+
 } // namespace nnx::rt

@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "runtime/gpu/CudaDriver.h"
+#include "runtime/FileIO.h"
 
 #include <dlfcn.h>
 #include <elf.h>
@@ -52,7 +53,7 @@ void *openedLibrary = nullptr;
 std::string checkElf(const std::string &path, off_t size) {
   std::FILE *file = std::fopen(path.c_str(), "rb");
   if (!file)
-    return std::strerror(errno);
+    return errnoMessage(errno);
   Elf64_Ehdr header;
   bool ok = std::fread(&header, sizeof header, 1, file) == 1 &&
             std::memcmp(header.e_ident, ELFMAG, SELFMAG) == 0 &&
@@ -84,7 +85,7 @@ CudaProbe probe() {
   struct stat info;
   if (path.find('/') != std::string::npos) {
     if (stat(path.c_str(), &info) != 0) {
-      found.error = "cannot load " + path + ": " + std::strerror(errno);
+      found.error = "cannot load " + path + ": " + errnoMessage(errno);
       return found;
     }
     if (!S_ISREG(info.st_mode)) {

@@ -4,6 +4,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "tools/nnxrun/lsp/Server.h"
+#include "runtime/FileIO.h"
 
 #include "lang/Diagnostics.h"
 #include "lang/Source.h"
@@ -71,11 +72,8 @@ std::string stdlibDirectory() {
   char name[32];
   std::snprintf(name, sizeof name, "stdlib-%016llx", static_cast<unsigned long long>(hash));
   std::vector<fs::path> roots;
-  // A relative XDG_CACHE_HOME is ignored (XDG Base Directory spec).
-  if (const char *xdg = std::getenv("XDG_CACHE_HOME"); xdg && *xdg == '/')
-    roots.push_back(fs::path(xdg) / "nnx");
-  else if (const char *home = std::getenv("HOME"); home && *home)
-    roots.push_back(fs::path(home) / ".cache" / "nnx");
+  if (std::string cache = rt::userCacheDirectory(); !cache.empty())
+    roots.push_back(fs::path(cache));
   roots.push_back(fs::temp_directory_path() / ("nnx-" + std::to_string(::getuid())));
   for (const fs::path &root : roots) {
     fs::path dir = root / name;
