@@ -20,17 +20,15 @@ Usage: .venv/bin/python bench/gpu.py [--nnxrun PATH] [--peak-tflops 67] [--quick
 
 import argparse
 import os
-import re
 import statistics
 import subprocess
 import sys
 import tempfile
 
+from gemm import GEMM_NNX, MEDIAN_RE
+from train_step import COMPILE_RE, EPOCH_RE, write_data
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-GEMM_NNX = "module Gemm() {\n  fn __call__(a, b) = a @ b\n}\n"
-MEDIAN_RE = re.compile(r"timing: run-median\s+([\d.]+) ms")
-EPOCH_RE = re.compile(r"^epoch \d+/\d+ .*\(([\d.]+) s, ([\d.]+) steps/s\)", re.M)
-COMPILE_RE = re.compile(r"compiled the train step .* in ([\d.]+) ms")
 
 
 def nnx(opts, *args):
@@ -58,16 +56,13 @@ def gemm(opts, work, n):
 
 
 def train_step(opts, work, batch):
-  import numpy as np
-  rows = batch * (8 if opts.quick else 32)
-  rng = np.random.default_rng(0)
-  np.save(os.path.join(work, "X.npy"), (rng.standard_normal((rows, 784)) / 28).astype(np.float32))
-  np.save(os.path.join(work, "Y.npy"), rng.integers(0, 10, rows).astype(np.int32))
+  write_data(work, batch * (8 if opts.quick else 32), seed=0)
   p = nnx(opts, "train", os.path.join(REPO, "examples/seed/training.nnx"), "--model",
           "Model(784, 256, 10)", "--loss", "loss_fn", "--data",
           f"{work}/X.npy,{work}/Y.npy", "--optimizer", "sgd", "--lr", "0.1", "--batch",
           str(batch), "--epochs", "3", "--backend", "gpu")
-  rates = [float(m.group(2)) for m in EPOCH_RE.finditer(p.stdout)][1:]
+  rates = [float(m.group(5)) for line in p.stdout.splitlines()
+           if (m := EPOCH_RE.match(line))][1:]
   compiled = COMPILE_RE.search(p.stdout)
   if p.returncode or not rates or not compiled:
     return f"failed: {(p.stderr or p.stdout).strip()[-300:]}"
