@@ -3,8 +3,8 @@
 // With --threads 2 the GEMMs ran on both cores while everything between them — the dropout
 // mask's counter-based RNG (85 us for a 128 x 256 mask), bias and activation, the optimizer
 // update — stayed on one. Every linalg op on buffers whose loops are all parallel and whose
-// iteration space holds at least 2^18 points is tiled along its leading loops into an
-// scf.parallel (OpenMP after convert-scf-to-openmp) of at least kMinTasks tiles; each tile
+// estimated work (points times operations per point) is at least 2^19 is tiled along its
+// leading loops into an scf.parallel (OpenMP after convert-scf-to-openmp) of at least kMinTasks tiles; each tile
 // keeps its inner loops as a linalg op on subviews, which convert-linalg-to-loops makes
 // serial, vectorisable loops. (Parallelising every loop instead made OpenMP collapse the nest
 // into one loop that recomputed each element's indices with divisions, unvectorised: the
@@ -31,12 +31,30 @@ namespace nnx::codegen {
 
 namespace {
 
-/// Points below which a loop nest stays serial. Each parallel nest costs a region start and
-/// join at run time (~2 us) and an outlined OpenMP function at compile time: measured on the
-/// seed's train step, parallelising its ~10 elementwise ops of 32K-200K points added 150-200 ms
-/// of LLVM time for ~50 us per step. At 2^18 points (a 512 x 512 update, ~100 us of work) the
-/// run time saved pays for the compile time within a few hundred steps.
-constexpr int64_t kMinParallelPoints = 1 << 18;
+/// Estimated scalar operations below which a loop nest stays serial (points times
+/// opsPerPoint). Each parallel nest costs a region start and join at run time (~2-5 us) and an
+/// outlined OpenMP function at compile time (~10 ms of LLVM time): measured on the seed's
+/// train step, parallelising all its ~10 elementwise ops of 32K-200K points added 150-200 ms
+/// of LLVM time for ~50 us per step. 2^19 is a 2^18-point copy or a 512 x 512 update: on the
+/// seed step at batch 128 it takes the dropout mask's RNG (32K points, ~130 integer operations
+/// each, 55 us on one core) and the 784 x 256 SGD update (200K points, 90 us, memory-bound),
+/// and leaves the 32K-point bias, activation and mask ops (~10 us each) serial.
+constexpr int64_t kMinParallelWork = 1 << 19;
+
+/// Operations one point of `op` costs, roughly: one per operand (its load or store) and one
+/// per operation of its body, a transcendental counted as the ~20 its polynomial
+/// approximation or libm call costs.
+int64_t opsPerPoint(mlir::linalg::LinalgOp op) {
+  int64_t ops = op->getNumOperands();
+  op.getBlock()->walk([&](mlir::Operation *inner) {
+    if (inner->hasTrait<mlir::OpTrait::IsTerminator>() ||
+        inner->hasTrait<mlir::OpTrait::ConstantLike>())
+      return;
+    bool transcendental = inner->getName().getDialectNamespace() == "math";
+    ops += transcendental ? 20 : 1;
+  });
+  return ops;
+}
 
 /// Tiles a parallel op is split into, at least: enough for any thread count of these
 /// machines to share evenly, few enough that each tile's inner loops stay long.
@@ -60,7 +78,7 @@ llvm::SmallVector<int64_t> tileSizes(llvm::ArrayRef<int64_t> ranges) {
 }
 
 /// Whether `op` is worth running on several threads: buffers, static loop ranges, all loops
-/// parallel, and enough points.
+/// parallel, and enough work (kMinParallelWork).
 bool worthParallelizing(mlir::linalg::LinalgOp op) {
   if (!op.hasPureBufferSemantics() || op.getNumLoops() == 0 ||
       op.getNumLoops() != op.getNumParallelLoops())
@@ -71,7 +89,7 @@ bool worthParallelizing(mlir::linalg::LinalgOp op) {
       return false;
     points *= range;
   }
-  return points >= kMinParallelPoints;
+  return points * opsPerPoint(op) >= kMinParallelWork;
 }
 
 struct ParallelizeElementwisePass

@@ -2,6 +2,7 @@
 
 #id = affine_map<(d0, d1) -> (d0, d1)>
 #row = affine_map<(d0, d1) -> (d0)>
+#row2 = affine_map<(d0, d1) -> (d1)>
 // An elementwise op of 512 x 512 = 2^18 points becomes a parallel loop over its rows (tile
 // size 1 on the leading loop: 512 >= 64 tiles), each row the same generic on a subview, whose
 // loop convert-linalg-to-loops keeps serial; a smaller op, and a reduction of any size, stay
@@ -63,6 +64,57 @@ func.func @flat(%a: memref<262144xf32>, %b: memref<262144xf32>) {
   ^bb0(%x: f32, %y: f32):
     %e = math.exp %x : f32
     linalg.yield %e : f32
+  }
+  return
+}
+
+// The work decides, not the points: 2^15 points of a dropout-like body (a counter hashed by
+// integer ops, ~20 per point with its operands) become a parallel loop; the same points of
+// a bias add (4 operations per point: 2^17 in all) stay serial, as does a 2^17-point copy
+// (2 per point: 2^18).
+// CHECK-LABEL: func.func @work
+// CHECK:         scf.parallel (%{{.*}}) = (%{{.*}}) to (%c128) step (%c1{{.*}})
+// CHECK:           arith.muli
+// CHECK-NOT:     scf.parallel
+// CHECK:         arith.addf
+// CHECK:         linalg.generic
+func.func @work(%a: memref<128x256xf32>, %bias: memref<256xf32>, %b: memref<128x256xf32>,
+                %m: memref<128x256xi32>, %big: memref<512x256xf32>, %big2: memref<512x256xf32>) {
+  linalg.generic {indexing_maps = [#id], iterator_types = ["parallel", "parallel"]}
+      outs(%m : memref<128x256xi32>) {
+  ^bb0(%y: i32):
+    %i = linalg.index 0 : index
+    %j = linalg.index 1 : index
+    %ii = arith.index_cast %i : index to i32
+    %jj = arith.index_cast %j : index to i32
+    %k = arith.constant 747796405 : i32
+    %s = arith.constant 13 : i32
+    %x0 = arith.muli %ii, %k : i32
+    %x1 = arith.addi %x0, %jj : i32
+    %x2 = arith.shrui %x1, %s : i32
+    %x3 = arith.xori %x1, %x2 : i32
+    %x4 = arith.muli %x3, %k : i32
+    %x5 = arith.shrui %x4, %s : i32
+    %x6 = arith.xori %x4, %x5 : i32
+    %x7 = arith.muli %x6, %k : i32
+    %x8 = arith.shrui %x7, %s : i32
+    %x9 = arith.xori %x7, %x8 : i32
+    %x10 = arith.muli %x9, %k : i32
+    %x11 = arith.shrui %x10, %s : i32
+    %x12 = arith.xori %x10, %x11 : i32
+    %x13 = arith.muli %x12, %k : i32
+    linalg.yield %x13 : i32
+  }
+  linalg.generic {indexing_maps = [#id, #row2, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%a, %bias : memref<128x256xf32>, memref<256xf32>) outs(%b : memref<128x256xf32>) {
+  ^bb0(%x: f32, %c: f32, %y: f32):
+    %e = arith.addf %x, %c : f32
+    linalg.yield %e : f32
+  }
+  linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%big : memref<512x256xf32>) outs(%big2 : memref<512x256xf32>) {
+  ^bb0(%x: f32, %y: f32):
+    linalg.yield %x : f32
   }
   return
 }
