@@ -4,12 +4,11 @@
 //
 //   for jc < N step NC                       B block, kept in L3
 //     for pc < K step KC                     one rank-KC update
-//      parallel over runs of NR-column panels, one run per thread:
-//       pack B[pc:+KC, own columns] -> Bp[own panels][KC][NR]  (zero-padded to whole panels;
-//                                                       vector copies chosen by stride)
+//       pack B[pc:+KC, jc:+NC] -> Bp[NC/NR][KC][NR]   (zero-padded to whole panels; vector
+//                                                     copies chosen by stride)
 //       for ic < M step MC                   A block, kept in L2
-//         pack A[ic:+MC, pc:+KC] -> Ap[MC/MR][KC][MR]   (the thread's own copy)
-//         for jr in own panels, ir < MC step MR:        the micro-kernel:
+//         pack A[ic:+MC, pc:+KC] -> Ap[MC/MR][KC][MR]
+//         for jr < NC step NR, ir < MC step MR:        the micro-kernel:
 //           acc[MR][NR] = first k block of a zero-filled C ? 0 : C tile
 //           for k < KC: acc[r] += broadcast(Ap[r]) * Bp[0:NR]   (MR x NR/VL vector FMAs)
 //           C tile = acc
@@ -17,10 +16,10 @@
 // The MR x NR accumulator lives in vector registers across the whole k loop (scf.for
 // iteration arguments); packing makes every load of the inner loop contiguous whatever the
 // operands' strides. Edge tiles load and store C with masks (the packed panels are
-// zero-padded, so the k loop is the same). In the threaded variant each rank-KC update is one
-// scf.parallel (OpenMP after convert-scf-to-openmp) over runs of column panels, one run per
-// thread: a thread packs its panels of B and its own copy of each A block and owns whole
-// columns of C, so no sum is split and results do not depend on the thread count.
+// zero-padded, so the k loop is the same). The threaded variant is one scf.parallel (OpenMP
+// after convert-scf-to-openmp) that gives each thread a contiguous slice of C's columns (or
+// rows, when M > N) and runs the nest above on it with packing buffers of its own: no
+// barrier, no sum split, so results do not depend on the thread count.
 //
 // Numerics: every output element accumulates its products in ascending k, as the interpreter
 // does, but each step is one fused multiply-add (one rounding instead of two).
@@ -66,6 +65,10 @@ private:
   Value lt(Value x, Value y) {
     return b_.create<arith::CmpIOp>(loc_, arith::CmpIPredicate::slt, x, y);
   }
+  Value ceilDiv(Value x, Value y) {
+    return b_.create<arith::DivSIOp>(loc_, add(x, sub(y, idx(1))), y);
+  }
+
 
   /// `for iv in [lb, ub) step step { body(iv) }` at the builder's point.
   void loop(Value lb, Value ub, int64_t step, function_ref<void(Value)> body) {
@@ -73,17 +76,6 @@ private:
     OpBuilder::InsertionGuard guard(b_);
     b_.setInsertionPoint(forOp.getBody()->getTerminator());
     body(forOp.getInductionVar());
-  }
-
-  /// `loop`, or an scf.parallel of independent iterations when this product runs threaded.
-  void loopMaybeParallel(Value lb, Value ub, int64_t step, function_ref<void(Value)> body) {
-    if (!parallel_)
-      return loop(lb, ub, step, body);
-    auto par = b_.create<scf::ParallelOp>(loc_, ValueRange{lb}, ValueRange{ub},
-                                          ValueRange{idx(step)});
-    OpBuilder::InsertionGuard guard(b_);
-    b_.setInsertionPoint(par.getBody()->getTerminator());
-    body(par.getInductionVars()[0]);
   }
 
   /// Where a block to pack lies: element (p, e) of the block (p the depth in K, e the row of
@@ -106,14 +98,16 @@ private:
   void kernelBody(Value first, Value kcount, Value apOffset, Value bpOffset,
                   function_ref<Value(int64_t, int64_t)> loadC,
                   function_ref<void(int64_t, int64_t, Value)> storeC);
+  void emitSerial();
+  void emitThreaded();
 
   GemmBlocking bl_;
-  bool parallel_; ///< whether column panels and packing run on several threads
+  bool parallel_; ///< whether C is split over threads
   OpBuilder b_;
   Location loc_;
   Type f32_;
   VectorType vec_;
-  Value a_, bm_, c_, zeroInit_; ///< the kernel's arguments
+  Value a_, bm_, c_, zeroInit_; ///< the kernel's arguments (a thread's slices of them)
   Value ap_, bp_;               ///< packed A and B
 };
 
@@ -359,76 +353,108 @@ void KernelEmitter::microKernel(Value ic, Value jc, Value pc, Value ir, Value jr
       });
 }
 
-void KernelEmitter::emit() {
+/// The serial GotoBLAS/BLIS loop nest for C (+)= A B on the current views a_, bm_ and c_,
+/// with packing buffers of its own.
+void KernelEmitter::emitSerial() {
   Value m = b_.create<memref::DimOp>(loc_, c_, 0), n = b_.create<memref::DimOp>(loc_, c_, 1);
   Value k = b_.create<memref::DimOp>(loc_, a_, 1);
   // Packed buffers, 64-byte aligned, as large as the blocks this product has.
   auto panelsOf = [&](Value extent, int64_t block, int64_t width) {
-    Value used = min(extent, idx(block));
-    return b_.create<arith::DivSIOp>(loc_, add(used, idx(width - 1)), idx(width)).getResult();
-  };
-  auto ceilDiv = [&](Value x, Value y) {
-    return b_.create<arith::DivSIOp>(loc_, add(x, sub(y, idx(1))), y).getResult();
+    return ceilDiv(min(extent, idx(block)), idx(width));
   };
   Value kcMax = min(k, idx(bl_.kc));
   auto bpType = MemRefType::get({ShapedType::kDynamic, ShapedType::kDynamic, bl_.nr}, f32_);
   auto apType = MemRefType::get({ShapedType::kDynamic, ShapedType::kDynamic, bl_.mr}, f32_);
-  Value apPanels = panelsOf(m, bl_.mc, bl_.mr);
-  auto allocAp = [&] {
-    return b_.create<memref::AllocOp>(loc_, apType, ValueRange{apPanels, kcMax},
-                                      b_.getI64IntegerAttr(64));
-  };
   bp_ = b_.create<memref::AllocOp>(loc_, bpType, ValueRange{panelsOf(n, bl_.nc, bl_.nr), kcMax},
                                    b_.getI64IntegerAttr(64));
-  Value sharedAp = parallel_ ? Value() : allocAp().getResult();
-  // The threads, as libomp will run the parallel loop (--threads).
-  Value threads = idx(1);
-  if (parallel_)
-    threads = b_.create<arith::IndexCastOp>(
-        loc_, b_.getIndexType(),
-        b_.create<func::CallOp>(loc_, "omp_get_max_threads", TypeRange{b_.getI32Type()})
-            .getResult(0));
+  ap_ = b_.create<memref::AllocOp>(loc_, apType, ValueRange{panelsOf(m, bl_.mc, bl_.mr), kcMax},
+                                   b_.getI64IntegerAttr(64));
   loop(idx(0), n, bl_.nc, [&](Value jc) {
     Value nc = min(sub(n, jc), idx(bl_.nc));
     loop(idx(0), k, bl_.kc, [&](Value pc) {
       Value kc = min(sub(k, pc), idx(bl_.kc));
-      // One parallel region per rank-KC update: the block's column panels split into one
-      // contiguous run per thread. Each thread packs its own panels of B and its own copy of
-      // each A block, then runs its tiles for every A block: no barrier inside, and a thread
-      // still owns whole columns of C. Against one region per A block and per packing
-      // (a fork and a join each, 13 for a 784 x 128 x 256 product, the seed's weight
-      // gradient), two threads on that product went from 72-110 GFLOP/s (one thread: 74-91)
-      // to 154-156 (one thread in the same runs: 97) on a Xeon. Packing A once per thread costs
-      // M K copies against M K N / threads multiply-adds.
-      Value panels = ceilDiv(nc, idx(bl_.nr));
-      Value perChunk = ceilDiv(panels, min(threads, panels));
-      Value chunks = ceilDiv(panels, perChunk);
-      loopMaybeParallel(idx(0), chunks, 1, [&](Value t) {
-        Value q0 = mul(t, perChunk), q1 = min(add(q0, perChunk), panels);
-        Value cols = min(sub(nc, mul(q0, idx(bl_.nr))), mul(sub(q1, q0), idx(bl_.nr)));
-        SmallVector<OpFoldResult> offsets = {q0, b_.getIndexAttr(0), b_.getIndexAttr(0)};
-        SmallVector<OpFoldResult> sizes = {sub(q1, q0), kc, b_.getIndexAttr(bl_.nr)};
-        SmallVector<OpFoldResult> strides(3, b_.getIndexAttr(1));
-        Value ownPanels = b_.create<memref::SubViewOp>(loc_, bp_, offsets, sizes, strides);
-        packPanels(ownPanels, bl_.nr, cols, kc,
-                   PackSource{bm_, /*eDim=*/1, pc, add(jc, mul(q0, idx(bl_.nr)))});
-        ap_ = sharedAp ? sharedAp : allocAp().getResult();
-        loop(idx(0), m, bl_.mc, [&](Value ic) {
-          Value mc = min(sub(m, ic), idx(bl_.mc));
-          packPanels(ap_, bl_.mr, mc, kc, PackSource{a_, /*eDim=*/0, pc, ic});
-          loop(mul(q0, idx(bl_.nr)), mul(q1, idx(bl_.nr)), bl_.nr, [&](Value jr) {
-            loop(idx(0), mc, bl_.mr,
-                 [&](Value ir) { microKernel(ic, jc, pc, ir, jr, kc, mc, nc); });
-          });
+      packPanels(bp_, bl_.nr, nc, kc, PackSource{bm_, /*eDim=*/1, pc, jc});
+      loop(idx(0), m, bl_.mc, [&](Value ic) {
+        Value mc = min(sub(m, ic), idx(bl_.mc));
+        packPanels(ap_, bl_.mr, mc, kc, PackSource{a_, /*eDim=*/0, pc, ic});
+        loop(idx(0), nc, bl_.nr, [&](Value jr) {
+          loop(idx(0), mc, bl_.mr,
+               [&](Value ir) { microKernel(ic, jc, pc, ir, jr, kc, mc, nc); });
         });
-        if (!sharedAp)
-          b_.create<memref::DeallocOp>(loc_, ap_);
       });
     });
   });
-  if (sharedAp)
-    b_.create<memref::DeallocOp>(loc_, sharedAp);
+  b_.create<memref::DeallocOp>(loc_, ap_);
   b_.create<memref::DeallocOp>(loc_, bp_);
+}
+
+/// The threaded variant: one parallel region per call, C split into one contiguous slice per
+/// thread, each running the serial nest on its slice with its own packing buffers. No barrier
+/// inside, no sum split: each element of C is computed as the serial kernel computes it.
+///
+/// The slice is whole NR-column panels, or whole MR-row tiles when M > N: with columns split
+/// each thread packs all of A (M K copies), with rows all of B (K N), against M K N / threads
+/// multiply-adds. Measured on a Xeon, two threads, GFLOP/s, against one parallel loop per
+/// rank-KC update with the columns always split: the seed's forward product 128 x 784 x 256
+/// 145-165 -> 160-170, its weight gradient 784 x 128 x 256 170-200 -> 170-205 (one thread:
+/// 90-135 and 100-145).
+void KernelEmitter::emitThreaded() {
+  Value a = a_, b = bm_, c = c_;
+  Value m = b_.create<memref::DimOp>(loc_, c, 0), n = b_.create<memref::DimOp>(loc_, c, 1);
+  Value k = b_.create<memref::DimOp>(loc_, a, 1);
+  Value threads = b_.create<arith::IndexCastOp>(
+      loc_, b_.getIndexType(),
+      b_.create<func::CallOp>(loc_, "omp_get_max_threads", TypeRange{b_.getI32Type()})
+          .getResult(0));
+  // Splits `extent` into whole units of `unit` over the threads and runs the serial nest on
+  // each thread's [lo, hi) along dimension `dim` of C (rows of A or columns of B with it).
+  auto split = [&](Value extent, int64_t unit, unsigned dim) {
+    Value units = ceilDiv(extent, idx(unit));
+    Value perChunk = ceilDiv(units, min(threads, units));
+    Value chunks = ceilDiv(units, perChunk);
+    auto par = b_.create<scf::ParallelOp>(loc_, ValueRange{idx(0)}, ValueRange{chunks},
+                                          ValueRange{idx(1)});
+    OpBuilder::InsertionGuard guard(b_);
+    b_.setInsertionPoint(par.getBody()->getTerminator());
+    Value lo = mul(mul(par.getInductionVars()[0], perChunk), idx(unit));
+    Value size = sub(min(add(lo, mul(perChunk, idx(unit))), extent), lo);
+    auto slice = [&](Value view, unsigned sliceDim, Value other) {
+      SmallVector<OpFoldResult> offsets(2, b_.getIndexAttr(0)), sizes(2, other);
+      offsets[sliceDim] = lo;
+      sizes[sliceDim] = size;
+      SmallVector<OpFoldResult> strides(2, b_.getIndexAttr(1));
+      auto type = memref::SubViewOp::inferResultType(cast<MemRefType>(view.getType()), offsets,
+                                                     sizes, strides);
+      Value sub = b_.create<memref::SubViewOp>(loc_, cast<MemRefType>(type), view, offsets,
+                                               sizes, strides);
+      // Back to the kernel's operand types (the same layouts, less static).
+      return b_.create<memref::CastOp>(loc_, view.getType(), sub).getResult();
+    };
+    if (dim == 0) {
+      a_ = slice(a, 0, k);
+      c_ = slice(c, 0, n);
+    } else {
+      bm_ = slice(b, 1, k);
+      c_ = slice(c, 1, m);
+    }
+    emitSerial();
+    a_ = a, bm_ = b, c_ = c;
+  };
+  auto ifOp = b_.create<scf::IfOp>(
+      loc_, b_.create<arith::CmpIOp>(loc_, arith::CmpIPredicate::sgt, m, n),
+      /*withElseRegion=*/true);
+  OpBuilder::InsertionGuard guard(b_);
+  b_.setInsertionPoint(ifOp.thenBlock()->getTerminator());
+  split(m, bl_.mr, 0);
+  b_.setInsertionPoint(ifOp.elseBlock()->getTerminator());
+  split(n, bl_.nr, 1);
+}
+
+void KernelEmitter::emit() {
+  if (parallel_)
+    emitThreaded();
+  else
+    emitSerial();
   b_.create<func::ReturnOp>(loc_);
 }
 

@@ -186,7 +186,10 @@ struct GemmSchedulePass : impl::GemmSchedulePassBase<GemmSchedulePass> {
     });
     for (Gemm &g : gemms) {
       foldZeroFill(g);
-      bool parallel = threads && g.m * g.n * g.k >= kMinParallelWork && g.n > blocking.nr;
+      // The threaded kernel splits C's rows when M > N, else its column panels: threaded
+      // only when that dimension has two units to share.
+      bool splittable = g.m > g.n ? g.m > blocking.mr : g.n > blocking.nr;
+      bool parallel = threads && g.m * g.n * g.k >= kMinParallelWork && splittable;
       emitCalls(g, getOrCreateGemmKernel(getOperation(), blocking, parallel, externalKernels));
     }
   }

@@ -7,9 +7,10 @@
 // A zero-filled f32 matmul becomes a call of the module's kernel on strided views, the fill
 // folded into the call (zero_init = true). The kernel packs panels of B (16 columns) and A
 // (6 rows), runs the 6 x 16 micro-kernel with 12 accumulators carried by the k loop, and masks
-// the edge tiles. Threaded (1.5M multiply-adds), each rank-KC update is one parallel loop over
-// runs of column panels, one per thread (omp_get_max_threads), each packing its own panels of
-// B (a subview) and its own A blocks: no parallel loop inside.
+// the edge tiles. Threaded (1.5M multiply-adds), the kernel is one parallel loop over the
+// threads (omp_get_max_threads), each taking a slice of C's rows (M > N) or else of its
+// columns, and running the serial nest on it with packing buffers of its own: no parallel loop
+// inside.
 // CHECK-LABEL: func.func @matmul
 // CHECK-NOT:     linalg.fill
 // CHECK:         %[[A:.*]] = memref.cast %arg0 : memref<100x300xf32> to memref<?x?xf32, strided<[?, ?], offset: ?>>
@@ -17,13 +18,24 @@
 // CHECK:         %[[C:.*]] = memref.cast %arg2 : memref<100x50xf32> to memref<?x?xf32, strided<[?, 1], offset: ?>>
 // CHECK:         call @[[KERNEL:nnx_sgemm_6x16_v8_144_256_3072_mt]](%[[A]], %[[B]], %[[C]], %true)
 // CHECK-NOT:     linalg.matmul
-// CHECK:       func.func private @[[KERNEL]]({{.*}}) attributes {passthrough = ["noinline"]}
-// CHECK:         memref.alloc({{.*}}) {alignment = 64 : i64} : memref<?x?x16xf32>
+// CHECK:       func.func private @[[KERNEL]](%[[KA:.*]]: memref<?x?xf32, strided<[?, ?], offset: ?>>, %[[KB:.*]]: memref<?x?xf32, strided<[?, ?], offset: ?>>, %[[KC:.*]]: memref<?x?xf32, strided<[?, 1], offset: ?>>, %{{.*}}: i1) attributes {passthrough = ["noinline"]}
+// CHECK:         %[[M:.*]] = memref.dim %[[KC]], %c0
+// CHECK:         %[[N:.*]] = memref.dim %[[KC]], %c1
 // CHECK:         call @omp_get_max_threads() : () -> i32
-// CHECK:         scf.parallel
-// CHECK:         memref.subview %alloc
-// CHECK:         memref.alloc({{.*}}) {alignment = 64 : i64} : memref<?x?x6xf32>
-// CHECK-NOT:     scf.parallel
+// CHECK:         %[[ROWS:.*]] = arith.cmpi sgt, %[[M]], %[[N]] : index
+// CHECK:         scf.if %[[ROWS]] {
+// CHECK:           scf.parallel
+// CHECK:             memref.subview %[[KA]]
+// CHECK:             memref.subview %[[KC]]
+// CHECK-NOT:         scf.parallel
+// CHECK:             memref.alloc({{.*}}) {alignment = 64 : i64} : memref<?x?x16xf32>
+// CHECK:             memref.alloc({{.*}}) {alignment = 64 : i64} : memref<?x?x6xf32>
+// CHECK-NOT:         scf.parallel
+// CHECK:         } else {
+// CHECK:           scf.parallel
+// CHECK:             memref.subview %[[KB]]
+// CHECK:             memref.subview %[[KC]]
+// CHECK-NOT:         scf.parallel
 // CHECK:         scf.for {{.*}} iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
 // CHECK-COUNT-6: vector.broadcast
 // CHECK:         vector.fma
@@ -87,13 +99,13 @@ func.func @transposed(%a: memref<64x32xf32>, %bt: memref<64x48xf32>, %c: memref<
 // -----
 
 // A classifier's 10 columns: narrower than an AVX-512 vector, still scheduled (one masked
-// vector per row of the tile) for 8-lane and 16-lane blockings alike, on one thread (one
-// column panel); 7 columns are not.
+// vector per row of the tile) for 8-lane and 16-lane blockings alike, threaded (327K
+// multiply-adds: the threads split its 128 rows); 7 columns are not.
 // CHECK-LABEL: func.func @narrow
-// CHECK:         call @nnx_sgemm_6x16_v8_144_256_3072(
+// CHECK:         call @nnx_sgemm_6x16_v8_144_256_3072_mt(
 // CHECK:         linalg.matmul ins(%arg3, %arg4 : memref<128x256xf32>, memref<256x7xf32>)
 // WIDE-LABEL: func.func @narrow
-// WIDE:         call @nnx_sgemm_8x32_v16_64_128_256(
+// WIDE:         call @nnx_sgemm_8x32_v16_64_128_256_mt(
 // WIDE:         linalg.matmul ins(%arg3, %arg4 : memref<128x256xf32>, memref<256x7xf32>)
 func.func @narrow(%a: memref<128x256xf32>, %b: memref<256x10xf32>, %c: memref<128x10xf32>,
                   %d: memref<128x256xf32>, %e: memref<256x7xf32>, %f: memref<128x7xf32>) {
