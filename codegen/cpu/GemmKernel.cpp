@@ -9,6 +9,7 @@
 //       for ic < M step MC                   A block, kept in L2
 //         pack A[ic:+MC, pc:+KC] -> Ap[MC/MR][KC][MR]
 //         for jr < NC step NR, ir < MC step MR:        the micro-kernel:
+//           prefetch the C rows of the next tile (ir + MR) for writing
 //           acc[MR][NR] = first k block of a zero-filled C ? 0 : C tile
 //           for k < KC: acc[r] += broadcast(Ap[r]) * Bp[0:NR]   (MR x NR/VL vector FMAs)
 //           C tile = acc
@@ -275,10 +276,22 @@ void KernelEmitter::kernelBody(Value first, Value kcount, Value apPanel, Value b
                              function_ref<void(int64_t, int64_t, Value)> storeC) {
   int64_t vectors = bl_.nr / bl_.vectorWidth;
   Value zeroVec = b_.create<arith::ConstantOp>(loc_, vec_, b_.getZeroAttr(vec_));
-  SmallVector<Value> init;
-  for (int64_t r = 0; r < bl_.mr; ++r)
-    for (int64_t v = 0; v < vectors; ++v)
-      init.push_back(b_.create<arith::SelectOp>(loc_, first, zeroVec, loadC(r, v)));
+  // Zero, or C loaded only when needed: a select would load the tile of a zero-filled C too
+  // (memory nobody wrote yet, a cache miss per row).
+  SmallVector<Type> accTypes(bl_.mr * vectors, vec_);
+  auto initIf = b_.create<scf::IfOp>(loc_, accTypes, first, /*withElseRegion=*/true);
+  {
+    OpBuilder::InsertionGuard guard(b_);
+    b_.setInsertionPointToStart(initIf.thenBlock());
+    b_.create<scf::YieldOp>(loc_, SmallVector<Value>(accTypes.size(), zeroVec));
+    b_.setInsertionPointToStart(initIf.elseBlock());
+    SmallVector<Value> loaded;
+    for (int64_t r = 0; r < bl_.mr; ++r)
+      for (int64_t v = 0; v < vectors; ++v)
+        loaded.push_back(loadC(r, v));
+    b_.create<scf::YieldOp>(loc_, loaded);
+  }
+  SmallVector<Value> init(initIf.getResults());
   auto kLoop = b_.create<scf::ForOp>(
       loc_, idx(0), kcount, idx(1), init,
       [&](OpBuilder &nb, Location loc, Value p, ValueRange acc) {
@@ -317,6 +330,18 @@ void KernelEmitter::microKernel(Value ic, Value jc, Value pc, Value ir, Value jr
   Value whole = b_.create<arith::AndIOp>(
       loc_, b_.create<arith::CmpIOp>(loc_, arith::CmpIPredicate::eq, rows, idx(bl_.mr)),
       b_.create<arith::CmpIOp>(loc_, arith::CmpIPredicate::eq, cols, idx(bl_.nr)));
+  // The C rows of the tile below (the ir loop's next tile) are fetched for writing while this
+  // tile's k loop runs, clamped to C (the last tile fetches its own rows again). With the
+  // conditional load of C below, one thread, medians of 5 alternating runs on a Xeon: 2048^3
+  // 83 -> 92 GFLOP/s, 1024^3 86 -> 90 (numpy's OpenBLAS: 95-96 at both).
+  Value lastRow = sub(b_.create<memref::DimOp>(loc_, c_, 0), idx(1));
+  Value lastCol = sub(b_.create<memref::DimOp>(loc_, c_, 1), idx(1));
+  for (int64_t r = 0; r < bl_.mr; ++r)
+    for (int64_t line = 0; line * 16 < bl_.nr; ++line)
+      b_.create<memref::PrefetchOp>(
+          loc_, c_,
+          ValueRange{min(add(row0, idx(bl_.mr + r)), lastRow), min(add(col0, idx(line * 16)), lastCol)},
+          /*isWrite=*/true, /*localityHint=*/3, /*isDataCache=*/true);
   auto ifOp = b_.create<scf::IfOp>(loc_, whole, /*withElseRegion=*/true);
   OpBuilder::InsertionGuard guard(b_);
   // Whole tile: vector loads and stores on C itself.

@@ -36,6 +36,14 @@
 // CHECK:             memref.subview %[[KB]]
 // CHECK:             memref.subview %[[KC]]
 // CHECK-NOT:         scf.parallel
+// Each micro-tile fetches the C rows of the tile below for writing (16 columns: one line
+// per row), and loads its own C tile only when it accumulates onto it.
+// CHECK-COUNT-6: memref.prefetch %{{.*}}[%{{.*}}, %{{.*}}], write, locality<3>, data
+// CHECK-NOT:     memref.prefetch
+// CHECK:         scf.if %{{.*}} -> (vector<8xf32>,
+// CHECK:           scf.yield %cst{{.*}}, %cst
+// CHECK:         } else {
+// CHECK-COUNT-12:  vector.load
 // CHECK:         scf.for {{.*}} iter_args({{.*}}) -> (vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>, vector<8xf32>)
 // CHECK-COUNT-6: vector.broadcast
 // CHECK:         vector.fma
