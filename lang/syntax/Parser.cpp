@@ -190,6 +190,28 @@ struct ParseSession {
   DiagnosticErrorListener listener;
 };
 
+/// Runs the parser rule `rule` with ANTLR's two-stage strategy: SLL prediction that bails
+/// out at the first syntax error or conflict, then, only if it did, full LL prediction from
+/// the first token with the diagnostics and statement recovery. Where SLL succeeds its tree is
+/// the one LL would build (the ANTLR 4 reference, "two-stage parsing"), and its prediction is
+/// much cheaper: the first parse of a process fills ANTLR's DFA cache, and that was most of
+/// a cached `nnxrun run`'s time.
+template <typename Rule> auto parseTwoStage(ParseSession &session, Rule rule) {
+  auto *simulator = session.parser.getInterpreter<antlr4::atn::ParserATNSimulator>();
+  simulator->setPredictionMode(antlr4::atn::PredictionMode::SLL);
+  session.parser.removeErrorListeners();
+  session.parser.setErrorHandler(std::make_shared<antlr4::BailErrorStrategy>());
+  try {
+    return (session.parser.*rule)();
+  } catch (const antlr4::ParseCancellationException &) {
+  }
+  session.parser.reset();
+  simulator->setPredictionMode(antlr4::atn::PredictionMode::LL);
+  session.parser.addErrorListener(&session.listener);
+  session.parser.setErrorHandler(std::make_shared<StatementRecovery>());
+  return (session.parser.*rule)();
+}
+
 } // namespace
 
 OffsetMap::OffsetMap(const std::string &text) {
@@ -224,7 +246,7 @@ std::unique_ptr<FileAST> parseFile(uint32_t fileId, const SourceManager &sources
   ParseSession session(fileId, sources, diags);
   if (!withinLimits(fileId, diags, session))
     return nullptr;
-  auto *tree = session.parser.file();
+  auto *tree = parseTwoStage(session, &nnx_antlr::NNXParser::file);
   if (session.listener.count > 0)
     return nullptr;
   AstBuilder builder(fileId, session.offsets, sources);
@@ -237,7 +259,7 @@ ExprPtr parseExpression(uint32_t fileId, const SourceManager &sources, Diagnosti
   ParseSession session(fileId, sources, diags);
   if (!withinLimits(fileId, diags, session))
     return nullptr;
-  auto *tree = session.parser.singleExpr();
+  auto *tree = parseTwoStage(session, &nnx_antlr::NNXParser::singleExpr);
   if (session.listener.count > 0)
     return nullptr;
   AstBuilder builder(fileId, session.offsets, sources);

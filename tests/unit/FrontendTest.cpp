@@ -77,6 +77,7 @@ TEST_CASE("the parser builds the AST with spans; several errors in one run") {
                     "  [2:3] Param w: f32[n, 2] = (call zeros)\n"
                     "  [3:3] fn __call__(x: f32[B, n])\n"
                     "    [3:31] return (@ x w)\n");
+  // Each error reported once: the SLL first stage bails out silently, the LL stage reports.
   uint32_t bad = sources.addFile("bad.nnx", "fn f(x) = x )\nfn g(y) = y $ 1\n");
   CHECK_FALSE(parseFile(bad, sources, diags));
   CHECK(diags.errorCount() == 2);
