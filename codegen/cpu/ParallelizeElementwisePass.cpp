@@ -2,10 +2,10 @@
 //
 // With --threads 2 the GEMMs ran on both cores while everything between them — the dropout
 // mask's counter-based RNG (85 us for a 128 x 256 mask), bias and activation, the optimizer
-// update — stayed on one. Every linalg op on buffers whose loops are all parallel and whose
-// estimated work (points times operations per point) is at least 2^19 is tiled along its
-// leading loops into an scf.parallel (OpenMP after convert-scf-to-openmp) of at least kMinTasks tiles; each tile
-// keeps its inner loops as a linalg op on subviews, which convert-linalg-to-loops makes
+// update — stayed on one. Every linalg op on buffers whose loops are all parallel and that
+// has at least 2^18 points, or at least 2^19 arithmetic operations (points times body ops),
+// is tiled along its leading loops into an scf.parallel (OpenMP after convert-scf-to-openmp)
+// of at least kMinTasks tiles; each tile keeps its inner loops as a linalg op on subviews, which convert-linalg-to-loops makes
 // serial, vectorisable loops. (Parallelising every loop instead made OpenMP collapse the nest
 // into one loop that recomputed each element's indices with divisions, unvectorised: the
 // im2col copy of a 32 x 8 x 8 x 16 convolution took 1 ms.) Smaller or reducing ops are left
@@ -31,21 +31,26 @@ namespace nnx::codegen {
 
 namespace {
 
-/// Estimated scalar operations below which a loop nest stays serial (points times
-/// opsPerPoint). Each parallel nest costs a region start and join at run time (~2-5 us) and an
-/// outlined OpenMP function at compile time (~10 ms of LLVM time): measured on the seed's
-/// train step, parallelising all its ~10 elementwise ops of 32K-200K points added 150-200 ms
-/// of LLVM time for ~50 us per step. 2^19 is a 2^18-point copy or a 512 x 512 update: on the
-/// seed step at batch 128 it takes the dropout mask's RNG (32K points, ~130 integer operations
-/// each, 55 us on one core) and the 784 x 256 SGD update (200K points, 90 us, memory-bound),
-/// and leaves the 32K-point bias, activation and mask ops (~10 us each) serial.
-constexpr int64_t kMinParallelWork = 1 << 19;
+/// Points from which an op is parallel whatever its body: 2^18 points are 1 MiB per f32
+/// operand, so a copy or an update of that size streams from beyond one core's L2 and both
+/// cores' bandwidth helps. Each parallel nest costs a region start and join at run time (~2-5
+/// us) and an outlined OpenMP function at compile time (~10 ms of LLVM time).
+constexpr int64_t kMinParallelPoints = 1 << 18;
 
-/// Operations one point of `op` costs, roughly: one per operand (its load or store) and one
-/// per operation of its body, a transcendental counted as the ~20 its polynomial
-/// approximation or libm call costs.
-int64_t opsPerPoint(mlir::linalg::LinalgOp op) {
-  int64_t ops = op->getNumOperands();
+/// Arithmetic operations (points times arithmeticPerPoint) from which a smaller op is parallel
+/// too: compute-bound work that gains from a second core wherever its data lies. On the seed's
+/// train step at batch 128 that is the dropout mask's hash (32K points, ~130 integer
+/// operations each, 55 us on one core); its 32K-point bias, activation and mask ops (~10 us
+/// each) stay serial. Memory-bound ops below kMinParallelPoints stay serial: the seed's
+/// 784 x 256 SGD update at batch 1 (its gradient computed on one core, hot in that core's L2)
+/// ran at 2 threads 30% slower per step parallel than serial, its halves crossing cores.
+constexpr int64_t kMinParallelArithmetic = 1 << 19;
+
+/// Arithmetic operations one point of `op` costs, roughly: one per operation of its body
+/// (loads and stores of its operands not counted), a transcendental counted as the ~20 its
+/// polynomial approximation or libm call costs.
+int64_t arithmeticPerPoint(mlir::linalg::LinalgOp op) {
+  int64_t ops = 0;
   op.getBlock()->walk([&](mlir::Operation *inner) {
     if (inner->hasTrait<mlir::OpTrait::IsTerminator>() ||
         inner->hasTrait<mlir::OpTrait::ConstantLike>())
@@ -78,7 +83,7 @@ llvm::SmallVector<int64_t> tileSizes(llvm::ArrayRef<int64_t> ranges) {
 }
 
 /// Whether `op` is worth running on several threads: buffers, static loop ranges, all loops
-/// parallel, and enough work (kMinParallelWork).
+/// parallel, and enough points or enough arithmetic.
 bool worthParallelizing(mlir::linalg::LinalgOp op) {
   if (!op.hasPureBufferSemantics() || op.getNumLoops() == 0 ||
       op.getNumLoops() != op.getNumParallelLoops())
@@ -89,7 +94,7 @@ bool worthParallelizing(mlir::linalg::LinalgOp op) {
       return false;
     points *= range;
   }
-  return points * opsPerPoint(op) >= kMinParallelWork;
+  return points >= kMinParallelPoints || points * arithmeticPerPoint(op) >= kMinParallelArithmetic;
 }
 
 struct ParallelizeElementwisePass

@@ -64,9 +64,9 @@ def InlineAllocaScopesPass : Pass<"nnx-inline-alloca-scopes", "::mlir::ModuleOp"
 def ParallelizeElementwisePass : Pass<"nnx-parallelize-elementwise", "::mlir::ModuleOp"> {
   let summary = "Run large all-parallel linalg ops as scf.parallel loop nests";
   let description = [{
-    Every linalg op on buffers with static loop ranges, only parallel loops and an estimated
-    work of at least 2^19 operations (points times operations per point: one per operand, one
-    per body op, 20 per math op) is tiled (linalg's tileLinalgOp) into an scf.parallel loop over its leading
+    Every linalg op on buffers with static loop ranges, only parallel loops and at least 2^18
+    points, or at least 2^19 arithmetic operations (points times body ops, 20 per math op),
+    is tiled (linalg's tileLinalgOp) into an scf.parallel loop over its leading
     loops, tile size 1 until they hold 64 tiles (a one-loop op: 64 chunks of whole 16-lane
     vectors), each tile the same op on subviews; convert-scf-to-openmp then spreads the tiles
     over threads, and convert-linalg-to-loops makes each tile's inner loops serial and

@@ -39,24 +39,28 @@ void TrainLog::checkPaths(const std::vector<std::string> &paths) {
 
 TrainLog::TrainLog(const std::vector<std::string> &paths, const std::vector<std::string> &valNames,
                    bool append)
-    : valNames_(valNames) {
+    : valNames_(valNames), append_(append) {
   checkPaths(paths);
   for (const std::string &path : paths) {
     auto file = std::make_unique<File>();
     file->path = path;
     file->csv = endsWith(path, ".csv");
-    struct stat info {};
-    bool empty = ::stat(path.c_str(), &info) != 0 || info.st_size == 0;
-    file->out.open(path, std::ios::out | (append ? std::ios::app : std::ios::trunc));
-    if (!file->out)
-      throw rt::Error("E0500", "cannot open `" + path + "`: " + std::strerror(errno));
-    if (file->csv && (!append || empty)) {
-      file->out << "kind,step,epoch,loss,lr,steps_per_s";
-      for (const std::string &n : valNames_)
-        file->out << ",val_" << n;
-      file->out << "\n" << std::flush;
-    }
     files_.push_back(std::move(file));
+  }
+}
+
+void TrainLog::open(File &file) {
+  struct stat info {};
+  bool empty = ::stat(file.path.c_str(), &info) != 0 || info.st_size == 0;
+  file.out.open(file.path, std::ios::out | (append_ ? std::ios::app : std::ios::trunc));
+  if (!file.out)
+    throw rt::Error("E0500", "cannot open `" + file.path + "`: " + std::strerror(errno));
+  file.opened = true;
+  if (file.csv && (!append_ || empty)) {
+    file.out << "kind,step,epoch,loss,lr,steps_per_s";
+    for (const std::string &n : valNames_)
+      file.out << ",val_" << n;
+    file.out << "\n" << std::flush;
   }
 }
 
@@ -64,6 +68,8 @@ TrainLog::~TrainLog() = default;
 
 void TrainLog::write(const LogRecord &r) {
   for (auto &file : files_) {
+    if (!file->opened)
+      open(*file);
     if (file->csv) {
       std::string line = r.kind + "," + std::to_string(r.step) + "," + std::to_string(r.epoch) +
                          "," + number(r.loss) + "," + (r.lr ? number(*r.lr) : "") + "," +

@@ -2,9 +2,10 @@
 //
 // `nnxrun train --log run.jsonl --log run.csv` writes one record per step and one per epoch:
 // JSON Lines (one object per line, the format TensorBoard exporters and pandas.read_json(lines=
-// True) read) or CSV with a header, chosen by the file's extension. The files are opened only
-// once the train step compiled (a failed run leaves an old log alone), and a resumed run
-// appends to them. A record holds `kind`
+// True) read) or CSV with a header, chosen by the file's extension. `train` checks the paths
+// before it starts (rt::checkWritable); each file is opened (truncated, or appended to by a
+// resumed run) only with the first record, so a run that fails before its first step leaves
+// an old log alone. A record holds `kind`
 // ("step" or "epoch"), `step` (updates so far), `epoch` (1-based), `loss`, `lr`, `steps_per_s`,
 // and per epoch the evaluation's `val_loss` and `val_<metric>`. Lines are flushed as written, so
 // a run cut short keeps its log. `nnxrun plot` reads the JSONL form.
@@ -39,23 +40,27 @@ public:
   /// Checks the extension of every path (E0406 unless .jsonl, .json or .csv), before a run.
   static void checkPaths(const std::vector<std::string> &paths);
 
-  /// Opens each of `paths`: `.jsonl`/`.json` -> JSON Lines, `.csv` -> CSV whose columns are
-  /// the record fields and `val_` + each of `valNames`. Truncates, or with `append` (a resumed
-  /// run) appends (a CSV header only into an empty file). Throws rt::Error E0500 when a file
-  /// cannot be opened, E0406 for another extension.
+  /// The logs `paths`: `.jsonl`/`.json` -> JSON Lines, `.csv` -> CSV whose columns are the
+  /// record fields and `val_` + each of `valNames`. Each file is opened with the first record:
+  /// truncated, or with `append` (a resumed run) appended to (a CSV header only into an empty
+  /// file). Throws rt::Error E0406 for another extension.
   TrainLog(const std::vector<std::string> &paths, const std::vector<std::string> &valNames,
            bool append);
   ~TrainLog();
 
-  /// Appends `record` to every file.
+  /// Appends `record` to every file, opening it first with the first record. Throws
+  /// rt::Error E0500 when a file cannot be opened.
   void write(const LogRecord &record);
 
 private:
   struct File {
     std::string path;
     bool csv = false;
+    bool opened = false;
     std::ofstream out;
   };
+  void open(File &file);
+  bool append_ = false;
   std::vector<std::unique_ptr<File>> files_;
   std::vector<std::string> valNames_;
 };

@@ -68,18 +68,21 @@ func.func @flat(%a: memref<262144xf32>, %b: memref<262144xf32>) {
   return
 }
 
-// The work decides, not the points: 2^15 points of a dropout-like body (a counter hashed by
-// integer ops, ~20 per point with its operands) become a parallel loop; the same points of
-// a bias add (4 operations per point: 2^17 in all) stay serial, as does a 2^17-point copy
-// (2 per point: 2^18).
+// Below 2^18 points the arithmetic decides: 2^15 points of a dropout-like body (a counter
+// hashed by 18 integer ops per point, 2^19 in all) become a parallel loop; the same points
+// of a bias add (1 op per point) stay serial, as do a 2^17-point copy and a memory-bound
+// 784 x 256 SGD update (200K points, 2 ops each).
 // CHECK-LABEL: func.func @work
 // CHECK:         scf.parallel (%{{.*}}) = (%{{.*}}) to (%c128) step (%c1{{.*}})
 // CHECK:           arith.muli
 // CHECK-NOT:     scf.parallel
 // CHECK:         arith.addf
 // CHECK:         linalg.generic
+// CHECK:         arith.subf
+// CHECK-NOT:     scf.parallel
 func.func @work(%a: memref<128x256xf32>, %bias: memref<256xf32>, %b: memref<128x256xf32>,
-                %m: memref<128x256xi32>, %big: memref<512x256xf32>, %big2: memref<512x256xf32>) {
+                %m: memref<128x256xi32>, %big: memref<512x256xf32>, %big2: memref<512x256xf32>,
+                %p: memref<784x256xf32>, %q: memref<784x256xf32>, %p2: memref<784x256xf32>) {
   linalg.generic {indexing_maps = [#id], iterator_types = ["parallel", "parallel"]}
       outs(%m : memref<128x256xi32>) {
   ^bb0(%y: i32):
@@ -115,6 +118,14 @@ func.func @work(%a: memref<128x256xf32>, %bias: memref<256xf32>, %b: memref<128x
       ins(%big : memref<512x256xf32>) outs(%big2 : memref<512x256xf32>) {
   ^bb0(%x: f32, %y: f32):
     linalg.yield %x : f32
+  }
+  linalg.generic {indexing_maps = [#id, #id, #id], iterator_types = ["parallel", "parallel"]}
+      ins(%p, %q : memref<784x256xf32>, memref<784x256xf32>) outs(%p2 : memref<784x256xf32>) {
+  ^bb0(%x: f32, %d: f32, %y: f32):
+    %lr = arith.constant 0.1 : f32
+    %s = arith.mulf %lr, %d : f32
+    %n = arith.subf %x, %s : f32
+    linalg.yield %n : f32
   }
   return
 }
