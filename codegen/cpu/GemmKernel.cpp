@@ -66,10 +66,10 @@ private:
   Value lt(Value x, Value y) {
     return b_.create<arith::CmpIOp>(loc_, arith::CmpIPredicate::slt, x, y);
   }
+  /// ceil(x / y) for positive index values.
   Value ceilDiv(Value x, Value y) {
     return b_.create<arith::DivSIOp>(loc_, add(x, sub(y, idx(1))), y);
   }
-
 
   /// `for iv in [lb, ub) step step { body(iv) }` at the builder's point.
   void loop(Value lb, Value ub, int64_t step, function_ref<void(Value)> body) {
@@ -338,10 +338,10 @@ void KernelEmitter::microKernel(Value ic, Value jc, Value pc, Value ir, Value jr
   Value lastCol = sub(b_.create<memref::DimOp>(loc_, c_, 1), idx(1));
   for (int64_t r = 0; r < bl_.mr; ++r)
     for (int64_t line = 0; line * 16 < bl_.nr; ++line)
-      b_.create<memref::PrefetchOp>(
-          loc_, c_,
-          ValueRange{min(add(row0, idx(bl_.mr + r)), lastRow), min(add(col0, idx(line * 16)), lastCol)},
-          /*isWrite=*/true, /*localityHint=*/3, /*isDataCache=*/true);
+      b_.create<memref::PrefetchOp>(loc_, c_,
+                                    ValueRange{min(add(row0, idx(bl_.mr + r)), lastRow),
+                                               min(add(col0, idx(line * 16)), lastCol)},
+                                    /*isWrite=*/true, /*localityHint=*/3, /*isDataCache=*/true);
   auto ifOp = b_.create<scf::IfOp>(loc_, whole, /*withElseRegion=*/true);
   OpBuilder::InsertionGuard guard(b_);
   // Whole tile: vector loads and stores on C itself.

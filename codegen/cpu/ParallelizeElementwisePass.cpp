@@ -5,12 +5,12 @@
 // update — stayed on one. Every linalg op on buffers whose loops are all parallel and that
 // has at least 2^18 points, or at least 2^19 arithmetic operations (points times body ops),
 // is tiled along its leading loops into an scf.parallel (OpenMP after convert-scf-to-openmp)
-// of at least kMinTasks tiles; each tile keeps its inner loops as a linalg op on subviews, which convert-linalg-to-loops makes
-// serial, vectorisable loops. (Parallelising every loop instead made OpenMP collapse the nest
-// into one loop that recomputed each element's indices with divisions, unvectorised: the
-// im2col copy of a 32 x 8 x 8 x 16 convolution took 1 ms.) Smaller or reducing ops are left
-// to convert-linalg-to-loops. Each point is computed as before, by one thread, so results
-// do not depend on the thread count.
+// of at least kMinTasks tiles; each tile keeps its inner loops as a linalg op on subviews,
+// which convert-linalg-to-loops makes serial, vectorisable loops. (Parallelising every loop
+// instead made OpenMP collapse the nest into one loop that recomputed each element's indices
+// with divisions, unvectorised: the im2col copy of a 32 x 8 x 8 x 16 convolution took 1 ms.)
+// Smaller or reducing ops are left to convert-linalg-to-loops. Each point is computed as
+// before, by one thread, so results do not depend on the thread count.
 //
 //===----------------------------------------------------------------------===//
 #include "codegen/Pipeline.h"
