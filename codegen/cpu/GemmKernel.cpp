@@ -333,7 +333,7 @@ void KernelEmitter::microKernel(Value ic, Value jc, Value pc, Value ir, Value jr
   // The C rows of the tile below (the ir loop's next tile) are fetched for writing while this
   // tile's k loop runs, clamped to C (the last tile fetches its own rows again). With the
   // conditional load of C below, one thread, medians of 5 alternating runs on a Xeon: 2048^3
-  // 83 -> 92 GFLOP/s, 1024^3 86 -> 90 (numpy's OpenBLAS: 95-96 at both).
+  // 83 -> 92 GFLOP/s, 1024^3 86 -> 90.
   Value lastRow = sub(b_.create<memref::DimOp>(loc_, c_, 0), idx(1));
   Value lastCol = sub(b_.create<memref::DimOp>(loc_, c_, 1), idx(1));
   for (int64_t r = 0; r < bl_.mr; ++r)
@@ -421,8 +421,8 @@ void KernelEmitter::emitSerial() {
 /// each thread packs all of A (M K copies), with rows all of B (K N), against M K N / threads
 /// multiply-adds. Measured on a Xeon, two threads, GFLOP/s, against one parallel loop per
 /// rank-KC update with the columns always split: the seed's forward product 128 x 784 x 256
-/// 145-165 -> 160-170, its weight gradient 784 x 128 x 256 170-200 -> 170-205 (one thread:
-/// 90-135 and 100-145).
+/// 145-165 -> 160-170; its weight gradient 784 x 128 x 256 stayed within the noise (170-255
+/// before, 170-210 after; one thread: 100-145).
 void KernelEmitter::emitThreaded() {
   Value a = a_, b = bm_, c = c_;
   Value m = b_.create<memref::DimOp>(loc_, c, 0), n = b_.create<memref::DimOp>(loc_, c, 1);

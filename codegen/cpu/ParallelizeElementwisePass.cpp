@@ -41,9 +41,9 @@ constexpr int64_t kMinParallelPoints = 1 << 18;
 /// too: compute-bound work that gains from a second core wherever its data lies. On the seed's
 /// train step at batch 128 that is the dropout mask's hash (32K points, ~130 integer
 /// operations each, 55 us on one core); its 32K-point bias, activation and mask ops (~10 us
-/// each) stay serial. Memory-bound ops below kMinParallelPoints stay serial: the seed's
-/// 784 x 256 SGD update at batch 1 (its gradient computed on one core, hot in that core's L2)
-/// ran at 2 threads 30% slower per step parallel than serial, its halves crossing cores.
+/// each) stay serial. Memory-bound ops below kMinParallelPoints stay serial: threading the
+/// seed's 784 x 256 SGD update made the step at batch 1 (its gradient computed on one core,
+/// hot in that core's L2) 22% slower at 1 and at 2 threads, and at batch 128 no faster.
 constexpr int64_t kMinParallelArithmetic = 1 << 19;
 
 /// Arithmetic operations one point of `op` costs, roughly: one per operation of its body
@@ -94,7 +94,8 @@ bool worthParallelizing(mlir::linalg::LinalgOp op) {
       return false;
     points *= range;
   }
-  return points >= kMinParallelPoints || points * arithmeticPerPoint(op) >= kMinParallelArithmetic;
+  return points >= kMinParallelPoints ||
+         points * arithmeticPerPoint(op) >= kMinParallelArithmetic;
 }
 
 struct ParallelizeElementwisePass

@@ -178,9 +178,7 @@ struct ParseSession {
         tokens(&lexer), parser(&tokens), listener(fileId, offsets, diags) {
     lexer.removeErrorListeners();
     lexer.addErrorListener(&listener);
-    parser.removeErrorListeners();
-    parser.addErrorListener(&listener);
-    parser.setErrorHandler(std::make_shared<StatementRecovery>());
+    // The parser's listener and error strategy are set per stage (parseTwoStage).
   }
   OffsetMap offsets;
   antlr4::ANTLRInputStream input;

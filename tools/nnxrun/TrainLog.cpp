@@ -7,10 +7,10 @@
 #include "tools/nnxrun/TrainLog.h"
 
 #include "runtime/Error.h"
+#include "runtime/FileIO.h"
 
 #include <nlohmann/json.hpp>
 
-#include <cstring>
 #include <cstdio>
 #include <sys/stat.h>
 
@@ -54,8 +54,7 @@ void TrainLog::open(File &file) {
   bool empty = ::stat(file.path.c_str(), &info) != 0 || info.st_size == 0;
   file.out.open(file.path, std::ios::out | (append_ ? std::ios::app : std::ios::trunc));
   if (!file.out)
-    throw rt::Error("E0500", "cannot open `" + file.path + "`: " + std::strerror(errno));
-  file.opened = true;
+    throw rt::Error("E0500", "cannot open `" + file.path + "`: " + rt::errnoMessage(errno));
   if (file.csv && (!append_ || empty)) {
     file.out << "kind,step,epoch,loss,lr,steps_per_s";
     for (const std::string &n : valNames_)
@@ -68,7 +67,7 @@ TrainLog::~TrainLog() = default;
 
 void TrainLog::write(const LogRecord &r) {
   for (auto &file : files_) {
-    if (!file->opened)
+    if (!file->out.is_open())
       open(*file);
     if (file->csv) {
       std::string line = r.kind + "," + std::to_string(r.step) + "," + std::to_string(r.epoch) +

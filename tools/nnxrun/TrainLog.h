@@ -56,13 +56,13 @@ private:
   struct File {
     std::string path;
     bool csv = false;
-    bool opened = false;
-    std::ofstream out;
+    std::ofstream out; ///< open from the first record on
   };
+  /// Opens `file` (truncated, or appended to) and writes a new CSV file's header.
   void open(File &file);
-  bool append_ = false;
   std::vector<std::unique_ptr<File>> files_;
   std::vector<std::string> valNames_;
+  bool append_ = false; ///< a resumed run: append rather than truncate
 };
 
 } // namespace nnx::tool
