@@ -37,19 +37,50 @@ def GpuMapLoopsPass : Pass<"nnx-gpu-map-loops", "::mlir::ModuleOp"> {
   ];
 }
 
+def GpuTileMatmulPass : Pass<"nnx-gpu-tile-matmul", "::mlir::ModuleOp"> {
+  let summary = "f32 matmuls as kernels with shared-memory tiles and per-thread register tiles";
+  let description = [{
+    Replaces every linalg matmul on buffers (matmul, batch_matmul and their transpose_a /
+    transpose_b forms) of f32 with static shapes and at least `min-size` rows and columns
+    by a gpu.launch: blocks of 16 x 16 threads each compute a 64 x 64 tile of C, staging
+    16-deep slices of A and B in workgroup memory between two gpu.barrier ops, each thread
+    accumulating a 4 x 4 tile of C in a private attribution. A zero fill of C right before
+    the product is folded into it. Every output is still summed by one thread in ascending
+    k, so results match the untiled kernels. Runs before nnx-gpu-map-loops, which lowers
+    the other linalg ops.
+  }];
+  let options = [
+    Option<"minSize", "min-size", "int64_t", /*default=*/"16",
+           "Fewest rows and columns of C for the tiled kernel (smaller: one thread per output)">,
+  ];
+  let dependentDialects = [
+    "::mlir::arith::ArithDialect",
+    "::mlir::gpu::GPUDialect",
+    "::mlir::math::MathDialect",
+    "::mlir::memref::MemRefDialect",
+    "::mlir::scf::SCFDialect",
+  ];
+}
+
 def GpuLaunchToLoopsPass : Pass<"nnx-gpu-launch-to-loops", "::mlir::ModuleOp"> {
   let summary = "Run gpu.launch bodies on the host, as loops over blocks and threads";
   let description = [{
-    Replaces every gpu.launch by six nested scf.for loops (grid z, y, x, then block z, y,
-    x) around a copy of its body, the body's block and thread ids, grid and block sizes
-    bound to the loop variables and the launch's operands. The result computes what the
-    kernel computes, one thread after another, on the CPU: the tests run the mapped IR this
-    way against the interpreter, so that a wrong index expression or bound guard fails on a
-    machine without a GPU. Kernels that synchronise threads (gpu.barrier), use shared
-    memory or launch asynchronously are refused: sequential threads cannot emulate them.
+    Replaces every gpu.launch by scf.for loops over the grid (z, y, x) and, inside a
+    block, loops over the block's threads (z, y, x) around each segment of its body
+    between gpu.barrier ops, so that all threads finish a segment before any starts the
+    next. An scf.for holding barriers runs once per block with its body cut the same way
+    (its bounds must not depend on the thread). Side-effect-free values computed before a
+    barrier and used after it are computed again; other values crossing a barrier are
+    refused. Workgroup attributions become a host buffer reused by every block, private
+    attributions a buffer with one slice per thread (only loads and stores may use them).
+    The result computes what the kernel computes, on the CPU: the tests run the mapped IR
+    this way against the interpreter, so that a wrong index expression, bound guard or
+    tile staging fails on a machine without a GPU. Barriers under conditions, thread block
+    clusters, dynamic shared memory and asynchronous launches are refused.
   }];
   let dependentDialects = [
     "::mlir::arith::ArithDialect",
+    "::mlir::memref::MemRefDialect",
     "::mlir::scf::SCFDialect",
   ];
 }

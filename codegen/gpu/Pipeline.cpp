@@ -33,6 +33,7 @@ namespace nnx::codegen {
 #define GEN_PASS_DECL_GPULAUNCHTORUNTIMECALLSPASS
 #define GEN_PASS_DECL_GPUMAPLOOPSPASS
 #define GEN_PASS_DECL_GPUSINKHOSTSCALARSPASS
+#define GEN_PASS_DECL_GPUTILEMATMULPASS
 #include "codegen/gpu/Passes.h.inc"
 #define GEN_PASS_DECL_MATHAPPROXIMATIONPASS
 #include "codegen/linalg/Passes.h.inc"
@@ -44,6 +45,11 @@ void addLaunchPasses(OpPassManager &pm) {
   // nnx to linalg on tensors to buffers: the half shared with the CPU.
   addTensorPasses(pm);
   addBufferizationPasses(pm);
+  // Matrix products first, while they are still named linalg ops: each becomes a kernel of
+  // 64 x 64 tiles staged in shared memory, a 4 x 4 register tile per thread (the one-thread-
+  // per-output loops map-loops would give re-read A and B from global memory for every
+  // output). Their zero fills fold into them here.
+  pm.addPass(createGpuTileMatmulPass());
   // Each linalg op becomes one scf.parallel nest over all its parallel dimensions (moved
   // ahead of the reductions), its reductions scf.for loops inside: one kernel per op, each
   // thread owning whole outputs, so no sum is split across threads and results do not depend
@@ -119,7 +125,13 @@ LogicalResult lowerToOutlinedKernels(ModuleOp module) {
     return failure();
   // Each launch body becomes a gpu.func in a gpu.module of its own, launched by
   // gpu.launch_func; the host code keeps allocations and launches.
-  return runPasses(module, [](OpPassManager &pm) { pm.addPass(createGpuKernelOutliningPass()); });
+  return runPasses(module, [](OpPassManager &pm) {
+    // Constants (tile sizes, loop bounds) move into the launch bodies first: captured, they
+    // would become kernel parameters, and a k loop bounded by a parameter is neither
+    // unrolled nor its register tile promoted out of local memory.
+    pm.addPass(createGpuLauchSinkIndexComputationsPass());
+    pm.addPass(createGpuKernelOutliningPass());
+  });
 }
 
 LogicalResult lowerKernelsToNVVM(ModuleOp module) {

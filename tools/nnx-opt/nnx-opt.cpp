@@ -35,6 +35,7 @@ namespace nnx::codegen {
 #define GEN_PASS_DECL_GPULAUNCHTORUNTIMECALLSPASS
 #define GEN_PASS_DECL_GPUMAPLOOPSPASS
 #define GEN_PASS_DECL_GPUSINKHOSTSCALARSPASS
+#define GEN_PASS_DECL_GPUTILEMATMULPASS
 #include "codegen/gpu/Passes.h.inc"
 } // namespace nnx::codegen
 
@@ -50,6 +51,7 @@ int main(int argc, char **argv) {
   mlir::registerPass([] { return nnx::codegen::createGpuLaunchToRuntimeCallsPass(); });
   mlir::registerPass([] { return nnx::codegen::createGpuMapLoopsPass(); });
   mlir::registerPass([] { return nnx::codegen::createGpuSinkHostScalarsPass(); });
+  mlir::registerPass([] { return nnx::codegen::createGpuTileMatmulPass(); });
   mlir::registerPass([] { return nnx::codegen::createInlineAllocaScopesPass(); });
   mlir::registerPass([] { return nnx::codegen::createSplitEmptyTensorsPass(); });
   mlir::registerPass([] { return nnx::codegen::createMathApproximationPass(); });
