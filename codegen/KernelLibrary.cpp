@@ -16,6 +16,7 @@
 #include "codegen/OrcObjects.h"
 #include "codegen/Pipeline.h"
 #include "codegen/cpu/GemmKernel.h"
+#include "codegen/cpu/GemvKernel.h"
 
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/IR/MLIRContext.h"
@@ -73,7 +74,8 @@ Kernel loadCachedKernel(llvm::StringRef name, std::unique_ptr<llvm::MemoryBuffer
 /// has its own MLIRContext and LLVMContext, so kernels build in parallel).
 llvm::Expected<std::string> compileKernelObject(llvm::StringRef name) {
   auto parsed = parseGemmKernelName(name);
-  if (!parsed)
+  std::optional<GemvBlocking> gemv = parseGemvKernelName(name);
+  if (!parsed && !gemv)
     return makeError("`" + name + "` is not a kernel of the kernel library");
   static mlir::DialectRegistry registry = [] {
     mlir::DialectRegistry r;
@@ -84,7 +86,9 @@ llvm::Expected<std::string> compileKernelObject(llvm::StringRef name) {
   context.loadAllAvailableDialects();
   mlir::OwningOpRef<mlir::ModuleOp> module =
       mlir::ModuleOp::create(mlir::UnknownLoc::get(&context));
-  mlir::func::FuncOp kernel = getOrCreateGemmKernel(*module, parsed->first, parsed->second);
+  mlir::func::FuncOp kernel = parsed
+                                  ? getOrCreateGemmKernel(*module, parsed->first, parsed->second)
+                                  : getOrCreateGemvKernel(*module, *gemv);
   kernel.setPublic();
   if (mlir::failed(lowerKernelsToLLVMDialect(*module)))
     return makeError("cannot lower the kernel `" + name + "`");
@@ -97,7 +101,7 @@ llvm::Expected<std::string> compileKernelObject(llvm::StringRef name) {
 /// Loads kernel `name` from the user's compile cache, else from the kernels the build
 /// shipped, else compiles it (and stores it in the user's cache).
 llvm::Expected<Kernel> buildKernel(llvm::StringRef name) {
-  if (!parseGemmKernelName(name))
+  if (!parseGemmKernelName(name) && !parseGemvKernelName(name))
     return makeError("`" + name + "` is not a kernel of the kernel library");
   // The kernel is a function of its name and of the code generator, whose binary identity
   // is part of every key: no IR is built to look it up.
@@ -130,7 +134,9 @@ std::string getKernelCacheKey(llvm::StringRef name) {
   return CompileCache::get().key("kernel library", name, kKernelOptLevel);
 }
 
-bool isKernelName(llvm::StringRef name) { return name.starts_with("nnx_sgemm_"); }
+bool isKernelName(llvm::StringRef name) {
+  return name.starts_with("nnx_sgemm_") || name.starts_with("nnx_sgemv_");
+}
 
 llvm::Expected<void *> getKernelAddress(llvm::StringRef name) {
   /// One kernel's build, done once (by the first caller; the others wait for it): its code,

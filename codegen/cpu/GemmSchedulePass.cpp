@@ -6,7 +6,9 @@
 // on 2-D strided views: a transposed operand is a view with swapped strides, a batch element
 // a rank-reducing subview, so nothing is copied and one kernel serves every product. The zero
 // fill of the result, when nothing touches it in between, is folded into the kernel's first k
-// block. Products of at least 64^3 multiply-adds call the threaded variant.
+// block. Products of at least 64^3 multiply-adds call the threaded variant. Products with
+// fewer rows than the register tile (a batch-1 forward) call the few-rows kernel
+// (GemvKernel.cpp) the same way.
 //
 // Block sizes follow BLIS's configurations for the host: MR x NR = 6 x 16 on AVX2 (BLIS
 // haswell/zen3 sgemm), 8 x 32 on AVX-512 (DESIGN §6's upstream MLIR schedule); MC 144, KC 256
@@ -15,6 +17,7 @@
 //===----------------------------------------------------------------------===//
 #include "codegen/Pipeline.h"
 #include "codegen/cpu/GemmKernel.h"
+#include "codegen/cpu/GemvKernel.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -98,6 +101,15 @@ bool worthScheduling(const Gemm &g, const GemmBlocking &blocking) {
   return g.m >= blocking.mr && g.n >= 8 && g.k >= 8 && g.m * g.n * g.k >= 32 * 32 * 32;
 }
 
+/// Whether `g`, which the GEMM kernel would not pay for, has few enough rows for the few-rows
+/// kernel (GemvKernel.cpp), which loads B's rows as vectors: B as stored, rows contiguous.
+/// Measured on a Xeon core, the seed's whole batch-1 forward (1 x 784 x 256, then 1 x 256 x
+/// 10): 24 us with plain loops, which loaded and stored C at every k, 8 us with the kernel.
+bool worthGemv(const Gemm &g, const GemmBlocking &blocking) {
+  return g.m < blocking.mr && !g.transB &&
+         hasUnitInnerStride(cast<MemRefType>(g.b.getType()));
+}
+
 /// Folds `linalg.fill 0` of C into the product when nothing that touches memory (other than
 /// allocations) stands between the fill and the product.
 void foldZeroFill(Gemm &g) {
@@ -140,7 +152,8 @@ Value viewOf(OpBuilder &b, Location loc, Value value, Value batch, bool transpos
   return b.create<memref::CastOp>(loc, target, value);
 }
 
-/// Replaces the product by calls of the module's kernel, one per batch element.
+/// Replaces the product by calls of `kernel` (the GEMM's or the few-rows kernel), one per
+/// batch element.
 void emitCalls(const Gemm &g, func::FuncOp kernel) {
   OpBuilder b(g.op);
   Location loc = g.op->getLoc();
@@ -148,7 +161,8 @@ void emitCalls(const Gemm &g, func::FuncOp kernel) {
   Value zeroInit = b.create<arith::ConstantIntOp>(loc, g.zeroInit ? 1 : 0, 1);
   auto call = [&](OpBuilder &nb, Value batch) {
     Value a = viewOf(nb, loc, g.a, batch, g.transA, getGemmOperandType(context));
-    Value bv = viewOf(nb, loc, g.b, batch, g.transB, getGemmOperandType(context));
+    auto bType = cast<MemRefType>(kernel.getFunctionType().getInput(1));
+    Value bv = viewOf(nb, loc, g.b, batch, g.transB, bType);
     Value c = viewOf(nb, loc, g.c, batch, false, getGemmResultType(context));
     nb.create<func::CallOp>(loc, kernel, ValueRange{a, bv, c, zeroInit});
   };
@@ -179,11 +193,21 @@ struct GemmSchedulePass : impl::GemmSchedulePassBase<GemmSchedulePass> {
                                "multiple of vector-width, mc of mr, nc of nr)");
       return signalPassFailure();
     }
-    SmallVector<Gemm> gemms;
+    SmallVector<Gemm> gemms, gemvs;
     getOperation().walk([&](linalg::LinalgOp op) {
-      if (std::optional<Gemm> g = matchGemm(op); g && worthScheduling(*g, blocking))
-        gemms.push_back(*g);
+      if (std::optional<Gemm> g = matchGemm(op)) {
+        if (worthScheduling(*g, blocking))
+          gemms.push_back(*g);
+        else if (worthGemv(*g, blocking))
+          gemvs.push_back(*g);
+      }
     });
+    // 16 of AVX-512's 32 vector registers hold C, 12 of AVX2's 16 (as the GEMM's tiles).
+    GemvBlocking gemvBlocking{vectorWidth, vectorWidth >= 16 ? 16 : 12};
+    for (Gemm &g : gemvs) {
+      foldZeroFill(g);
+      emitCalls(g, getOrCreateGemvKernel(getOperation(), gemvBlocking, externalKernels));
+    }
     for (Gemm &g : gemms) {
       foldZeroFill(g);
       // The threaded kernel splits C's rows when M > N, else its column panels: threaded

@@ -19,8 +19,10 @@ def GemmSchedulePass : Pass<"nnx-gemm-schedule", "::mlir::ModuleOp"> {
     its accumulators in vector registers across the k loop and updates them with vector.fma
     (tiles on the edges of C load and store it with masks).
     A `linalg.fill 0` of the result right before the product is folded into its first k block.
-    Products too small to pay for packing (M < mr, N < vector-width, K < 8, or fewer than
-    32^3 multiply-adds) are left alone. Each output element still sums its products in
+    Products with fewer rows than the register tile (M < mr: a batch-1 forward) and B as
+    stored call the few-rows kernel instead (GemvKernel.cpp: a row's block of C in vector
+    registers across k, no packing); the other products too small to pay for packing (N <
+    8, K < 8, or fewer than 32^3 multiply-adds) are left alone. Each output element still sums its products in
     ascending k, in one thread: the panels of C a product spreads over threads (scf.parallel)
     split no sum, so results are bit-identical for any thread count. Runs on buffers, after
     deallocation (it frees its own packing buffers) and before nnx-contraction-loop-order; the

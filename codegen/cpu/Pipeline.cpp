@@ -10,6 +10,7 @@
 //===----------------------------------------------------------------------===//
 #include "codegen/Pipeline.h"
 #include "codegen/cpu/GemmKernel.h"
+#include "codegen/cpu/GemvKernel.h"
 #include "codegen/linalg/TensorPipeline.h"
 
 #include "mlir/Conversion/AffineToStandard/AffineToStandard.h"
@@ -156,8 +157,9 @@ std::vector<std::string> getHostKernelNames() {
   GemmSchedulePassOptions options = hostGemmOptions();
   GemmBlocking blocking{options.vectorWidth, options.mr, options.nr,
                         options.mc,          options.kc, options.nc};
+  GemvBlocking gemv{options.vectorWidth, options.vectorWidth >= 16 ? 16 : 12};
   return {getGemmKernelName(blocking, /*parallel=*/false),
-          getGemmKernelName(blocking, /*parallel=*/true)};
+          getGemmKernelName(blocking, /*parallel=*/true), getGemvKernelName(gemv)};
 }
 
 LogicalResult lowerToLLVMDialect(ModuleOp module) {

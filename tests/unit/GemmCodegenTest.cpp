@@ -10,6 +10,7 @@
 
 #include "codegen/KernelLibrary.h"
 #include "codegen/cpu/GemmKernel.h"
+#include "codegen/cpu/GemvKernel.h"
 
 #include <cstdlib>
 #include <cstring>
@@ -74,10 +75,14 @@ TEST_CASE("codegen: the GEMM schedule at odd and prime sizes, each blocking") {
       {"", {{1, 784, 1000}, {3, 10, 17}, {17, 784, 10}, {10, 1000, 17}, {784, 17, 10},
             {17, 784, 1000}, {1000, 17, 784}, {128, 784, 256}}},
       {"vector-width=8 mr=6 nr=16 mc=12 kc=16 nc=32",
-       {{37, 50, 70}, {6, 16, 16}, {13, 17, 33}, {131, 97, 41}}},
+       {{37, 50, 70}, {6, 16, 16}, {13, 17, 33}, {131, 97, 41}, {1, 97, 300}, {5, 33, 200}}},
       {"vector-width=16 mr=8 nr=32 mc=16 kc=16 nc=64",
-       {{37, 50, 70}, {8, 8, 32}, {41, 97, 131}, {131, 97, 41}}},
+       {{37, 50, 70}, {8, 8, 32}, {41, 97, 131}, {131, 97, 41}, {7, 9, 131}, {1, 256, 10}}},
   };
+  // Fewer rows than the register tile (M < mr) and B as stored take the few-rows kernel
+  // (GemvKernel.cpp): whole blocks of accumulators (1 x 784 x 1000: 3 blocks of 256 columns
+  // under AVX-512), then single vectors, the last masked (1000 - 768 = 14.5 vectors; 300 - 288
+  // = 1.5 under AVX2's 96-column blocks), or only masked vectors (N = 10, 17, 131).
   for (const Blocking &blocking : blockings) {
     INFO("NNX_GEMM_BLOCKING=" << blocking.options);
     ::setenv("NNX_GEMM_BLOCKING", blocking.options, 1);
@@ -91,6 +96,7 @@ TEST_CASE("codegen: the GEMM schedule at odd and prime sizes, each blocking") {
     checkGemm({3}, 19, 40, 21, false, false);
     checkGemm({2, 2}, 19, 40, 21, true, false);
     checkGemm({3}, 19, 40, 21, false, true);
+    checkGemm({3}, 2, 40, 21, true, false);
   }
   ::unsetenv("NNX_GEMM_BLOCKING");
 }
@@ -112,6 +118,18 @@ TEST_CASE("codegen: the kernel library knows its kernels by name") {
   auto found = nnx::codegen::getKernelAddress("nnx_sgemm_6x16_v8_144_256_3072");
   REQUIRE_MESSAGE(static_cast<bool>(found), llvm::toString(found.takeError()));
   CHECK(*found != nullptr);
+  // The few-rows kernel: nnx_sgemv_<accumulators>xv<vector width>.
+  nnx::codegen::GemvBlocking gemv{16, 16};
+  CHECK(nnx::codegen::getGemvKernelName(gemv) == "nnx_sgemv_16xv16");
+  auto gemvParsed = nnx::codegen::parseGemvKernelName("nnx_sgemv_12xv8");
+  REQUIRE(gemvParsed);
+  CHECK(gemvParsed->accumulators == 12);
+  CHECK(gemvParsed->vectorWidth == 8);
+  CHECK_FALSE(nnx::codegen::parseGemvKernelName("nnx_sgemv_12x8"));
+  CHECK_FALSE(nnx::codegen::parseGemvKernelName("nnx_sgemv_0xv8"));
+  auto gemvFound = nnx::codegen::getKernelAddress("nnx_sgemv_12xv8");
+  REQUIRE_MESSAGE(static_cast<bool>(gemvFound), llvm::toString(gemvFound.takeError()));
+  CHECK(*gemvFound != nullptr);
 }
 
 TEST_CASE("codegen: GEMM results are bit-identical for 1 and 2 threads") {

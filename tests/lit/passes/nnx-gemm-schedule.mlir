@@ -124,16 +124,41 @@ func.func @narrow(%a: memref<128x256xf32>, %b: memref<256x10xf32>, %c: memref<12
 
 // -----
 
-// Too small to pay for packing (a batch-1 row times a matrix), not f32, or dynamic: left alone.
-// CHECK-LABEL: func.func @left_alone
-// CHECK:         linalg.matmul ins(%arg0, %arg1 : memref<1x784xf32>
-// CHECK:         linalg.matmul ins(%arg3, %arg4 : memref<64x64xf64>
-// CHECK:         linalg.matmul ins(%arg6, %arg7 : memref<?x64xf32>
-// CHECK-NOT:     call
-func.func @left_alone(%a: memref<1x784xf32>, %b: memref<784x256xf32>, %c: memref<1x256xf32>,
-                      %d: memref<64x64xf64>, %e: memref<64x64xf64>, %f: memref<64x64xf64>,
-                      %g: memref<?x64xf32>, %h: memref<64x64xf32>, %i: memref<?x64xf32>) {
+// Fewer rows than the register tile (a batch-1 row times a matrix: too small to pay for
+// packing) call the few-rows kernel, its zero fill folded in (`true`); with B transposed its
+// rows are not contiguous, and the product stays a linalg op.
+// CHECK-LABEL: func.func @few_rows
+// CHECK-NOT:     linalg.fill
+// CHECK:         %[[TRUE:.*]] = arith.constant true
+// CHECK:         call @nnx_sgemv_12xv8(%{{.*}}, %{{.*}}, %{{.*}}, %[[TRUE]]) : (memref<?x?xf32, strided<[?, ?], offset: ?>>, memref<?x?xf32, strided<[?, 1], offset: ?>>, memref<?x?xf32, strided<[?, 1], offset: ?>>, i1) -> ()
+// CHECK:         linalg.matmul_transpose_b
+// CHECK:       func.func private @nnx_sgemv_12xv8(
+// CHECK:         vector.fma
+// WIDE-LABEL: func.func @few_rows
+// WIDE:         call @nnx_sgemv_16xv16(
+// EXTERN-LABEL: func.func @few_rows
+// EXTERN:       func.func private @nnx_sgemv_12xv8(
+// EXTERN-SAME:    i1)
+// EXTERN-NOT:     vector.fma
+func.func @few_rows(%a: memref<1x784xf32>, %b: memref<784x256xf32>, %c: memref<1x256xf32>,
+                    %bt: memref<256x784xf32>, %d: memref<1x256xf32>) {
+  %zero = arith.constant 0.0 : f32
+  linalg.fill ins(%zero : f32) outs(%c : memref<1x256xf32>)
   linalg.matmul ins(%a, %b : memref<1x784xf32>, memref<784x256xf32>) outs(%c : memref<1x256xf32>)
+  linalg.matmul_transpose_b ins(%a, %bt : memref<1x784xf32>, memref<256x784xf32>)
+                            outs(%d : memref<1x256xf32>)
+  return
+}
+
+// -----
+
+// Not f32, or dynamic: left alone.
+// CHECK-LABEL: func.func @left_alone
+// CHECK:         linalg.matmul ins(%arg0, %arg1 : memref<64x64xf64>
+// CHECK:         linalg.matmul ins(%arg3, %arg4 : memref<?x64xf32>
+// CHECK-NOT:     call
+func.func @left_alone(%d: memref<64x64xf64>, %e: memref<64x64xf64>, %f: memref<64x64xf64>,
+                      %g: memref<?x64xf32>, %h: memref<64x64xf32>, %i: memref<?x64xf32>) {
   linalg.matmul ins(%d, %e : memref<64x64xf64>, memref<64x64xf64>) outs(%f : memref<64x64xf64>)
   linalg.matmul ins(%g, %h : memref<?x64xf32>, memref<64x64xf32>) outs(%i : memref<?x64xf32>)
   return
