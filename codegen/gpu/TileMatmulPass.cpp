@@ -120,12 +120,50 @@ void foldZeroFill(Product &p) {
   }
 }
 
-/// Builds the kernel's index arithmetic and guarded accesses at one insertion point.
-struct KernelBuilder {
-  OpBuilder &b;
+/// Emits the tiled kernel of one product: the launch, then its body in four parts.
+class TiledKernelEmitter {
+public:
+  explicit TiledKernelEmitter(Product &p) : p(p), b(p.op), loc(p.op.getLoc()) {}
+
+  /// Replaces the product by the kernel's gpu.launch.
+  void emit() {
+    gpu::LaunchOp launch = createLaunch();
+    b.setInsertionPointToStart(&launch.getBody().front());
+    batch = launch.getBlockIds().z;
+    aTile = launch.getWorkgroupAttributions()[0];
+    bTile = launch.getWorkgroupAttributions()[1];
+    acc = launch.getPrivateAttributions()[0];
+    tx = launch.getThreadIds().x;
+    ty = launch.getThreadIds().y;
+    row0 = mul(launch.getBlockIds().y, kTile);
+    col0 = mul(launch.getBlockIds().x, kTile);
+    for (int64_t i = 0; i < kThreadTile; ++i) {
+      rows.push_back(add(row0, add(ty, c(kThreads * i))));
+      cols.push_back(add(col0, add(tx, c(kThreads * i))));
+      rowInside.push_back(less(rows.back(), p.m));
+      colInside.push_back(less(cols.back(), p.n));
+    }
+    initAccumulators();
+    Value linear = add(mul(ty, kThreads), tx);
+    auto kLoop = b.create<scf::ForOp>(loc, c(0), c(p.k), c(kDepth));
+    b.setInsertionPointToStart(kLoop.getBody());
+    stageSlices(kLoop.getInductionVar(), linear);
+    b.create<gpu::BarrierOp>(loc);
+    multiplySlices();
+    b.create<gpu::BarrierOp>(loc);
+    b.setInsertionPointAfter(kLoop);
+    storeTile();
+    b.create<gpu::TerminatorOp>(loc);
+    p.op->erase();
+  }
+
+private:
+  Product &p;
+  OpBuilder b;
   Location loc;
-  const Product &p;
-  Value batch; ///< the block's batch element (blockIdx.z), unused when not batched
+  Value batch, aTile, bTile, acc, tx, ty, row0, col0;
+  /// The thread's rows and columns of C, and whether each lies inside C.
+  SmallVector<Value> rows, cols, rowInside, colInside;
 
   Value c(int64_t v) { return b.create<arith::ConstantIndexOp>(loc, v); }
   Value add(Value x, Value y) { return b.create<arith::AddIOp>(loc, x, y); }
@@ -137,7 +175,7 @@ struct KernelBuilder {
   }
   Value both(Value x, Value y) { return b.create<arith::AndIOp>(loc, x, y); }
 
-  /// `matrix`'s element at (row, col) of the block's batch element.
+  /// The indices of element (row, col) of the block's batch element.
   SmallVector<Value> at(Value row, Value col) {
     if (p.batched)
       return {batch, row, col};
@@ -158,123 +196,104 @@ struct KernelBuilder {
         });
     return load.getResult(0);
   }
-};
 
-/// Replaces `p.op` by the tiled kernel's gpu.launch.
-void emitTiledKernel(Product &p) {
-  MLIRContext *context = p.op->getContext();
-  OpBuilder b(p.op);
-  Location loc = p.op.getLoc();
-  Type f32 = b.getF32Type();
-  auto workgroup = gpu::AddressSpaceAttr::get(context, gpu::AddressSpace::Workgroup);
-  auto priv = gpu::AddressSpaceAttr::get(context, gpu::AddressSpace::Private);
-  auto tileType = MemRefType::get({kDepth, kTile}, f32, MemRefLayoutAttrInterface{}, workgroup);
-  auto accType =
-      MemRefType::get({kThreadTile, kThreadTile}, f32, MemRefLayoutAttrInterface{}, priv);
-  auto constant = [&](int64_t v) { return b.create<arith::ConstantIndexOp>(loc, v); };
-  Value gridX = constant((p.n + kTile - 1) / kTile);
-  Value gridY = constant((p.m + kTile - 1) / kTile);
-  Value threads = constant(kThreads);
-  Value one = constant(1);
-  auto launch = b.create<gpu::LaunchOp>(loc, gridX, gridY, constant(p.batch), threads, threads,
-                                        one, /*dynamicSharedMemorySize=*/nullptr,
-                                        /*asyncTokenType=*/nullptr, ValueRange{},
-                                        TypeRange{tileType, tileType}, TypeRange{accType});
-  Block &body = launch.getBody().front();
-  b.setInsertionPointToStart(&body);
-  KernelBuilder kb{b, loc, p, launch.getBlockIds().z};
-  Value aTile = launch.getWorkgroupAttributions()[0];
-  Value bTile = launch.getWorkgroupAttributions()[1];
-  Value acc = launch.getPrivateAttributions()[0];
-  Value tx = launch.getThreadIds().x, ty = launch.getThreadIds().y;
-  Value row0 = kb.mul(launch.getBlockIds().y, kTile);
-  Value col0 = kb.mul(launch.getBlockIds().x, kTile);
-  SmallVector<Value> rows, cols, rowInside, colInside;
-  for (int64_t i = 0; i < kThreadTile; ++i) {
-    rows.push_back(kb.add(row0, kb.add(ty, kb.c(kThreads * i))));
-    cols.push_back(kb.add(col0, kb.add(tx, kb.c(kThreads * i))));
-    rowInside.push_back(kb.less(rows.back(), p.m));
-    colInside.push_back(kb.less(cols.back(), p.n));
+  /// The launch: a block of kThreads x kThreads threads per kTile x kTile tile of C, one
+  /// grid layer per batch element; two workgroup slices and the private register tile.
+  gpu::LaunchOp createLaunch() {
+    MLIRContext *context = b.getContext();
+    Type f32 = b.getF32Type();
+    auto workgroup = gpu::AddressSpaceAttr::get(context, gpu::AddressSpace::Workgroup);
+    auto priv = gpu::AddressSpaceAttr::get(context, gpu::AddressSpace::Private);
+    auto tileType =
+        MemRefType::get({kDepth, kTile}, f32, MemRefLayoutAttrInterface{}, workgroup);
+    auto accType =
+        MemRefType::get({kThreadTile, kThreadTile}, f32, MemRefLayoutAttrInterface{}, priv);
+    Value threads = c(kThreads);
+    return b.create<gpu::LaunchOp>(loc, c((p.n + kTile - 1) / kTile),
+                                   c((p.m + kTile - 1) / kTile), c(p.batch), threads, threads,
+                                   c(1), /*dynamicSharedMemorySize=*/nullptr,
+                                   /*asyncTokenType=*/nullptr, ValueRange{},
+                                   TypeRange{tileType, tileType}, TypeRange{accType});
   }
 
-  // The register tile starts from C (C += A B) or from zero.
-  Value zero = b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(0));
-  for (int64_t i = 0; i < kThreadTile; ++i)
-    for (int64_t j = 0; j < kThreadTile; ++j) {
-      Value init = p.zeroInit ? zero
-                              : kb.loadOrZero(p.c, kb.both(rowInside[i], colInside[j]),
-                                              rows[i], cols[j]);
-      b.create<memref::StoreOp>(loc, init, acc, ValueRange{kb.c(i), kb.c(j)});
-    }
-
-  Value linear = kb.add(kb.mul(ty, kThreads), tx);
-  auto kLoop = b.create<scf::ForOp>(loc, kb.c(0), kb.c(p.k), kb.c(kDepth));
-  b.setInsertionPointToStart(kLoop.getBody());
-  Value k0 = kLoop.getInductionVar();
-  for (int64_t r = 0; r < kLoadsPerThread; ++r) {
-    Value e = kb.add(linear, kb.c(kThreads * kThreads * r));
-    // A's slice: consecutive threads along A's contiguous dimension (k, or m when
-    // transposed).
-    Value ak = p.transA ? kb.div(e, kTile) : kb.rem(e, kDepth);
-    Value am = p.transA ? kb.rem(e, kTile) : kb.div(e, kDepth);
-    Value gm = kb.add(row0, am), gak = kb.add(k0, ak);
-    Value aInside = kb.both(kb.less(gm, p.m), kb.less(gak, p.k));
-    Value aValue = p.transA ? kb.loadOrZero(p.a, aInside, gak, gm)
-                            : kb.loadOrZero(p.a, aInside, gm, gak);
-    b.create<memref::StoreOp>(loc, aValue, aTile, ValueRange{ak, am});
-    // B's slice: along n, or k when transposed.
-    Value bk = p.transB ? kb.rem(e, kDepth) : kb.div(e, kTile);
-    Value bn = p.transB ? kb.div(e, kDepth) : kb.rem(e, kTile);
-    Value gn = kb.add(col0, bn), gbk = kb.add(k0, bk);
-    Value bInside = kb.both(kb.less(gn, p.n), kb.less(gbk, p.k));
-    Value bValue = p.transB ? kb.loadOrZero(p.b, bInside, gn, gbk)
-                            : kb.loadOrZero(p.b, bInside, gbk, gn);
-    b.create<memref::StoreOp>(loc, bValue, bTile, ValueRange{bk, bn});
-  }
-  b.create<gpu::BarrierOp>(loc);
-  // The slices' 16 steps, unrolled (constant shared-memory offsets), the register tile in
-  // SSA values between its load and store: one fused multiply-add per output and step, as
-  // the PTX will run it (fma.rn), so the host emulation computes the very same roundings.
-  SmallVector<Value> sums;
-  for (int64_t i = 0; i < kThreadTile; ++i)
-    for (int64_t j = 0; j < kThreadTile; ++j)
-      sums.push_back(b.create<memref::LoadOp>(loc, acc, ValueRange{kb.c(i), kb.c(j)}));
-  SmallVector<Value> rowInTile, colInTile;
-  for (int64_t i = 0; i < kThreadTile; ++i) {
-    rowInTile.push_back(kb.add(ty, kb.c(kThreads * i)));
-    colInTile.push_back(kb.add(tx, kb.c(kThreads * i)));
-  }
-  for (int64_t kk = 0; kk < kDepth; ++kk) {
-    SmallVector<Value> as, bs;
-    for (int64_t i = 0; i < kThreadTile; ++i) {
-      as.push_back(b.create<memref::LoadOp>(loc, aTile, ValueRange{kb.c(kk), rowInTile[i]}));
-      bs.push_back(b.create<memref::LoadOp>(loc, bTile, ValueRange{kb.c(kk), colInTile[i]}));
-    }
+  /// The register tile starts from C (C += A B) or from zero.
+  void initAccumulators() {
+    Value zero = b.create<arith::ConstantOp>(loc, b.getF32FloatAttr(0));
     for (int64_t i = 0; i < kThreadTile; ++i)
       for (int64_t j = 0; j < kThreadTile; ++j) {
-        Value &sum = sums[i * kThreadTile + j];
-        sum = b.create<math::FmaOp>(loc, as[i], bs[j], sum);
+        Value init = p.zeroInit ? zero
+                                : loadOrZero(p.c, both(rowInside[i], colInside[j]), rows[i],
+                                             cols[j]);
+        b.create<memref::StoreOp>(loc, init, acc, ValueRange{c(i), c(j)});
       }
   }
-  for (int64_t i = 0; i < kThreadTile; ++i)
-    for (int64_t j = 0; j < kThreadTile; ++j)
-      b.create<memref::StoreOp>(loc, sums[i * kThreadTile + j], acc,
-                                ValueRange{kb.c(i), kb.c(j)});
-  b.create<gpu::BarrierOp>(loc);
 
-  // The register tile to C, where inside it.
-  b.setInsertionPointAfter(kLoop);
-  for (int64_t i = 0; i < kThreadTile; ++i)
-    for (int64_t j = 0; j < kThreadTile; ++j) {
-      auto inside = b.create<scf::IfOp>(loc, kb.both(rowInside[i], colInside[j]));
-      OpBuilder::InsertionGuard guard(b);
-      b.setInsertionPointToStart(inside.thenBlock());
-      Value v = b.create<memref::LoadOp>(loc, acc, ValueRange{kb.c(i), kb.c(j)});
-      b.create<memref::StoreOp>(loc, v, p.c, kb.at(rows[i], cols[j]));
+  /// Each thread's kLoadsPerThread elements of A's and B's slices at depth k0, consecutive
+  /// threads along each operand's contiguous dimension (k for A, m when transposed; n for B,
+  /// k when transposed), zero outside the matrices.
+  void stageSlices(Value k0, Value linear) {
+    for (int64_t r = 0; r < kLoadsPerThread; ++r) {
+      Value e = add(linear, c(kThreads * kThreads * r));
+      Value ak = p.transA ? div(e, kTile) : rem(e, kDepth);
+      Value am = p.transA ? rem(e, kTile) : div(e, kDepth);
+      Value gm = add(row0, am), gak = add(k0, ak);
+      Value aInside = both(less(gm, p.m), less(gak, p.k));
+      Value aValue =
+          p.transA ? loadOrZero(p.a, aInside, gak, gm) : loadOrZero(p.a, aInside, gm, gak);
+      b.create<memref::StoreOp>(loc, aValue, aTile, ValueRange{ak, am});
+      Value bk = p.transB ? rem(e, kDepth) : div(e, kTile);
+      Value bn = p.transB ? div(e, kDepth) : rem(e, kTile);
+      Value gn = add(col0, bn), gbk = add(k0, bk);
+      Value bInside = both(less(gn, p.n), less(gbk, p.k));
+      Value bValue =
+          p.transB ? loadOrZero(p.b, bInside, gn, gbk) : loadOrZero(p.b, bInside, gbk, gn);
+      b.create<memref::StoreOp>(loc, bValue, bTile, ValueRange{bk, bn});
     }
-  b.create<gpu::TerminatorOp>(loc);
-  p.op->erase();
-}
+  }
+
+  /// The slices' kDepth steps, unrolled (constant shared-memory offsets), the register tile
+  /// in SSA values between its load and store: one fused multiply-add per output and step,
+  /// as the PTX runs it (fma.rn), so the host emulation computes the very same roundings.
+  void multiplySlices() {
+    SmallVector<Value> sums;
+    for (int64_t i = 0; i < kThreadTile; ++i)
+      for (int64_t j = 0; j < kThreadTile; ++j)
+        sums.push_back(b.create<memref::LoadOp>(loc, acc, ValueRange{c(i), c(j)}));
+    SmallVector<Value> rowInTile, colInTile;
+    for (int64_t i = 0; i < kThreadTile; ++i) {
+      rowInTile.push_back(add(ty, c(kThreads * i)));
+      colInTile.push_back(add(tx, c(kThreads * i)));
+    }
+    for (int64_t kk = 0; kk < kDepth; ++kk) {
+      SmallVector<Value> as, bs;
+      for (int64_t i = 0; i < kThreadTile; ++i) {
+        as.push_back(b.create<memref::LoadOp>(loc, aTile, ValueRange{c(kk), rowInTile[i]}));
+        bs.push_back(b.create<memref::LoadOp>(loc, bTile, ValueRange{c(kk), colInTile[i]}));
+      }
+      for (int64_t i = 0; i < kThreadTile; ++i)
+        for (int64_t j = 0; j < kThreadTile; ++j) {
+          Value &sum = sums[i * kThreadTile + j];
+          sum = b.create<math::FmaOp>(loc, as[i], bs[j], sum);
+        }
+    }
+    for (int64_t i = 0; i < kThreadTile; ++i)
+      for (int64_t j = 0; j < kThreadTile; ++j)
+        b.create<memref::StoreOp>(loc, sums[i * kThreadTile + j], acc,
+                                  ValueRange{c(i), c(j)});
+  }
+
+  /// The register tile to C, where inside it.
+  void storeTile() {
+    for (int64_t i = 0; i < kThreadTile; ++i)
+      for (int64_t j = 0; j < kThreadTile; ++j) {
+        auto inside = b.create<scf::IfOp>(loc, both(rowInside[i], colInside[j]));
+        OpBuilder::InsertionGuard guard(b);
+        b.setInsertionPointToStart(inside.thenBlock());
+        Value v = b.create<memref::LoadOp>(loc, acc, ValueRange{c(i), c(j)});
+        b.create<memref::StoreOp>(loc, v, p.c, at(rows[i], cols[j]));
+      }
+  }
+};
 
 struct GpuTileMatmulPass : impl::GpuTileMatmulPassBase<GpuTileMatmulPass> {
   using GpuTileMatmulPassBase::GpuTileMatmulPassBase;
@@ -288,7 +307,7 @@ struct GpuTileMatmulPass : impl::GpuTileMatmulPassBase<GpuTileMatmulPass> {
     });
     for (Product &p : products) {
       foldZeroFill(p);
-      emitTiledKernel(p);
+      TiledKernelEmitter(p).emit();
     }
   }
 };
