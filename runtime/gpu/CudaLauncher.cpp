@@ -12,7 +12,9 @@
 #include "runtime/gpu/CudaDriver.h"
 
 #include <cstdlib>
+#include <algorithm>
 #include <exception>
+#include <map>
 #include <mutex>
 #include <set>
 
@@ -78,19 +80,90 @@ struct RunState {
 };
 RunState *running = nullptr;
 
-/// Host memory handed out in place of managed memory after a failed allocation, and the
-/// live managed allocations (for isManaged).
+/// Host memory handed out in place of managed memory after a failed allocation, the live
+/// managed allocations (for isManaged) with their pooled sizes, and the pool of freed blocks.
+///
+/// cuMemFree synchronises the device, and a train step's host code frees every temporary it
+/// allocated: freed blocks are kept for reuse instead (PyTorch's caching allocator does the
+/// same for the same reason), by size rounded up (to 512 bytes below 1 MiB, to 1 MiB above),
+/// so a step's temporaries come from the pool from the second step on. A block freed while
+/// host code runs may still be in use by a kernel queued before the free, and the host code
+/// writes some of its blocks itself (the deallocation helper's bookkeeping): it becomes
+/// reusable only after the run's final stream synchronisation (`pending`). Blocks freed
+/// between runs (results, replaced states) are reusable at once. The pool gives its blocks
+/// back to the driver when an allocation fails (then retries), when it holds more than
+/// kMaxPooledBytes, and when the last CudaModule is destroyed.
 std::mutex allocationMutex;
 std::set<void *> fallbacks;
-std::set<const void *> managed;
+std::map<const void *, size_t> managed;
+std::multimap<size_t, void *> pooled;
+std::vector<std::pair<size_t, void *>> pending;
+size_t pooledBytes = 0;
+int liveModules = 0;
+
+/// The most bytes the pool keeps between runs.
+constexpr size_t kMaxPooledBytes = size_t(4) << 30;
+
+/// `bytes` rounded up to the pool's size classes.
+size_t poolSize(size_t bytes) {
+  constexpr size_t kSmall = 512, kLarge = size_t(1) << 20;
+  size_t unit = bytes < kLarge ? kSmall : kLarge;
+  return std::max<size_t>(unit, (bytes + unit - 1) / unit * unit);
+}
+
+/// The device for an allocation call: the running module's, else the process's (throws).
+const Device *currentDevice() { return running ? running->device : &device(); }
+
+/// Gives every pooled block back to the driver (the device must be idle, or cuMemFree
+/// waits for it). With `pendingToo`, also the blocks of an unfinished run. Returns whether
+/// there was any.
+bool drainPool(bool pendingToo) {
+  std::vector<void *> blocks;
+  {
+    std::lock_guard<std::mutex> lock(allocationMutex);
+    for (auto &[size, block] : pooled)
+      blocks.push_back(block);
+    pooled.clear();
+    pooledBytes = 0;
+    if (pendingToo) {
+      for (auto &[size, block] : pending)
+        blocks.push_back(block);
+      pending.clear();
+    }
+  }
+  if (blocks.empty() || !cudaApi())
+    return false;
+  for (void *block : blocks)
+    cudaApi()->memFree(reinterpret_cast<uint64_t>(block));
+  return true;
+}
+
+/// A pooled block of `size` (a pool size), or null.
+void *takePooled(size_t size) {
+  std::lock_guard<std::mutex> lock(allocationMutex);
+  auto it = pooled.find(size);
+  if (it == pooled.end())
+    return nullptr;
+  void *block = it->second;
+  pooled.erase(it);
+  pooledBytes -= size;
+  managed.emplace(block, size);
+  return block;
+}
 
 void *allocate(size_t bytes) {
-  const Device &d = running ? *running->device : device();
+  size_t size = poolSize(bytes);
+  if (void *block = takePooled(size))
+    return block;
+  const Device &d = *currentDevice();
   uint64_t pointer = 0;
-  int r = d.api->memAllocManaged(&pointer, bytes == 0 ? 1 : bytes, kAttachGlobal);
+  int r = d.api->memAllocManaged(&pointer, size, kAttachGlobal);
+  // The pool's blocks may be what is missing: give them back and try once more.
+  if (r != 0 && drainPool(/*pendingToo=*/false))
+    r = d.api->memAllocManaged(&pointer, size, kAttachGlobal);
   if (r == 0) {
     std::lock_guard<std::mutex> lock(allocationMutex);
-    managed.insert(reinterpret_cast<void *>(pointer));
+    managed.emplace(reinterpret_cast<void *>(pointer), size);
     return reinterpret_cast<void *>(pointer);
   }
   std::string message = "cuMemAllocManaged of " + std::to_string(bytes) +
@@ -114,7 +187,20 @@ void release(void *pointer) {
       std::free(pointer);
       return;
     }
-    managed.erase(pointer);
+    auto it = managed.find(pointer);
+    if (it != managed.end()) {
+      size_t size = it->second;
+      managed.erase(it);
+      if (running) {
+        pending.emplace_back(size, pointer);
+        return;
+      }
+      if (liveModules > 0 && pooledBytes + size <= kMaxPooledBytes) {
+        pooled.emplace(size, pointer);
+        pooledBytes += size;
+        return;
+      }
+    }
   }
   // Frees run in tensors' deleters: never throw. Outside a run a context that cannot be
   // made current again leaks the allocation (the driver frees it with the process).
@@ -129,6 +215,16 @@ void release(void *pointer) {
   if (int r = d->api->memFree(reinterpret_cast<uint64_t>(pointer)); r && running &&
                                                                     running->error.empty())
     running->error = "cuMemFree failed: " + d->api->errorName(r);
+}
+
+/// After a run's final synchronisation: the blocks its host code freed become reusable.
+void recyclePending() {
+  std::lock_guard<std::mutex> lock(allocationMutex);
+  for (auto &[size, block] : pending) {
+    pooled.emplace(size, block);
+    pooledBytes += size;
+  }
+  pending.clear();
 }
 
 extern "C" void *nnxGpuAlloc(int64_t bytes) { return allocate(static_cast<size_t>(bytes)); }
@@ -188,11 +284,23 @@ CudaModule::CudaModule(const std::string &ptx, const std::vector<std::string> &k
     functions_.push_back(function);
   }
   names_ = kernels;
+  std::lock_guard<std::mutex> lock(allocationMutex);
+  ++liveModules;
 }
 
 CudaModule::~CudaModule() {
-  if (module_ && cudaApi())
+  if (!module_)
+    return;
+  if (cudaApi())
     cudaApi()->moduleUnload(module_);
+  bool last;
+  {
+    std::lock_guard<std::mutex> lock(allocationMutex);
+    last = --liveModules == 0;
+  }
+  // Nothing runs any more: the pool's blocks go back to the driver.
+  if (last)
+    drainPool(/*pendingToo=*/true);
 }
 
 void CudaModule::run(const std::function<void()> &hostCode) const {
@@ -212,6 +320,8 @@ void CudaModule::run(const std::function<void()> &hostCode) const {
   }
   running = nullptr;
   int r = d.api->streamSynchronize(d.stream);
+  if (r == 0)
+    recyclePending();
   if (!state.error.empty())
     throw Error("E0602", state.error, {kStopNote});
   if (r)

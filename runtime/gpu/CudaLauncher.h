@@ -39,8 +39,10 @@ public:
   /// per process.
   void run(const std::function<void()> &hostCode) const;
 
-  /// Managed memory of `bytes` bytes (cuMemAllocManaged, at least 256-byte aligned); freed
-  /// with freeManaged. Throws E0602 when the device has no room.
+  /// Managed memory of `bytes` bytes (cuMemAllocManaged, at least 256-byte aligned, or a
+  /// pooled block freed earlier); freed with freeManaged, which keeps the block in the pool
+  /// while a CudaModule lives (cuMemFree would synchronise the device). Throws E0602 when the
+  /// device has no room, even after the pool is given back.
   static void *allocateManaged(size_t bytes);
   static void freeManaged(void *pointer);
   /// Whether `pointer` is the start of a live allocateManaged (or host code) allocation:
