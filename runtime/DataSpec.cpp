@@ -257,10 +257,11 @@ Tensor toInteger(const Loaded &l, DType to, const std::string &param) {
   double lo = to == DType::I32 ? double(std::numeric_limits<int32_t>::min()) : -9.2e18;
   double hi = to == DType::I32 ? double(std::numeric_limits<int32_t>::max()) : 9.2e18;
   int64_t perRow = l.values.numel() / std::max<int64_t>(1, l.values.shape()[0]);
-  for (int64_t i = 0; i < l.values.numel(); ++i) {
+  int64_t i = l.values.findValue([&](double v) {
+    return !(std::isfinite(v) && v == std::floor(v) && v >= lo && v <= hi);
+  });
+  if (i >= 0) {
     double v = l.values.at(i);
-    if (std::isfinite(v) && v == std::floor(v) && v >= lo && v <= hi)
-      continue;
     std::string what = v == std::floor(v) && std::isfinite(v) ? " does not fit in " : " is not a whole number, so it cannot be ";
     throw Error("E0505", "`" + param + "`: value " + formatDataNumber(v) + " on " +
                              rowPlace(l, perRow ? i / perRow : 0) + what +
@@ -346,8 +347,10 @@ Dataset loadDataset(const DataRequest &request, std::vector<std::string> &notes)
                   {"every array of " + request.flag + " holds one row per example"});
     if (isFloat(l.values.dtype())) {
       int64_t bad = 0;
-      for (int64_t k = 0; k < l.values.numel(); ++k)
-        bad += !std::isfinite(l.values.at(k));
+      l.values.findValue([&](double v) {
+        bad += !std::isfinite(v);
+        return false;
+      });
       if (bad) {
         data.hasNonFinite = true;
         notes.push_back(l.source + " holds " + std::to_string(bad) + " nan or inf value" +

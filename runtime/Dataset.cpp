@@ -101,10 +101,10 @@ const DataColumn *Dataset::find(const std::string &name) const {
 void checkLabels(const Tensor &labels, const std::string &source, int64_t numClasses) {
   assert(isInteger(labels.dtype()) && "labels are integers");
   int64_t perRow = labels.rank() == 0 ? 1 : labels.numel() / std::max<int64_t>(1, labels.shape()[0]);
-  for (int64_t i = 0; i < labels.numel(); ++i) {
+  int64_t i = labels.findValue(
+      [&](double label) { return !(label >= 0 && label < double(numClasses)); });
+  if (i >= 0) {
     double label = labels.at(i);
-    if (label >= 0 && label < double(numClasses))
-      continue;
     throw Error("E0505",
                 "label " + formatDataNumber(label) + " in row " + std::to_string(i / perRow) +
                     " of " + source + " is out of range: the model has " +

@@ -76,6 +76,10 @@ public:
   Tensor reshaped(const Shape &shape) const;
   /// The elements as a std::vector<T> (each stored element static_cast to T).
   template <typename T> std::vector<T> toVector() const;
+  /// The index of the first element whose value (as a double, like `at`) satisfies `pred`,
+  /// or -1: one dtype dispatch for the whole scan, where a loop of `at` dispatches per
+  /// element (the data checks of `train` scan millions).
+  template <typename Pred> int64_t findValue(Pred &&pred) const;
 
   /// True when both share the same storage.
   bool sharesStorageWith(const Tensor &other) const { return data_ == other.data_; }
@@ -120,6 +124,17 @@ template <typename T> std::vector<T> Tensor::toVector() const {
       out[static_cast<size_t>(i)] = static_cast<T>(in[i]);
   });
   return out;
+}
+
+template <typename Pred> int64_t Tensor::findValue(Pred &&pred) const {
+  int64_t n = numel();
+  return dispatchDType(dtype_, [&](auto tag) -> int64_t {
+    const auto *in = data<decltype(tag)>();
+    for (int64_t i = 0; i < n; ++i)
+      if (pred(static_cast<double>(in[i])))
+        return i;
+    return -1;
+  });
 }
 
 } // namespace nnx::rt

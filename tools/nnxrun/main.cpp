@@ -14,6 +14,7 @@
 #include "lang/Diagnostics.h"
 #include "runtime/Error.h"
 #include "runtime/MemoryBudget.h"
+#include "llvm/Support/ErrorHandling.h"
 
 #include <CLI/CLI.hpp>
 
@@ -128,10 +129,22 @@ void suggestOption(CLI::App &app, int argc, char **argv) {
   }
 }
 
+/// LLVM's fatal errors (report_fatal_error: a pass that aborts, a backend that cannot select
+/// an instruction) are nnx's bugs, not the user's: reported as such, with exit code 70, not
+/// LLVM's exit 1. Output written so far is flushed first; no destructor runs (LLVM's state
+/// may be inconsistent, libomp's threads may be alive).
+void reportLlvmFatalError(void *, const char *reason, bool) {
+  std::cout.flush();
+  std::cerr << "internal compiler error: please report\n  LLVM: " << reason << "\n";
+  std::cerr.flush();
+  std::_Exit(70);
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
   keepFreedMemory();
+  llvm::install_fatal_error_handler(reportLlvmFatalError);
   CLI::App app{"nnxrun — compile and run .nnx neural-network models", "nnxrun"};
   app.require_subcommand(1);
   app.fallthrough(); // --diagnostics may follow the subcommand
