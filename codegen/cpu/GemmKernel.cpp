@@ -525,6 +525,18 @@ std::optional<std::pair<GemmBlocking, bool>> parseGemmKernelName(llvm::StringRef
   return std::make_pair(b, parallel);
 }
 
+void markKernelFunction(func::FuncOp kernel, int64_t vectorWidth) {
+  Builder b(kernel.getContext());
+  // With 16-lane vectors, 512-bit types must stay legal: x86 CPUs tuned to prefer 256-bit
+  // vectors (Intel's AVX-512 cores) would otherwise split every zmm operation in two and run
+  // out of registers.
+  SmallVector<Attribute> passthrough = {b.getStringAttr("noinline")};
+  if (vectorWidth * 32 >= 512)
+    passthrough.push_back(b.getArrayAttr({b.getStringAttr("min-legal-vector-width"),
+                                          b.getStringAttr(std::to_string(vectorWidth * 32))}));
+  kernel->setAttr("passthrough", b.getArrayAttr(passthrough));
+}
+
 func::FuncOp getOrCreateGemmKernel(ModuleOp module, const GemmBlocking &blocking,
                                    bool parallel, bool declarationOnly) {
   std::string name = getGemmKernelName(blocking, parallel);
@@ -539,15 +551,7 @@ func::FuncOp getOrCreateGemmKernel(ModuleOp module, const GemmBlocking &blocking
   kernel.setPrivate();
   if (declarationOnly)
     return kernel;
-  // One copy for LLVM to compile, not one per call site. With 16-lane vectors, 512-bit
-  // types must stay legal: x86 CPUs tuned to prefer 256-bit vectors (Intel's AVX-512 cores)
-  // would otherwise split every zmm operation in two and run out of registers.
-  SmallVector<Attribute> passthrough = {b.getStringAttr("noinline")};
-  if (blocking.vectorWidth * 32 >= 512)
-    passthrough.push_back(b.getArrayAttr(
-        {b.getStringAttr("min-legal-vector-width"),
-         b.getStringAttr(std::to_string(blocking.vectorWidth * 32))}));
-  kernel->setAttr("passthrough", b.getArrayAttr(passthrough));
+  markKernelFunction(kernel, blocking.vectorWidth);
   // The threaded kernel asks libomp how many threads its parallel loop gets.
   if (parallel && !module.lookupSymbol<func::FuncOp>("omp_get_max_threads")) {
     OpBuilder decl = OpBuilder::atBlockBegin(module.getBody());

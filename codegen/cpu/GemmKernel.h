@@ -40,6 +40,11 @@ mlir::MemRefType getGemmResultType(mlir::MLIRContext *context);
 mlir::func::FuncOp getOrCreateGemmKernel(mlir::ModuleOp module, const GemmBlocking &blocking,
                                          bool parallel, bool declarationOnly = false);
 
+/// Marks `kernel` as a kernel of the library: noinline (one copy for LLVM to compile, not one
+/// per call site) and, for 16-lane vectors, 512-bit vector types kept legal (x86 cores tuned
+/// to prefer 256-bit vectors would otherwise split every zmm operation in two).
+void markKernelFunction(mlir::func::FuncOp kernel, int64_t vectorWidth);
+
 /// The kernel's symbol name, which encodes its blocking and variant:
 /// nnx_sgemm_<mr>x<nr>_v<vectorWidth>_<mc>_<kc>_<nc>[_mt].
 std::string getGemmKernelName(const GemmBlocking &blocking, bool parallel);

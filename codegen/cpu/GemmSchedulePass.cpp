@@ -18,6 +18,7 @@
 #include "codegen/Pipeline.h"
 #include "codegen/cpu/GemmKernel.h"
 #include "codegen/cpu/GemvKernel.h"
+#include "codegen/linalg/BufferMatmul.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -25,8 +26,6 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
-#include "mlir/IR/Matchers.h"
-#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Pass/Pass.h"
 
 namespace nnx::codegen {
@@ -39,14 +38,7 @@ using namespace mlir;
 
 namespace {
 
-/// One matrix product C[b] (+)= op(A[b]) op(B[b]) found in the IR, with static sizes.
-struct Gemm {
-  Operation *op = nullptr;
-  Value a, b, c;
-  bool batched = false, transA = false, transB = false;
-  int64_t batch = 1, m = 0, n = 0, k = 0;
-  bool zeroInit = false; ///< C was zero-filled right before: the first k block starts at 0
-};
+using Gemm = BufferMatmul;
 
 /// Whether the last dim of `type` is contiguous (vector loads and stores need it).
 bool hasUnitInnerStride(MemRefType type) {
@@ -56,38 +48,12 @@ bool hasUnitInnerStride(MemRefType type) {
          strides.back() == 1;
 }
 
-/// The product `op` computes, if it is an f32 matmul with static shapes on buffers.
+/// The product `op` computes, if it is an f32 matmul with static shapes on buffers whose C
+/// has contiguous rows (the kernels store them as vectors).
 std::optional<Gemm> matchGemm(linalg::LinalgOp op) {
-  Gemm g;
-  Operation *o = op.getOperation();
-  g.op = o;
-  g.batched = isa<linalg::BatchMatmulOp, linalg::BatchMatmulTransposeAOp,
-                  linalg::BatchMatmulTransposeBOp>(o);
-  g.transA = isa<linalg::MatmulTransposeAOp, linalg::BatchMatmulTransposeAOp>(o);
-  g.transB = isa<linalg::MatmulTransposeBOp, linalg::BatchMatmulTransposeBOp>(o);
-  if (!g.batched && !g.transA && !g.transB && !isa<linalg::MatmulOp>(o))
+  std::optional<Gemm> g = matchBufferMatmul(op);
+  if (!g || !hasUnitInnerStride(cast<MemRefType>(g->c.getType())))
     return std::nullopt;
-  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2)
-    return std::nullopt;
-  g.a = op.getDpsInputOperand(0)->get();
-  g.b = op.getDpsInputOperand(1)->get();
-  g.c = op.getDpsInitOperand(0)->get();
-  auto aType = dyn_cast<MemRefType>(g.a.getType());
-  auto bType = dyn_cast<MemRefType>(g.b.getType());
-  auto cType = dyn_cast<MemRefType>(g.c.getType());
-  if (!aType || !bType || !cType || !aType.hasStaticShape() || !bType.hasStaticShape() ||
-      !cType.hasStaticShape() || !hasUnitInnerStride(cType))
-    return std::nullopt;
-  Type f32 = Float32Type::get(op.getContext());
-  if (aType.getElementType() != f32 || bType.getElementType() != f32 ||
-      cType.getElementType() != f32)
-    return std::nullopt;
-  ArrayRef<int64_t> cShape = cType.getShape();
-  int64_t lead = g.batched ? 1 : 0;
-  g.batch = g.batched ? cShape[0] : 1;
-  g.m = cShape[lead];
-  g.n = cShape[lead + 1];
-  g.k = aType.getShape()[lead + (g.transA ? 0 : 1)];
   return g;
 }
 
@@ -108,22 +74,6 @@ bool worthScheduling(const Gemm &g, const GemmBlocking &blocking) {
 bool worthGemv(const Gemm &g, const GemmBlocking &blocking) {
   return g.m < blocking.mr && !g.transB &&
          hasUnitInnerStride(cast<MemRefType>(g.b.getType()));
-}
-
-/// Folds `linalg.fill 0` of C into the product when nothing that touches memory (other than
-/// allocations) stands between the fill and the product.
-void foldZeroFill(Gemm &g) {
-  for (Operation *prev = g.op->getPrevNode(); prev; prev = prev->getPrevNode()) {
-    if (auto fill = dyn_cast<linalg::FillOp>(prev)) {
-      if (fill.getOutputs()[0] != g.c || !matchPattern(fill.getInputs()[0], m_AnyZeroFloat()))
-        return;
-      fill->erase();
-      g.zeroInit = true;
-      return;
-    }
-    if (!isMemoryEffectFree(prev) && !isa<memref::AllocOp>(prev))
-      return;
-  }
 }
 
 /// Multiply-adds below which a product stays on one thread: 64^3 takes ~3 us at 90 GFLOP/s,

@@ -23,7 +23,6 @@
 #include "codegen/cpu/GemmKernel.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
-#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
@@ -165,13 +164,7 @@ func::FuncOp getOrCreateGemvKernel(ModuleOp module, const GemvBlocking &blocking
   kernel.setPrivate();
   if (declarationOnly)
     return kernel;
-  // As the GEMM kernel: one copy, 512-bit vectors kept legal on cores tuned for 256.
-  SmallVector<Attribute> passthrough = {b.getStringAttr("noinline")};
-  if (blocking.vectorWidth * 32 >= 512)
-    passthrough.push_back(b.getArrayAttr(
-        {b.getStringAttr("min-legal-vector-width"),
-         b.getStringAttr(std::to_string(blocking.vectorWidth * 32))}));
-  kernel->setAttr("passthrough", b.getArrayAttr(passthrough));
+  markKernelFunction(kernel, blocking.vectorWidth);
   GemvEmitter(kernel, blocking).emit();
   return kernel;
 }

@@ -32,6 +32,8 @@
 // output: below 16 rows or columns most of a 64 x 64 tile would idle.
 //
 //===----------------------------------------------------------------------===//
+#include "codegen/linalg/BufferMatmul.h"
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/GPU/IR/GPUDialect.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -39,8 +41,6 @@
 #include "mlir/Dialect/MemRef/IR/MemRef.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/IR/BuiltinOps.h"
-#include "mlir/IR/Matchers.h"
-#include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "mlir/Pass/Pass.h"
 
 namespace nnx::codegen {
@@ -64,61 +64,7 @@ constexpr int64_t kDepth = 16;
 /// Elements of one slice (kTile x kDepth) each thread loads.
 constexpr int64_t kLoadsPerThread = kTile * kDepth / (kThreads * kThreads);
 
-/// One product C[b] (+)= op(A[b]) op(B[b]) with static sizes.
-struct Product {
-  linalg::LinalgOp op;
-  Value a, b, c;
-  bool batched = false, transA = false, transB = false;
-  int64_t batch = 1, m = 0, n = 0, k = 0;
-  bool zeroInit = false; ///< C was zero-filled right before; the fill is erased
-};
-
-/// The product `op` computes, if it is an f32 matmul on buffers with static shapes.
-std::optional<Product> matchProduct(linalg::LinalgOp op) {
-  Product p;
-  Operation *o = op.getOperation();
-  p.op = op;
-  p.batched = isa<linalg::BatchMatmulOp, linalg::BatchMatmulTransposeAOp,
-                  linalg::BatchMatmulTransposeBOp>(o);
-  p.transA = isa<linalg::MatmulTransposeAOp, linalg::BatchMatmulTransposeAOp>(o);
-  p.transB = isa<linalg::MatmulTransposeBOp, linalg::BatchMatmulTransposeBOp>(o);
-  if (!p.batched && !p.transA && !p.transB && !isa<linalg::MatmulOp>(o))
-    return std::nullopt;
-  if (!op.hasPureBufferSemantics() || op.getNumDpsInputs() != 2)
-    return std::nullopt;
-  p.a = op.getDpsInputOperand(0)->get();
-  p.b = op.getDpsInputOperand(1)->get();
-  p.c = op.getDpsInitOperand(0)->get();
-  Type f32 = Float32Type::get(op.getContext());
-  for (Value v : {p.a, p.b, p.c}) {
-    auto type = dyn_cast<MemRefType>(v.getType());
-    if (!type || !type.hasStaticShape() || type.getElementType() != f32)
-      return std::nullopt;
-  }
-  ArrayRef<int64_t> cShape = cast<MemRefType>(p.c.getType()).getShape();
-  int64_t lead = p.batched ? 1 : 0;
-  p.batch = p.batched ? cShape[0] : 1;
-  p.m = cShape[lead];
-  p.n = cShape[lead + 1];
-  p.k = cast<MemRefType>(p.a.getType()).getShape()[lead + (p.transA ? 0 : 1)];
-  return p;
-}
-
-/// Folds `linalg.fill 0` of C into the product when nothing that touches memory (other than
-/// allocations) stands between them: the fill would be a kernel of its own.
-void foldZeroFill(Product &p) {
-  for (Operation *prev = p.op->getPrevNode(); prev; prev = prev->getPrevNode()) {
-    if (auto fill = dyn_cast<linalg::FillOp>(prev)) {
-      if (fill.getOutputs()[0] != p.c || !matchPattern(fill.getInputs()[0], m_AnyZeroFloat()))
-        return;
-      fill->erase();
-      p.zeroInit = true;
-      return;
-    }
-    if (!isMemoryEffectFree(prev) && !isa<memref::AllocOp>(prev))
-      return;
-  }
-}
+using Product = BufferMatmul;
 
 /// Emits the tiled kernel of one product: the launch, then its body in four parts.
 class TiledKernelEmitter {
@@ -301,7 +247,7 @@ struct GpuTileMatmulPass : impl::GpuTileMatmulPassBase<GpuTileMatmulPass> {
   void runOnOperation() override {
     SmallVector<Product> products;
     getOperation().walk([&](linalg::LinalgOp op) {
-      if (std::optional<Product> p = matchProduct(op))
+      if (std::optional<Product> p = matchBufferMatmul(op))
         if (p->m >= minSize && p->n >= minSize)
           products.push_back(*p);
     });
