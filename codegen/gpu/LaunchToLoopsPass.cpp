@@ -72,8 +72,8 @@ std::string unsupportedReason(gpu::LaunchOp launch) {
   return "";
 }
 
-/// `type` in the host's default memory space, with `leading` (a thread count) in front when
-/// given.
+/// `type` in the host's default memory space; with `perThread`, a dynamic leading dimension
+/// in front (one slice per thread of the block).
 MemRefType hostBufferType(MemRefType type, bool perThread) {
   SmallVector<int64_t> shape;
   if (perThread)
@@ -88,6 +88,9 @@ class Emulation {
 public:
   explicit Emulation(gpu::LaunchOp launch) : launch(launch) {}
 
+  /// Emits the emulation before the launch (which the caller erases): the host buffers, the
+  /// loops over the grid around the block's body, the buffers' deallocation. Fails, with an
+  /// error on the offending op, where the body cannot be emulated faithfully.
   LogicalResult run() {
     OpBuilder b(launch);
     Location loc = launch.getLoc();
