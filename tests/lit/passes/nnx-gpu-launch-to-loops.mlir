@@ -230,3 +230,48 @@ func.func @thread_id_op(%out: memref<32xindex>) {
   }
   return
 }
+
+// -----
+
+// Memory sized at launch time, thread block clusters and asynchronous launches are refused.
+func.func @dynamic_shared_memory(%out: memref<32xf32>) {
+  %c1 = arith.constant 1 : index
+  %c32 = arith.constant 32 : index
+  %bytes = arith.constant 128 : i32
+  // expected-error @below {{cannot run this launch on the host: dynamic shared memory need a GPU}}
+  gpu.launch blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c32, %sy = %c1, %sz = %c1)
+             dynamic_shared_memory_size %bytes {
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
+func.func @clusters(%out: memref<32xf32>) {
+  %c1 = arith.constant 1 : index
+  %c2 = arith.constant 2 : index
+  %c32 = arith.constant 32 : index
+  // expected-error @below {{cannot run this launch on the host: thread block clusters need a GPU}}
+  gpu.launch clusters(%cx, %cy, %cz) in (%ncx = %c2, %ncy = %c1, %ncz = %c1)
+             blocks(%bx, %by, %bz) in (%gx = %c2, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c32, %sy = %c1, %sz = %c1) {
+    gpu.terminator
+  }
+  return
+}
+
+// -----
+
+func.func @asynchronous(%out: memref<32xf32>) {
+  %c1 = arith.constant 1 : index
+  %c32 = arith.constant 32 : index
+  %dep = gpu.wait async
+  // expected-error @below {{cannot run this launch on the host: asynchronous launches need a GPU}}
+  %done = gpu.launch async [%dep] blocks(%bx, %by, %bz) in (%gx = %c1, %gy = %c1, %gz = %c1)
+             threads(%tx, %ty, %tz) in (%sx = %c32, %sy = %c1, %sz = %c1) {
+    gpu.terminator
+  }
+  return
+}
