@@ -111,8 +111,7 @@ public:
       for (BlockArgument arg : launch.getPrivateAttributions()) {
         buffers.push_back(b.create<memref::AllocOp>(
             loc, hostBufferType(cast<MemRefType>(arg.getType()), true), ValueRange{threads}));
-        blockMap.map(arg, buffers.back());
-        perThread.insert(buffers.back());
+        privatize(arg, buffers.back());
       }
     }
     LogicalResult result = success();
@@ -131,13 +130,35 @@ private:
   gpu::LaunchOp launch;
   gpu::KernelDim3 block;
   Value zero, one;
-  /// The host buffers of private attributions (one slice per thread).
-  llvm::SmallPtrSet<Value, 2> perThread;
 
   static void bind(IRMapping &map, gpu::KernelDim3 args, Value x, Value y, Value z) {
     map.map(args.x, x);
     map.map(args.y, y);
     map.map(args.z, z);
+  }
+
+  /// Rewrites every load and store of private attribution `arg` in the body into one of
+  /// `buffer`, indexed first by the thread's linear id (computed from the body's thread ids
+  /// and block size, so segments recompute it like any index arithmetic).
+  void privatize(BlockArgument arg, Value buffer) {
+    for (Operation *access : llvm::make_early_inc_range(arg.getUsers())) {
+      OpBuilder b(access);
+      Location loc = access->getLoc();
+      gpu::KernelDim3 ids = launch.getThreadIds(), size = launch.getBlockSize();
+      Value zy = b.create<arith::AddIOp>(loc, b.create<arith::MulIOp>(loc, ids.z, size.y),
+                                         ids.y);
+      SmallVector<Value> indices = {
+          b.create<arith::AddIOp>(loc, b.create<arith::MulIOp>(loc, zy, size.x), ids.x)};
+      if (auto load = dyn_cast<memref::LoadOp>(access)) {
+        llvm::append_range(indices, load.getIndices());
+        load.replaceAllUsesWith(b.create<memref::LoadOp>(loc, buffer, indices).getResult());
+      } else {
+        auto store = cast<memref::StoreOp>(access);
+        llvm::append_range(indices, store.getIndices());
+        b.create<memref::StoreOp>(loc, store.getValue(), buffer, indices);
+      }
+      access->erase();
+    }
   }
 
   /// Loops from 0 to each of `upper` (outermost first) around what `body` builds.
@@ -153,17 +174,15 @@ private:
   LogicalResult emitRegion(OpBuilder &b, Block &body, IRMapping &blockMap) {
     SmallVector<Operation *> segment;
     for (Operation &op : body.without_terminator()) {
-      if (isa<gpu::BarrierOp>(op) || hasBarrier(&op)) {
-        if (failed(emitSegment(b, segment, blockMap)))
-          return failure();
-        segment.clear();
-      }
-      if (isa<gpu::BarrierOp>(op))
-        continue;
       if (!hasBarrier(&op)) {
         segment.push_back(&op);
         continue;
       }
+      if (failed(emitSegment(b, segment, blockMap)))
+        return failure();
+      segment.clear();
+      if (isa<gpu::BarrierOp>(op))
+        continue;
       auto loop = dyn_cast<scf::ForOp>(op);
       if (!loop)
         return op.emitError("cannot run this launch on the host: a barrier inside '")
@@ -206,25 +225,16 @@ private:
     buildNest(b, {block.z, block.y, block.x}, [&](OpBuilder &nested, ValueRange ids) {
       IRMapping map = blockMap;
       bind(map, launch.getThreadIds(), ids[2], ids[1], ids[0]);
-      Value linear;
-      if (!perThread.empty()) {
-        Location loc = launch.getLoc();
-        Value zy = nested.create<arith::AddIOp>(
-            loc, nested.create<arith::MulIOp>(loc, ids[0], block.y), ids[1]);
-        linear = nested.create<arith::AddIOp>(
-            loc, nested.create<arith::MulIOp>(loc, zy, block.x), ids[2]);
-      }
-      for (Operation *op : ops) {
-        if (failed(result = cloneInThread(nested, op, map, linear)))
+      for (Operation *op : ops)
+        if (failed(result = cloneInThread(nested, op, map)))
           return;
-      }
     });
     return result;
   }
 
   /// Clones `op` into the thread's loop body, the values it uses from earlier segments
-  /// computed again first; loads and stores of private memory get the thread's index.
-  LogicalResult cloneInThread(OpBuilder &b, Operation *op, IRMapping &map, Value linear) {
+  /// computed again first.
+  LogicalResult cloneInThread(OpBuilder &b, Operation *op, IRMapping &map) {
     SetVector<Value> used;
     getUsedValuesDefinedAbove(op->getRegions(), used);
     used.insert(op->operand_begin(), op->operand_end());
@@ -232,14 +242,7 @@ private:
       if (failed(rematerialize(b, value, map)))
         return op->emitError("cannot run this launch on the host: a value computed before "
                              "a barrier (not recomputable) is used after it");
-    Operation *clone = b.clone(*op, map);
-    clone->walk([&](Operation *access) {
-      bool top = access == clone;
-      Value replacement = addThreadIndex(access, linear);
-      // A private load at the top level: later ops of the segment map to its replacement.
-      if (top && replacement)
-        map.map(op->getResult(0), replacement);
-    });
+    b.clone(*op, map);
     return success();
   }
 
@@ -259,31 +262,6 @@ private:
         return failure();
     b.clone(*def, map);
     return map.lookup(value);
-  }
-
-  /// Puts the thread's linear id in front of the indices of `access`, when it is a load or
-  /// store of a private buffer (which is replaced); returns the new load's value.
-  Value addThreadIndex(Operation *access, Value linear) {
-    auto prepend = [&](ValueRange indices) {
-      SmallVector<Value> all = {linear};
-      llvm::append_range(all, indices);
-      return all;
-    };
-    OpBuilder b(access);
-    if (auto load = dyn_cast<memref::LoadOp>(access); load && perThread.count(load.getMemref())) {
-      Value v = b.create<memref::LoadOp>(load.getLoc(), load.getMemref(),
-                                         prepend(load.getIndices()));
-      load.replaceAllUsesWith(v);
-      load.erase();
-      return v;
-    }
-    if (auto store = dyn_cast<memref::StoreOp>(access);
-               store && perThread.count(store.getMemref())) {
-      b.create<memref::StoreOp>(store.getLoc(), store.getValue(), store.getMemref(),
-                                prepend(store.getIndices()));
-      store.erase();
-    }
-    return {};
   }
 };
 
