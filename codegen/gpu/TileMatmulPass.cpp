@@ -174,27 +174,31 @@ private:
       }
   }
 
-  /// Each thread's kLoadsPerThread elements of A's and B's slices at depth k0, consecutive
-  /// threads along each operand's contiguous dimension (k for A, m when transposed; n for B,
-  /// k when transposed), zero outside the matrices.
+  /// Each thread's kLoadsPerThread elements of A's and B's slices at depth k0.
   void stageSlices(Value k0, Value linear) {
     for (int64_t r = 0; r < kLoadsPerThread; ++r) {
       Value e = add(linear, c(kThreads * kThreads * r));
-      Value ak = p.transA ? div(e, kTile) : rem(e, kDepth);
-      Value am = p.transA ? rem(e, kTile) : div(e, kDepth);
-      Value gm = add(row0, am), gak = add(k0, ak);
-      Value aInside = both(less(gm, p.m), less(gak, p.k));
-      Value aValue =
-          p.transA ? loadOrZero(p.a, aInside, gak, gm) : loadOrZero(p.a, aInside, gm, gak);
-      b.create<memref::StoreOp>(loc, aValue, aTile, ValueRange{ak, am});
-      Value bk = p.transB ? rem(e, kDepth) : div(e, kTile);
-      Value bn = p.transB ? div(e, kDepth) : rem(e, kTile);
-      Value gn = add(col0, bn), gbk = add(k0, bk);
-      Value bInside = both(less(gn, p.n), less(gbk, p.k));
-      Value bValue =
-          p.transB ? loadOrZero(p.b, bInside, gn, gbk) : loadOrZero(p.b, bInside, gbk, gn);
-      b.create<memref::StoreOp>(loc, bValue, bTile, ValueRange{bk, bn});
+      // A is stored [m][k] (k contiguous), transposed [k][m]; B [k][n], transposed [n][k].
+      stageElement(p.a, aTile, e, k0, row0, p.m, /*depthContiguous=*/!p.transA,
+                   /*depthFirst=*/p.transA);
+      stageElement(p.b, bTile, e, k0, col0, p.n, /*depthContiguous=*/p.transB,
+                   /*depthFirst=*/!p.transB);
     }
+  }
+
+  /// Element `e` of one operand's kDepth x kTile slice into `tile`[depth][outer]: consecutive
+  /// threads take consecutive elements along the operand's contiguous dimension (the depth k
+  /// when `depthContiguous`, else its outer dimension, offset `outer0` and bounded by
+  /// `outerBound`); `depthFirst` says which index comes first in `matrix`. Zero outside it.
+  void stageElement(Value matrix, Value tile, Value e, Value k0, Value outer0,
+                    int64_t outerBound, bool depthContiguous, bool depthFirst) {
+    Value depth = depthContiguous ? rem(e, kDepth) : div(e, kTile);
+    Value outer = depthContiguous ? div(e, kDepth) : rem(e, kTile);
+    Value globalOuter = add(outer0, outer), globalDepth = add(k0, depth);
+    Value inside = both(less(globalOuter, outerBound), less(globalDepth, p.k));
+    Value value = depthFirst ? loadOrZero(matrix, inside, globalDepth, globalOuter)
+                             : loadOrZero(matrix, inside, globalOuter, globalDepth);
+    b.create<memref::StoreOp>(loc, value, tile, ValueRange{depth, outer});
   }
 
   /// The slices' kDepth steps, unrolled (constant shared-memory offsets), the register tile
