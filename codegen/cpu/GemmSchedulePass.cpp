@@ -152,8 +152,7 @@ struct GemmSchedulePass : impl::GemmSchedulePassBase<GemmSchedulePass> {
           gemvs.push_back(*g);
       }
     });
-    // 16 of AVX-512's 32 vector registers hold C, 12 of AVX2's 16 (as the GEMM's tiles).
-    GemvBlocking gemvBlocking{vectorWidth, vectorWidth >= 16 ? 16 : 12};
+    GemvBlocking gemvBlocking = getGemvBlocking(vectorWidth);
     for (Gemm &g : gemvs) {
       foldZeroFill(g);
       emitCalls(g, getOrCreateGemvKernel(getOperation(), gemvBlocking, externalKernels));

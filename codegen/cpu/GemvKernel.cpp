@@ -167,7 +167,7 @@ std::optional<GemvBlocking> parseGemvKernelName(llvm::StringRef name) {
   auto [accumulators, width] = name.split("xv");
   GemvBlocking b{};
   if (accumulators.getAsInteger(10, b.accumulators) || width.getAsInteger(10, b.vectorWidth) ||
-      b.accumulators <= 0 || b.accumulators > 32 || b.vectorWidth <= 0 ||
+      b.accumulators < 4 || b.accumulators > 32 || b.vectorWidth <= 0 ||
       b.vectorWidth > 64)
     return std::nullopt;
   return b;

@@ -18,12 +18,17 @@
 namespace nnx::codegen {
 
 /// The register blocking of the few-rows kernel: each pass over k accumulates `accumulators`
-/// vectors of `vectorWidth` f32 lanes (one block of accumulators x vectorWidth columns of one
-/// row of C).
+/// vectors of `vectorWidth` f32 lanes, split between the rows of a group (4, 2 or 1 rows).
 struct GemvBlocking {
   int64_t vectorWidth;  ///< f32 lanes of one vector register (8: AVX2, 16: AVX-512)
-  int64_t accumulators; ///< vector registers holding C (16 of AVX-512's 32, 12 of AVX2's 16)
+  int64_t accumulators; ///< vector registers holding C, at least 4 (one per row of a group)
 };
+
+/// The blocking for vectors of `vectorWidth` lanes: 16 of AVX-512's 32 registers hold C, 12 of
+/// AVX2's 16 (as the GEMM's register tiles).
+inline GemvBlocking getGemvBlocking(int64_t vectorWidth) {
+  return {vectorWidth, vectorWidth >= 16 ? 16 : 12};
+}
 
 /// The kernel `func.func private @name(%a, %b, %c, %zero_init: i1)` of `module`, created on
 /// first use: C[M, N] = (zero_init ? 0 : C) + A[M, K] B[K, N] for any M (meant for M below

@@ -157,9 +157,9 @@ std::vector<std::string> getHostKernelNames() {
   GemmSchedulePassOptions options = hostGemmOptions();
   GemmBlocking blocking{options.vectorWidth, options.mr, options.nr,
                         options.mc,          options.kc, options.nc};
-  GemvBlocking gemv{options.vectorWidth, options.vectorWidth >= 16 ? 16 : 12};
   return {getGemmKernelName(blocking, /*parallel=*/false),
-          getGemmKernelName(blocking, /*parallel=*/true), getGemvKernelName(gemv)};
+          getGemmKernelName(blocking, /*parallel=*/true),
+          getGemvKernelName(getGemvBlocking(options.vectorWidth))};
 }
 
 LogicalResult lowerToLLVMDialect(ModuleOp module) {

@@ -127,6 +127,8 @@ TEST_CASE("codegen: the kernel library knows its kernels by name") {
   CHECK(gemvParsed->vectorWidth == 8);
   CHECK_FALSE(nnx::codegen::parseGemvKernelName("nnx_sgemv_12x8"));
   CHECK_FALSE(nnx::codegen::parseGemvKernelName("nnx_sgemv_0xv8"));
+  // Fewer accumulators than the 4 rows of a group would give it blocks of no columns.
+  CHECK_FALSE(nnx::codegen::parseGemvKernelName("nnx_sgemv_3xv8"));
   auto gemvFound = nnx::codegen::getKernelAddress("nnx_sgemv_12xv8");
   REQUIRE_MESSAGE(static_cast<bool>(gemvFound), llvm::toString(gemvFound.takeError()));
   CHECK(*gemvFound != nullptr);
