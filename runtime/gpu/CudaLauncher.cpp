@@ -217,14 +217,24 @@ void release(void *pointer) {
     running->error = "cuMemFree failed: " + d->api->errorName(r);
 }
 
-/// After a run's final synchronisation: the blocks its host code freed become reusable.
+/// After a run's final synchronisation: the blocks its host code freed become reusable, up
+/// to kMaxPooledBytes in the pool; the rest go back to the driver (the device is idle).
 void recyclePending() {
-  std::lock_guard<std::mutex> lock(allocationMutex);
-  for (auto &[size, block] : pending) {
-    pooled.emplace(size, block);
-    pooledBytes += size;
+  std::vector<void *> surplus;
+  {
+    std::lock_guard<std::mutex> lock(allocationMutex);
+    for (auto &[size, block] : pending) {
+      if (pooledBytes + size > kMaxPooledBytes) {
+        surplus.push_back(block);
+        continue;
+      }
+      pooled.emplace(size, block);
+      pooledBytes += size;
+    }
+    pending.clear();
   }
-  pending.clear();
+  for (void *block : surplus)
+    cudaApi()->memFree(reinterpret_cast<uint64_t>(block));
 }
 
 extern "C" void *nnxGpuAlloc(int64_t bytes) { return allocate(static_cast<size_t>(bytes)); }
